@@ -1,0 +1,42 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export TRENT_DATA_DIR ?= ./var
+export TRENT_BIND ?= 127.0.0.1:8080
+
+.PHONY: run test lint types contracts pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	@$(BIN)/trent init --if-new
+	@$(BIN)/trent migrate
+	@$(BIN)/trent serve --banner
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check app policies tests bench migrations wsgi.py
+	$(BIN)/ruff format --check app policies tests bench migrations wsgi.py
+
+types: $(VENV)/.installed
+	$(BIN)/mypy
+
+contracts: $(VENV)/.installed
+	$(BIN)/lint-imports --config setup.cfg
+
+pytest: $(VENV)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint types contracts pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

@@ -1,0 +1,391 @@
+"""Typed, frozen settings read once from ``TRENT_*`` environment variables.
+
+This is the only module that reads the environment. A bad or missing value
+stops start-up with a :class:`ConfigError` whose message names the variable.
+Secrets are wrapped in :class:`Secret` so that ``repr`` never shows them.
+Encryption cannot be switched off: there is no setting for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+PARTITION_RE = re.compile(r"^aws(-[a-z]+)*$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid. The message names the variable."""
+
+
+class Secret:
+    """A string that never shows itself in ``repr`` or ``str``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __reduce__(self) -> Any:
+        raise TypeError("Secret values cannot be pickled")
+
+
+@dataclass(frozen=True)
+class IssuerConfig:
+    """One trusted JWT issuer.
+
+    Exactly one key source is set: ``pem_path`` (one public key), ``jwks_path``
+    (a JWKS file) or ``jwks_url`` (fetched with PyJWT's client). Each key is
+    bound to one algorithm from ``algorithms``; tokens naming any other
+    algorithm are refused.
+    """
+
+    issuer: str
+    audience: str
+    algorithms: tuple[str, ...]
+    pem_path: Path | None = None
+    jwks_path: Path | None = None
+    jwks_url: str | None = None
+    #: Claim that carries the 12-digit account id.
+    account_claim: str = "trent:account"
+    #: Claim that carries the principal type (``user``, ``role`` or ``root``).
+    principal_type_claim: str = "trent:type"
+    #: Claim that carries the user or role name; defaults to ``sub``.
+    principal_name_claim: str = "trent:name"
+    #: Claim that carries a ``{key: value}`` map of principal tags.
+    tags_claim: str = "trent:tags"
+    #: Expected ``typ`` header; ``None`` accepts a missing ``typ`` too.
+    token_type: str | None = "at+jwt"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    bind: str = "127.0.0.1:8080"
+    database_url: str = ""
+    db_pool_size: int = 16
+    db_pool_timeout: float = 3.0
+    db_busy_timeout_ms: int = 5000
+    max_body_bytes: int = 64 * 1024
+    max_json_depth: int = 32
+    partition: str = "aws"
+    region: str = "us-east-1"
+    workers: int = 2
+    log_level: str = "INFO"
+    #: Trust the local issuer created by ``trent init``.
+    local_issuer: bool = True
+    jwt_audience: str = "trent"
+    jwt_leeway_seconds: int = 30
+    jwt_max_lifetime_seconds: int = 24 * 3600
+    jwt_max_token_bytes: int = 8192
+    jwks_timeout_seconds: float = 3.0
+    jwks_cooldown_seconds: float = 30.0
+    issuers: tuple[IssuerConfig, ...] = ()
+    root_key_provider: str = "file"
+    root_key_file: Path | None = None
+    root_key_env: Secret | None = field(default=None, repr=True)
+    #: Seconds between runs of the background scheduler (rotation, deletion);
+    #: 0 disables the in-process scheduler.
+    scheduler_interval_seconds: float = 60.0
+    #: Longest time an unsealed key version stays cached in a process.
+    key_cache_seconds: float = 30.0
+    #: Longest time a process may act on cached key state (enable/disable,
+    #: policy) after another process changed it.
+    state_cache_seconds: float = 1.0
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'trent.db'}"
+
+    @property
+    def issuer_dir(self) -> Path:
+        return self.data_dir / "issuer"
+
+    @property
+    def root_key_path(self) -> Path:
+        return self.root_key_file or (self.data_dir / "root.key")
+
+    @property
+    def bind_host_port(self) -> tuple[str, int]:
+        host, _, port = self.bind.rpartition(":")
+        return host, int(port)
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    raise ConfigError(f"{name} must be one of true, false, 1, 0 (got {raw!r})")
+
+
+def _parse_int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw.strip(), 10)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer (got {raw!r})") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high} (got {value})")
+    return value
+
+
+def _parse_float(name: str, raw: str, low: float, high: float) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number (got {raw!r})") from None
+    if not (low <= value <= high):
+        raise ConfigError(f"{name} must be between {low} and {high} (got {raw!r})")
+    return value
+
+
+def _parse_bind(name: str, raw: str) -> str:
+    host, sep, port = raw.rpartition(":")
+    if not sep or not host:
+        raise ConfigError(f"{name} must be HOST:PORT (got {raw!r})")
+    _parse_int(name, port, 1, 65535)
+    return raw
+
+
+def _parse_database_url(name: str, raw: str) -> str:
+    if raw.startswith("sqlite:///") and len(raw) > len("sqlite:///"):
+        return raw
+    if raw.startswith(("postgresql://", "postgres://")):
+        return raw
+    raise ConfigError(
+        f"{name} must start with sqlite:/// or postgresql:// (got {raw.split('://')[0]!r})"
+    )
+
+
+def _parse_issuers(name: str, path_raw: str) -> tuple[IssuerConfig, ...]:
+    path = Path(path_raw)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {path} is not valid JSON: {exc}") from None
+    if not isinstance(document, list):
+        raise ConfigError(f"{name}: {path} must hold a JSON list of issuers")
+    issuers: list[IssuerConfig] = []
+    for index, entry in enumerate(document):
+        where = f"{name}: {path} entry {index}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} must be an object")
+        issuers.append(_issuer_from_mapping(where, entry, path.parent))
+    return tuple(issuers)
+
+
+_ALLOWED_ALGORITHMS = {"ES256", "ES384", "EdDSA", "RS256", "PS256", "RS384", "PS384"}
+
+
+def _issuer_from_mapping(where: str, entry: Mapping[str, Any], base: Path) -> IssuerConfig:
+    known = {
+        "issuer",
+        "audience",
+        "algorithms",
+        "pem",
+        "jwks_file",
+        "jwks_url",
+        "account_claim",
+        "principal_type_claim",
+        "principal_name_claim",
+        "tags_claim",
+        "token_type",
+    }
+    unknown = set(entry) - known
+    if unknown:
+        raise ConfigError(f"{where}: unknown member(s) {sorted(unknown)}")
+    issuer = entry.get("issuer")
+    audience = entry.get("audience")
+    algorithms = entry.get("algorithms")
+    if not isinstance(issuer, str) or not issuer:
+        raise ConfigError(f"{where}: 'issuer' must be a non-empty string")
+    if not isinstance(audience, str) or not audience:
+        raise ConfigError(f"{where}: 'audience' must be a non-empty string")
+    if (
+        not isinstance(algorithms, list)
+        or not algorithms
+        or not all(isinstance(a, str) and a in _ALLOWED_ALGORITHMS for a in algorithms)
+    ):
+        raise ConfigError(
+            f"{where}: 'algorithms' must be a non-empty list drawn from "
+            f"{sorted(_ALLOWED_ALGORITHMS)} (HMAC and 'none' are never accepted)"
+        )
+    sources = [k for k in ("pem", "jwks_file", "jwks_url") if entry.get(k)]
+    if len(sources) != 1:
+        raise ConfigError(f"{where}: exactly one of 'pem', 'jwks_file', 'jwks_url' is required")
+    jwks_url = entry.get("jwks_url")
+    if jwks_url is not None and (not isinstance(jwks_url, str) or not jwks_url.startswith("https://")):
+        if not (isinstance(jwks_url, str) and jwks_url.startswith("http://127.0.0.1")):
+            raise ConfigError(f"{where}: 'jwks_url' must be an https:// URL")
+
+    def _path(key: str) -> Path | None:
+        raw = entry.get(key)
+        if raw is None:
+            return None
+        if not isinstance(raw, str):
+            raise ConfigError(f"{where}: '{key}' must be a path")
+        candidate = Path(raw)
+        return candidate if candidate.is_absolute() else base / candidate
+
+    token_type = entry.get("token_type", "at+jwt")
+    if token_type is not None and not isinstance(token_type, str):
+        raise ConfigError(f"{where}: 'token_type' must be a string or null")
+    claims: dict[str, str] = {}
+    for claim_key in ("account_claim", "principal_type_claim", "principal_name_claim", "tags_claim"):
+        value = entry.get(claim_key)
+        if value is not None:
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"{where}: '{claim_key}' must be a non-empty string")
+            claims[claim_key] = value
+    return IssuerConfig(
+        issuer=issuer,
+        audience=audience,
+        algorithms=tuple(algorithms),
+        pem_path=_path("pem"),
+        jwks_path=_path("jwks_file"),
+        jwks_url=jwks_url,
+        token_type=token_type,
+        **claims,
+    )
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``TRENT_*`` variables (``os.environ`` by default)."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        if value is None or value == "":
+            return None
+        return value
+
+    known = {
+        "TRENT_DATA_DIR",
+        "TRENT_BIND",
+        "TRENT_DATABASE_URL",
+        "TRENT_DB_POOL_SIZE",
+        "TRENT_DB_POOL_TIMEOUT",
+        "TRENT_DB_BUSY_TIMEOUT_MS",
+        "TRENT_MAX_BODY_BYTES",
+        "TRENT_PARTITION",
+        "TRENT_REGION",
+        "TRENT_WORKERS",
+        "TRENT_LOG_LEVEL",
+        "TRENT_LOCAL_ISSUER",
+        "TRENT_JWT_AUDIENCE",
+        "TRENT_JWT_LEEWAY",
+        "TRENT_JWT_MAX_LIFETIME",
+        "TRENT_ISSUERS_FILE",
+        "TRENT_ROOT_KEY_PROVIDER",
+        "TRENT_ROOT_KEY_FILE",
+        "TRENT_ROOT_KEY",
+        "TRENT_SCHEDULER_INTERVAL",
+        "TRENT_KEY_CACHE_SECONDS",
+        "TRENT_STATE_CACHE_SECONDS",
+        # Read by client commands of the CLI, not by the server.
+        "TRENT_URL",
+        "TRENT_TOKEN",
+        # Read by the test suite only.
+        "TRENT_TEST_POSTGRES_URL",
+    }
+    for name in env:
+        if name.startswith("TRENT_") and name not in known:
+            raise ConfigError(f"{name} is not a Trent setting (misspelt?)")
+
+    kwargs: dict[str, Any] = {}
+    kwargs["data_dir"] = Path(get("TRENT_DATA_DIR") or "./var").resolve()
+    if (raw := get("TRENT_BIND")) is not None:
+        kwargs["bind"] = _parse_bind("TRENT_BIND", raw)
+    if (raw := get("TRENT_DATABASE_URL")) is not None:
+        kwargs["database_url"] = _parse_database_url("TRENT_DATABASE_URL", raw)
+    if (raw := get("TRENT_DB_POOL_SIZE")) is not None:
+        kwargs["db_pool_size"] = _parse_int("TRENT_DB_POOL_SIZE", raw, 1, 1000)
+    if (raw := get("TRENT_DB_POOL_TIMEOUT")) is not None:
+        kwargs["db_pool_timeout"] = _parse_float("TRENT_DB_POOL_TIMEOUT", raw, 0.01, 60)
+    if (raw := get("TRENT_DB_BUSY_TIMEOUT_MS")) is not None:
+        kwargs["db_busy_timeout_ms"] = _parse_int("TRENT_DB_BUSY_TIMEOUT_MS", raw, 1, 600_000)
+    if (raw := get("TRENT_MAX_BODY_BYTES")) is not None:
+        kwargs["max_body_bytes"] = _parse_int("TRENT_MAX_BODY_BYTES", raw, 1024, 16 * 1024 * 1024)
+    if (raw := get("TRENT_PARTITION")) is not None:
+        if not PARTITION_RE.match(raw):
+            raise ConfigError(f"TRENT_PARTITION must look like 'aws' or 'aws-cn' (got {raw!r})")
+        kwargs["partition"] = raw
+    if (raw := get("TRENT_REGION")) is not None:
+        if not REGION_RE.match(raw):
+            raise ConfigError(f"TRENT_REGION must look like 'us-east-1' (got {raw!r})")
+        kwargs["region"] = raw
+    if (raw := get("TRENT_WORKERS")) is not None:
+        kwargs["workers"] = _parse_int("TRENT_WORKERS", raw, 1, 256)
+    if (raw := get("TRENT_LOG_LEVEL")) is not None:
+        level = raw.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError(f"TRENT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {raw!r})")
+        kwargs["log_level"] = level
+    if (raw := get("TRENT_LOCAL_ISSUER")) is not None:
+        kwargs["local_issuer"] = _parse_bool("TRENT_LOCAL_ISSUER", raw)
+    if (raw := get("TRENT_JWT_AUDIENCE")) is not None:
+        kwargs["jwt_audience"] = raw
+    if (raw := get("TRENT_JWT_LEEWAY")) is not None:
+        kwargs["jwt_leeway_seconds"] = _parse_int("TRENT_JWT_LEEWAY", raw, 0, 60)
+    if (raw := get("TRENT_JWT_MAX_LIFETIME")) is not None:
+        kwargs["jwt_max_lifetime_seconds"] = _parse_int(
+            "TRENT_JWT_MAX_LIFETIME", raw, 60, 7 * 24 * 3600
+        )
+    if (raw := get("TRENT_ISSUERS_FILE")) is not None:
+        kwargs["issuers"] = _parse_issuers("TRENT_ISSUERS_FILE", raw)
+    if (raw := get("TRENT_ROOT_KEY_PROVIDER")) is not None:
+        if raw not in ("file", "env"):
+            raise ConfigError(f"TRENT_ROOT_KEY_PROVIDER must be 'file' or 'env' (got {raw!r})")
+        kwargs["root_key_provider"] = raw
+    if (raw := get("TRENT_ROOT_KEY_FILE")) is not None:
+        kwargs["root_key_file"] = Path(raw).resolve()
+    if (raw := get("TRENT_ROOT_KEY")) is not None:
+        kwargs["root_key_env"] = Secret(raw)
+    if kwargs.get("root_key_provider") == "env" and "root_key_env" not in kwargs:
+        raise ConfigError("TRENT_ROOT_KEY must be set when TRENT_ROOT_KEY_PROVIDER=env")
+    if (raw := get("TRENT_SCHEDULER_INTERVAL")) is not None:
+        kwargs["scheduler_interval_seconds"] = _parse_float(
+            "TRENT_SCHEDULER_INTERVAL", raw, 0, 86400
+        )
+    if (raw := get("TRENT_KEY_CACHE_SECONDS")) is not None:
+        kwargs["key_cache_seconds"] = _parse_float("TRENT_KEY_CACHE_SECONDS", raw, 0, 3600)
+    if (raw := get("TRENT_STATE_CACHE_SECONDS")) is not None:
+        kwargs["state_cache_seconds"] = _parse_float("TRENT_STATE_CACHE_SECONDS", raw, 0, 60)
+
+    settings = Settings(**kwargs)
+    if not settings.local_issuer and not settings.issuers:
+        raise ConfigError(
+            "TRENT_LOCAL_ISSUER is false and TRENT_ISSUERS_FILE names no issuer: "
+            "no caller could ever authenticate"
+        )
+    return settings
+
+
+def client_endpoint(environ: Mapping[str, str] | None = None) -> tuple[str, str | None]:
+    """``(TRENT_URL, TRENT_TOKEN)`` for the CLI's client commands."""
+    env = os.environ if environ is None else environ
+    return env.get("TRENT_URL") or "http://127.0.0.1:8080", env.get("TRENT_TOKEN") or None
