@@ -1,0 +1,68 @@
+"""Trent: a self-hosted key management service modelled on AWS KMS.
+
+:func:`create_app` builds everything; importing a module starts nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, Response, g
+
+from app.config import Settings, load_settings
+
+__version__ = "0.1.0"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The WSGI application for ``settings`` (read from the environment if absent)."""
+    from app.api import health, identity, keys, openapi
+    from app.api.errors import register_error_handlers
+    from app.api.runtime import Runtime, install
+    from app.auth.jwt_verifier import TokenVerifier
+    from app.auth.local_issuer import LocalIssuer
+    from app.crypto.root_key import load_root_key
+    from app.operations.scheduler import Scheduler
+    from app.operations.services import Services
+    from app.store.database import bind_database, open_database
+
+    settings = settings or load_settings()
+    logging.getLogger("trent").setLevel(settings.log_level)
+
+    bind_database(
+        open_database(
+            settings.database,
+            pool_size=settings.db_pool_size,
+            pool_timeout=settings.db_pool_timeout,
+            busy_timeout_ms=settings.db_busy_timeout_ms,
+        )
+    )
+    local_issuer = LocalIssuer.load(settings) if settings.local_issuer else None
+    # No root key, no service: load_root_key raises and start-up stops here.
+    services = Services(settings=settings, root_key=load_root_key(settings))
+    verifier = TokenVerifier(settings, local_issuer=local_issuer)
+
+    app = Flask("trent")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    install(app, Runtime(services=services, verifier=verifier))
+    register_error_handlers(app)
+
+    @app.before_request
+    def _assign_request_id() -> None:
+        g.request_id = str(uuid.uuid4())
+
+    @app.after_request
+    def _stamp_request_id(response: Response) -> Response:
+        response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    for blueprint in (health.blueprint, identity.blueprint, keys.blueprint, openapi.blueprint):
+        app.register_blueprint(blueprint)
+    if settings.scheduler_interval_seconds > 0:
+        scheduler = Scheduler(services, settings.scheduler_interval_seconds)
+        scheduler.start()
+        app.extensions["trent.scheduler"] = scheduler
+    return app

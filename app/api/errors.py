@@ -1,0 +1,74 @@
+"""The REST door's error dialect: one JSON envelope for every error.
+
+    {"error": {"code": "<KMS error code>", "message": "<safe text>", "request_id": "<id>"}}
+
+Werkzeug's own HTTP errors (unknown route, wrong method, body too large) are
+turned into the matching :class:`~app.errors.KmsError` first, so there is one
+mapping. An unexpected exception becomes a fixed 500 body with the request id;
+its traceback goes to the log only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, g, jsonify
+from werkzeug.exceptions import HTTPException
+
+from app.errors import (
+    KmsError,
+    MethodNotAllowedError,
+    NotFoundError,
+    RequestTooLargeError,
+    ValidationError,
+)
+from app.operations.failures import as_kms_error
+
+log = logging.getLogger("trent.api")
+
+
+def http_exception_as_kms_error(exc: HTTPException) -> KmsError:
+    if exc.code == 404:
+        return NotFoundError("The requested resource does not exist.")
+    if exc.code == 405:
+        return MethodNotAllowedError("The method is not allowed for the requested resource.")
+    if exc.code == 413:
+        return RequestTooLargeError("The request body is larger than the service accepts.")
+    if exc.code is not None and 400 <= exc.code < 500:
+        return ValidationError("The request could not be understood.")
+    return as_kms_error(exc)
+
+
+def error_response(error: KmsError) -> Response:
+    request_id = getattr(g, "request_id", None)
+    response = jsonify(
+        {"error": {"code": error.code, "message": error.message, "request_id": request_id}}
+    )
+    response.status_code = error.status
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="trent"'
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(KmsError)
+    def _kms_error(exc: KmsError) -> Response:
+        return error_response(exc)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        return error_response(http_exception_as_kms_error(exc))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        error = as_kms_error(exc)
+        if error.status >= 500:
+            log.error(
+                "request %s failed: %s",
+                getattr(g, "request_id", "-"),
+                type(exc).__name__,
+                exc_info=exc,
+            )
+        return error_response(error)

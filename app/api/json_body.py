@@ -1,0 +1,103 @@
+"""Strict JSON request bodies, shared by both front doors.
+
+Python's ``json`` silently accepts things a KMS must refuse: duplicate keys
+(the reviewer reads one value, the code uses another), ``NaN``/``Infinity``,
+a byte-order mark, UTF-16/32 bodies and lone surrogates; and Flask turns very
+deep nesting into a 500. Every one of these is a 400 here, before any schema
+sees the body.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.errors import ValidationError
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _depth_exceeds(text: str, limit: int) -> bool:
+    """Nesting depth of ``text`` outside strings, without recursion."""
+    depth = 0
+    in_string = False
+    escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def parse_json_object(raw: bytes, *, max_depth: int) -> dict[str, Any]:
+    """Parse a request body that must be one JSON object."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise ValidationError("The request body must not start with a byte-order mark.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError("The request body is not valid UTF-8.") from None
+    if not text.strip():
+        return {}
+    if _depth_exceeds(text, max_depth):
+        raise ValidationError(f"The request body is nested deeper than {max_depth} levels.")
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_object_without_duplicates,
+            parse_constant=_reject_constant,
+        )
+    except _DuplicateKey as exc:
+        raise ValidationError(f"The request body has the member {exc.args[0]!r} twice.") from None
+    except (ValueError, RecursionError) as exc:
+        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not valid JSON"
+        raise ValidationError(f"The request body is not valid JSON: {detail}.") from None
+    if not isinstance(value, dict):
+        raise ValidationError("The request body must be a JSON object.")
+    if _has_lone_surrogate(value):
+        raise ValidationError("The request body contains a lone surrogate escape.")
+    return value

@@ -1,0 +1,277 @@
+"""REST routes for keys, key policies, tags, rotation, aliases and cryptography.
+
+Each route only gathers its input (path, query, body) and calls one operation
+through :func:`app.api.endpoint.call`. ``{KeyId}`` and ``{AliasName}`` may
+contain ``/`` (ARNs, ``alias/…``); clients URL-encode them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from app.api.endpoint import call, require_principal, json_body
+from app.api.openapi import documented
+from app.api.schemas import keys as s
+from app.errors import ValidationError
+from app.operations import aliases, encryption, keys, policy_documents, rotation, tags
+
+blueprint = Blueprint("keys", __name__)
+blueprint.before_request(require_principal)
+
+
+def _body(**path: str) -> dict[str, Any]:
+    """The JSON body with path parameters merged in; a member given both in
+    the path and in the body is refused rather than silently overridden."""
+    body = json_body()
+    for name, value in path.items():
+        if name in body:
+            raise ValidationError(f"{name} is given in the path; do not repeat it in the body.")
+        body[name] = value
+    return body
+
+
+def _query(*names: str, integers: tuple[str, ...] = ()) -> dict[str, Any]:
+    unknown = set(request.args) - set(names)
+    if unknown:
+        raise ValidationError(f"Unknown query parameter {sorted(unknown)[0]!r}.")
+    result: dict[str, Any] = {}
+    for name in names:
+        values = request.args.getlist(name)
+        if not values:
+            continue
+        if len(values) > 1 and name != "TagKeys":
+            raise ValidationError(f"The query parameter {name!r} is given more than once.")
+        if name == "TagKeys":
+            result[name] = values
+        elif name in integers:
+            if not values[0].isascii() or not values[0].isdigit():
+                raise ValidationError(
+                    f"1 validation error detected: Value at '{name[0].lower() + name[1:]}' "
+                    "failed to satisfy constraint: Member must be an integer",
+                    field=name,
+                )
+            result[name] = int(values[0])
+        else:
+            result[name] = values[0]
+    return result
+
+
+K = "/v1/keys/{KeyId}"
+
+
+@blueprint.post("/v1/keys")
+@documented("POST", "/v1/keys", "CreateKey", "Create a key.", s.CreateKeySchema)
+def create_key() -> Response:
+    return call(keys.create_key, s.CreateKeySchema(), json_body())
+
+
+@blueprint.get("/v1/keys")
+@documented("GET", "/v1/keys", "ListKeys", "List the keys of the caller's account.")
+def list_keys() -> Response:
+    return call(keys.list_keys, s.ListKeysSchema(), _query("Limit", "Marker", integers=("Limit",)))
+
+
+@blueprint.get("/v1/keys/<path:key_id>")
+@documented("GET", K, "DescribeKey", "Describe a key (id, ARN, alias name or alias ARN).")
+def describe_key(key_id: str) -> Response:
+    _query()
+    return call(keys.describe_key, s.DescribeKeySchema(), {"KeyId": key_id})
+
+
+@blueprint.patch("/v1/keys/<path:key_id>")
+@documented(
+    "PATCH", K, "UpdateKeyDescription", "Change a key's description.", s.UpdateKeyDescriptionSchema
+)
+def update_key_description(key_id: str) -> Response:
+    return call(keys.update_key_description, s.UpdateKeyDescriptionSchema(), _body(KeyId=key_id))
+
+
+@blueprint.post("/v1/keys/<path:key_id>/enable")
+@documented("POST", K + "/enable", "EnableKey", "Enable a key.")
+def enable_key(key_id: str) -> Response:
+    return call(keys.enable_key, s.KeyIdSchema(), _body(KeyId=key_id))
+
+
+@blueprint.post("/v1/keys/<path:key_id>/disable")
+@documented("POST", K + "/disable", "DisableKey", "Disable a key.")
+def disable_key(key_id: str) -> Response:
+    return call(keys.disable_key, s.KeyIdSchema(), _body(KeyId=key_id))
+
+
+@blueprint.post("/v1/keys/<path:key_id>/schedule-deletion")
+@documented(
+    "POST",
+    K + "/schedule-deletion",
+    "ScheduleKeyDeletion",
+    "Schedule a key's deletion after 7-30 days.",
+    s.ScheduleKeyDeletionSchema,
+)
+def schedule_key_deletion(key_id: str) -> Response:
+    return call(keys.schedule_key_deletion, s.ScheduleKeyDeletionSchema(), _body(KeyId=key_id))
+
+
+@blueprint.post("/v1/keys/<path:key_id>/cancel-deletion")
+@documented("POST", K + "/cancel-deletion", "CancelKeyDeletion", "Cancel a scheduled deletion.")
+def cancel_key_deletion(key_id: str) -> Response:
+    return call(keys.cancel_key_deletion, s.KeyIdSchema(), _body(KeyId=key_id))
+
+
+@blueprint.get("/v1/keys/<path:key_id>/rotation")
+@documented("GET", K + "/rotation", "GetKeyRotationStatus", "Rotation status of a key.")
+def get_key_rotation_status(key_id: str) -> Response:
+    _query()
+    return call(rotation.get_key_rotation_status, s.KeyRotationSchema(), {"KeyId": key_id})
+
+
+@blueprint.put("/v1/keys/<path:key_id>/rotation")
+@documented(
+    "PUT",
+    K + "/rotation",
+    "EnableKeyRotation",
+    "Turn on automatic rotation.",
+    s.EnableKeyRotationSchema,
+)
+def enable_key_rotation(key_id: str) -> Response:
+    return call(rotation.enable_key_rotation, s.EnableKeyRotationSchema(), _body(KeyId=key_id))
+
+
+@blueprint.delete("/v1/keys/<path:key_id>/rotation")
+@documented("DELETE", K + "/rotation", "DisableKeyRotation", "Turn off automatic rotation.")
+def disable_key_rotation(key_id: str) -> Response:
+    _query()
+    return call(rotation.disable_key_rotation, s.KeyRotationSchema(), {"KeyId": key_id})
+
+
+@blueprint.post("/v1/keys/<path:key_id>/rotations")
+@documented("POST", K + "/rotations", "RotateKeyOnDemand", "Rotate a key now.")
+def rotate_key_on_demand(key_id: str) -> Response:
+    return call(rotation.rotate_key_on_demand, s.KeyRotationSchema(), _body(KeyId=key_id))
+
+
+@blueprint.get("/v1/keys/<path:key_id>/rotations")
+@documented("GET", K + "/rotations", "ListKeyRotations", "List a key's rotations.")
+def list_key_rotations(key_id: str) -> Response:
+    query = _query("IncludeKeyMaterial", "Limit", "Marker", integers=("Limit",))
+    return call(rotation.list_key_rotations, s.ListKeyRotationsSchema(), {**query, "KeyId": key_id})
+
+
+@blueprint.get("/v1/keys/<path:key_id>/policy")
+@documented("GET", K + "/policy", "GetKeyPolicy", "A key's policy document.")
+def get_key_policy(key_id: str) -> Response:
+    query = _query("PolicyName")
+    return call(policy_documents.get_key_policy, s.GetKeyPolicySchema(), {**query, "KeyId": key_id})
+
+
+@blueprint.put("/v1/keys/<path:key_id>/policy")
+@documented(
+    "PUT", K + "/policy", "PutKeyPolicy", "Replace a key's policy.", s.PutKeyPolicySchema
+)
+def put_key_policy(key_id: str) -> Response:
+    return call(policy_documents.put_key_policy, s.PutKeyPolicySchema(), _body(KeyId=key_id))
+
+
+@blueprint.get("/v1/keys/<path:key_id>/policies")
+@documented("GET", K + "/policies", "ListKeyPolicies", "The names of a key's policies.")
+def list_key_policies(key_id: str) -> Response:
+    query = _query("Limit", "Marker", integers=("Limit",))
+    return call(
+        policy_documents.list_key_policies, s.ListKeyPoliciesSchema(), {**query, "KeyId": key_id}
+    )
+
+
+@blueprint.get("/v1/keys/<path:key_id>/tags")
+@documented("GET", K + "/tags", "ListResourceTags", "A key's tags.")
+def list_resource_tags(key_id: str) -> Response:
+    query = _query("Limit", "Marker", integers=("Limit",))
+    return call(tags.list_resource_tags, s.ListResourceTagsSchema(), {**query, "KeyId": key_id})
+
+
+@blueprint.post("/v1/keys/<path:key_id>/tags")
+@documented("POST", K + "/tags", "TagResource", "Add or update tags.", s.TagResourceSchema)
+def tag_resource(key_id: str) -> Response:
+    return call(tags.tag_resource, s.TagResourceSchema(), _body(KeyId=key_id))
+
+
+@blueprint.delete("/v1/keys/<path:key_id>/tags")
+@documented("DELETE", K + "/tags", "UntagResource", "Remove tags (?TagKeys=a&TagKeys=b).")
+def untag_resource(key_id: str) -> Response:
+    query = _query("TagKeys")
+    return call(
+        tags.untag_resource,
+        s.UntagResourceSchema(),
+        {"KeyId": key_id, "TagKeys": query.get("TagKeys", [])},
+    )
+
+
+@blueprint.post("/v1/keys/<path:key_id>/encrypt")
+@documented("POST", K + "/encrypt", "Encrypt", "Encrypt up to 4096 bytes.", s.EncryptSchema)
+def encrypt(key_id: str) -> Response:
+    return call(encryption.encrypt, s.EncryptSchema(), _body(KeyId=key_id))
+
+
+@blueprint.post("/v1/decrypt")
+@documented("POST", "/v1/decrypt", "Decrypt", "Decrypt a ciphertext.", s.DecryptSchema)
+def decrypt() -> Response:
+    return call(encryption.decrypt, s.DecryptSchema(), json_body())
+
+
+@blueprint.post("/v1/re-encrypt")
+@documented(
+    "POST", "/v1/re-encrypt", "ReEncrypt", "Re-encrypt under another key.", s.ReEncryptSchema
+)
+def re_encrypt() -> Response:
+    return call(encryption.re_encrypt, s.ReEncryptSchema(), json_body())
+
+
+@blueprint.post("/v1/keys/<path:key_id>/data-key")
+@documented(
+    "POST",
+    K + "/data-key",
+    "GenerateDataKey",
+    "A data key, in plaintext and encrypted (?plaintext=false: encrypted only).",
+    s.GenerateDataKeySchema,
+)
+def generate_data_key(key_id: str) -> Response:
+    query = _query("plaintext")
+    flag = query.get("plaintext", "true")
+    if flag not in ("true", "false"):
+        raise ValidationError("The query parameter 'plaintext' must be true or false.")
+    schema = s.GenerateDataKeySchema() if flag == "true" else s.GenerateDataKeyWithoutPlaintextSchema()
+    return call(encryption.generate_data_key, schema, _body(KeyId=key_id))
+
+
+@blueprint.post("/v1/random")
+@documented("POST", "/v1/random", "GenerateRandom", "Random bytes.", s.GenerateRandomSchema)
+def generate_random() -> Response:
+    return call(encryption.generate_random, s.GenerateRandomSchema(), json_body())
+
+
+@blueprint.get("/v1/aliases")
+@documented("GET", "/v1/aliases", "ListAliases", "List aliases, optionally of one key.")
+def list_aliases() -> Response:
+    query = _query("KeyId", "Limit", "Marker", integers=("Limit",))
+    return call(aliases.list_aliases, s.ListAliasesSchema(), query)
+
+
+@blueprint.post("/v1/aliases")
+@documented("POST", "/v1/aliases", "CreateAlias", "Create an alias.", s.CreateAliasSchema)
+def create_alias() -> Response:
+    return call(aliases.create_alias, s.CreateAliasSchema(), json_body())
+
+
+@blueprint.put("/v1/aliases/<path:alias_name>")
+@documented(
+    "PUT", "/v1/aliases/{AliasName}", "UpdateAlias", "Point an alias at another key.",
+    s.UpdateAliasSchema,
+)
+def update_alias(alias_name: str) -> Response:
+    return call(aliases.update_alias, s.UpdateAliasSchema(), _body(AliasName=alias_name))
+
+
+@blueprint.delete("/v1/aliases/<path:alias_name>")
+@documented("DELETE", "/v1/aliases/{AliasName}", "DeleteAlias", "Delete an alias.")
+def delete_alias(alias_name: str) -> Response:
+    _query()
+    return call(aliases.delete_alias, s.DeleteAliasSchema(), {"AliasName": alias_name})

@@ -1,0 +1,250 @@
+"""Building blocks for request schemas: strict fields with AWS's messages.
+
+Schemas validate at the edge only and hand operations typed values. Every
+length, range, enum and pattern is enforced here (clients such as botocore
+check almost nothing), with AWS's message form::
+
+    1 validation error detected: Value at 'numberOfBytes' failed to satisfy
+    constraint: Member must have value less than or equal to 1024
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields
+from marshmallow import ValidationError as MarshmallowValidationError
+
+from app.errors import ValidationError
+
+
+def lower_camel(name: str) -> str:
+    return name[:1].lower() + name[1:] if name else name
+
+
+def constraint(message: str) -> MarshmallowValidationError:
+    return MarshmallowValidationError(f"failed to satisfy constraint: {message}")
+
+
+class StrictSchema(Schema):
+    """Unknown members are refused (the REST door); the AWS door loads with
+    ``unknown=EXCLUDE`` because AWS ignores members it does not know."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class Text(fields.Field[str]):
+    """A string with AWS's length and pattern constraints."""
+
+    def __init__(
+        self,
+        *,
+        min_length: int = 0,
+        max_length: int | None = None,
+        pattern: str | None = None,
+        choices: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.min_length = min_length
+        self.max_length = max_length
+        self.pattern = re.compile(pattern) if pattern else None
+        self.choices = tuple(choices) if choices else None
+        self.metadata = {
+            **self.metadata,
+            "minLength": min_length,
+            **({"maxLength": max_length} if max_length is not None else {}),
+            **({"pattern": pattern} if pattern else {}),
+            **({"enum": list(choices)} if choices else {}),
+        }
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
+        if not isinstance(value, str):
+            raise constraint("Member must be a string")
+        if len(value) < self.min_length:
+            raise constraint(f"Member must have length greater than or equal to {self.min_length}")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise constraint(f"Member must have length less than or equal to {self.max_length}")
+        if self.choices is not None and value not in self.choices:
+            raise constraint(f"Member must satisfy enum value set: [{', '.join(self.choices)}]")
+        if self.pattern is not None and not self.pattern.fullmatch(value):
+            raise constraint(f"Member must satisfy regular expression pattern: {self.pattern.pattern}")
+        return value
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class Int(fields.Field[int]):
+    """A JSON integer (not a bool, not 1.5, not "32") within a range."""
+
+    def __init__(self, *, minimum: int, maximum: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.minimum = minimum
+        self.maximum = maximum
+        self.metadata = {**self.metadata, "minimum": minimum, "maximum": maximum}
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise constraint("Member must be an integer")
+        if value < self.minimum:
+            raise constraint(f"Member must have value greater than or equal to {self.minimum}")
+        if value > self.maximum:
+            raise constraint(f"Member must have value less than or equal to {self.maximum}")
+        return value
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class Flag(fields.Field[bool]):
+    """A JSON boolean, nothing else."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> bool:
+        if not isinstance(value, bool):
+            raise constraint("Member must be a boolean")
+        return value
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class Blob(fields.Field[bytes]):
+    """Standard base64 with padding, decoded strictly; limits are on the bytes."""
+
+    def __init__(self, *, min_bytes: int = 1, max_bytes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.min_bytes = min_bytes
+        self.max_bytes = max_bytes
+        self.metadata = {
+            **self.metadata,
+            "format": "byte",
+            "x-minBytes": min_bytes,
+            "x-maxBytes": max_bytes,
+        }
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> bytes:
+        if not isinstance(value, str):
+            raise constraint("Member must be a base64-encoded string")
+        # Reject oversized input before decoding it.
+        if len(value) > (self.max_bytes + 2) // 3 * 4 + 4:
+            raise constraint(f"Member must have length less than or equal to {self.max_bytes}")
+        try:
+            decoded = base64.b64decode(value.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            raise constraint("Member must be valid base64") from None
+        if len(decoded) < self.min_bytes:
+            raise constraint(f"Member must have length greater than or equal to {self.min_bytes}")
+        if len(decoded) > self.max_bytes:
+            raise constraint(f"Member must have length less than or equal to {self.max_bytes}")
+        return decoded
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+
+
+class StringMap(fields.Field[dict[str, str]]):
+    """A JSON object of string to string (``EncryptionContext``)."""
+
+    def __init__(self, *, max_entries: int = 64, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_entries = max_entries
+        self.metadata = {**self.metadata, "maxProperties": max_entries}
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> dict[str, str]:
+        if not isinstance(value, dict):
+            raise constraint("Member must be a map of string to string")
+        if len(value) > self.max_entries:
+            raise constraint(f"Member must have at most {self.max_entries} entries")
+        for key, item in value.items():
+            if not isinstance(key, str) or not isinstance(item, str):
+                raise constraint("Member must be a map of string to string")
+            if not key:
+                raise constraint("Member keys must have length greater than or equal to 1")
+        return dict(value)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class TextList(fields.Field[list[str]]):
+    """A JSON array of constrained strings."""
+
+    def __init__(
+        self, *, item: Text, min_items: int = 0, max_items: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.item = item
+        self.min_items = min_items
+        self.max_items = max_items
+        self.metadata = {**self.metadata, "items": item.metadata, "minItems": min_items}
+        if max_items is not None:
+            self.metadata["maxItems"] = max_items
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> list[str]:
+        if not isinstance(value, list):
+            raise constraint("Member must be a list")
+        if len(value) < self.min_items:
+            raise constraint(f"Member must have length greater than or equal to {self.min_items}")
+        if self.max_items is not None and len(value) > self.max_items:
+            raise constraint(f"Member must have length less than or equal to {self.max_items}")
+        return [self.item.deserialize(element) for element in value]
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+def _first_error(messages: Any, path: list[str]) -> tuple[list[str], str]:
+    if isinstance(messages, dict):
+        for key in sorted(messages, key=str):
+            return _first_error(messages[key], [*path, str(key)])
+    if isinstance(messages, list) and messages:
+        first = messages[0]
+        if isinstance(first, (dict, list)):
+            return _first_error(first, path)
+        return path, str(first)
+    return path, str(messages)
+
+
+def validation_error(exc: MarshmallowValidationError) -> ValidationError:
+    """AWS's message form for the first problem marshmallow found."""
+    path, message = _first_error(exc.messages, [])
+    member = path[0] if path else None
+    where = ".".join(lower_camel(p) for p in path) or "body"
+    if message == "Unknown field.":
+        text = f"1 validation error detected: '{where}' is not a member of this request"
+    elif message == "Missing data for required field.":
+        text = (
+            f"1 validation error detected: Value null at '{where}' failed to satisfy "
+            "constraint: Member must not be null"
+        )
+    elif message.startswith("failed to satisfy constraint:"):
+        text = f"1 validation error detected: Value at '{where}' {message}"
+    else:
+        text = f"1 validation error detected: Value at '{where}' is not valid: {message}"
+    return ValidationError(text, field=member)
+
+
+def load(schema: Schema, data: Mapping[str, Any], *, ignore_unknown: bool = False) -> Any:
+    """Load ``data`` with ``schema``; any problem is a :class:`ValidationError`."""
+    try:
+        return schema.load(data, unknown="exclude" if ignore_unknown else "raise")
+    except MarshmallowValidationError as exc:
+        raise validation_error(exc) from None

@@ -1,0 +1,331 @@
+"""Request schemas for keys, aliases, tags, rotation and cryptographic operations.
+
+Field names are AWS's (``data_key``); each schema loads into the typed request
+its operation takes. The same schemas serve the REST door and the AWS door.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields, post_load
+
+from app.errors import InvalidGrantTokenError, UnsupportedOperationError
+from app.api.schemas.base import Blob, Flag, Int, StrictSchema, StringMap, Text, TextList
+from app.operations import aliases, encryption, keys, policy_documents, rotation, tags
+
+KEY_ID = {"min_length": 1, "max_length": 2048}
+ARN_PRINCIPAL = r"^arn:aws[a-z-]*:iam::[0-9]{12}:(root|user/[\w+=,.@/-]{1,64}|role/[\w+=,.@/-]{1,64})$"
+ENCRYPTION_ALGORITHMS = ("SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE")
+KEY_SPECS = (
+    "SYMMETRIC_DEFAULT",
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "ECC_NIST_EDWARDS25519",
+    "HMAC_224",
+    "HMAC_256",
+    "HMAC_384",
+    "HMAC_512",
+    "SM2",
+    "ML_DSA_44",
+    "ML_DSA_65",
+    "ML_DSA_87",
+)
+KEY_USAGES = ("SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT")
+ORIGINS = ("AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")
+
+
+def _grant_tokens() -> TextList:
+    return TextList(item=Text(min_length=1, max_length=8192), max_items=10, data_key="GrantTokens")
+
+
+class TagSchema(StrictSchema):
+    tag_key = Text(min_length=1, max_length=128, required=True, data_key="TagKey")
+    tag_value = Text(min_length=0, max_length=256, required=True, data_key="TagValue")
+
+
+class CreateKeySchema(StrictSchema):
+    policy = Text(min_length=1, max_length=131072, data_key="Policy")
+    description = Text(max_length=8192, data_key="Description")
+    key_usage = Text(choices=KEY_USAGES, data_key="KeyUsage")
+    customer_master_key_spec = Text(choices=KEY_SPECS, data_key="CustomerMasterKeySpec")
+    key_spec = Text(choices=KEY_SPECS, data_key="KeySpec")
+    origin = Text(choices=ORIGINS, data_key="Origin")
+    bypass_policy_lockout_safety_check = Flag(data_key="BypassPolicyLockoutSafetyCheck")
+    bypass_separation_of_duties_check = Flag(data_key="BypassSeparationOfDutiesCheck")
+    tags = fields.List(fields.Nested(TagSchema), data_key="Tags")
+    multi_region = Flag(data_key="MultiRegion")
+    administrators = TextList(
+        item=Text(min_length=1, max_length=256, pattern=ARN_PRINCIPAL),
+        max_items=100,
+        data_key="Administrators",
+    )
+    users = TextList(
+        item=Text(min_length=1, max_length=256, pattern=ARN_PRINCIPAL),
+        max_items=100,
+        data_key="Users",
+    )
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> keys.CreateKeyRequest:
+        spec = data.pop("customer_master_key_spec", None)
+        if spec is not None and "key_spec" not in data:
+            data["key_spec"] = spec
+        data["tags"] = [(t["tag_key"], t["tag_value"]) for t in data.get("tags", [])]
+        return keys.CreateKeyRequest(**data)
+
+
+class KeyIdSchema(StrictSchema):
+    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> keys.KeyIdRequest:
+        return keys.KeyIdRequest(key_id=data["key_id"])
+
+
+class DescribeKeySchema(StrictSchema):
+    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    grant_tokens = _grant_tokens()
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> keys.KeyIdRequest:
+        if data.get("grant_tokens"):
+            # No grants exist in this service yet, so no grant token is valid.
+            raise InvalidGrantTokenError("The grant token is not valid.")
+        return keys.KeyIdRequest(key_id=data["key_id"])
+
+
+class ListKeysSchema(StrictSchema):
+    limit = Int(minimum=1, maximum=1000, data_key="Limit")
+    marker = Text(min_length=1, max_length=1024, pattern=r"^[\u0020-\u00FF]*$", data_key="Marker")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> keys.ListRequest:
+        return keys.ListRequest(**data)
+
+
+class UpdateKeyDescriptionSchema(StrictSchema):
+    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    description = Text(required=True, max_length=8192, data_key="Description")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> keys.UpdateKeyDescriptionRequest:
+        return keys.UpdateKeyDescriptionRequest(**data)
+
+
+class ScheduleKeyDeletionSchema(StrictSchema):
+    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    pending_window_in_days = Int(minimum=7, maximum=30, data_key="PendingWindowInDays")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> keys.ScheduleKeyDeletionRequest:
+        return keys.ScheduleKeyDeletionRequest(**data)
+
+
+class EnableKeyRotationSchema(StrictSchema):
+    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    rotation_period_in_days = Int(minimum=90, maximum=2560, data_key="RotationPeriodInDays")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> rotation.EnableKeyRotationRequest:
+        return rotation.EnableKeyRotationRequest(**data)
+
+
+class KeyRotationSchema(StrictSchema):
+    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> rotation.KeyRotationRequest:
+        return rotation.KeyRotationRequest(**data)
+
+
+class ListKeyRotationsSchema(StrictSchema):
+    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    include_key_material = Text(
+        choices=("ALL_KEY_MATERIAL", "ROTATIONS_ONLY"), data_key="IncludeKeyMaterial"
+    )
+    limit = Int(minimum=1, maximum=1000, data_key="Limit")
+    marker = Text(min_length=1, max_length=1024, pattern=r"^[\u0020-\u00FF]*$", data_key="Marker")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> rotation.ListKeyRotationsRequest:
+        return rotation.ListKeyRotationsRequest(**data)
+
+
+class TagResourceSchema(StrictSchema):
+    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    tags = fields.List(fields.Nested(TagSchema), required=True, data_key="Tags")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> tags.TagResourceRequest:
+        return tags.TagResourceRequest(
+            key_id=data["key_id"], tags=[(t["tag_key"], t["tag_value"]) for t in data["tags"]]
+        )
+
+
+class UntagResourceSchema(StrictSchema):
+    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    tag_keys = TextList(
+        item=Text(min_length=1, max_length=128), required=True, max_items=50, data_key="TagKeys"
+    )
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> tags.UntagResourceRequest:
+        return tags.UntagResourceRequest(**data)
+
+
+class ListResourceTagsSchema(StrictSchema):
+    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    limit = Int(minimum=1, maximum=50, data_key="Limit")
+    marker = Text(min_length=1, max_length=1024, pattern=r"^[\u0020-\u00FF]*$", data_key="Marker")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> tags.ListResourceTagsRequest:
+        return tags.ListResourceTagsRequest(**data)
+
+
+ALIAS_NAME = {"min_length": 1, "max_length": 256}
+
+
+class CreateAliasSchema(StrictSchema):
+    alias_name = Text(required=True, data_key="AliasName", **ALIAS_NAME)
+    target_key_id = Text(required=True, data_key="TargetKeyId", **KEY_ID)
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> aliases.CreateAliasRequest:
+        return aliases.CreateAliasRequest(**data)
+
+
+class UpdateAliasSchema(StrictSchema):
+    alias_name = Text(required=True, data_key="AliasName", **ALIAS_NAME)
+    target_key_id = Text(required=True, data_key="TargetKeyId", **KEY_ID)
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> aliases.UpdateAliasRequest:
+        return aliases.UpdateAliasRequest(**data)
+
+
+class DeleteAliasSchema(StrictSchema):
+    alias_name = Text(required=True, data_key="AliasName", **ALIAS_NAME)
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> aliases.DeleteAliasRequest:
+        return aliases.DeleteAliasRequest(**data)
+
+
+class ListAliasesSchema(StrictSchema):
+    key_id = Text(data_key="KeyId", **KEY_ID)
+    limit = Int(minimum=1, maximum=100, data_key="Limit")
+    marker = Text(min_length=1, max_length=1024, pattern=r"^[\u0020-\u00FF]*$", data_key="Marker")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> aliases.ListAliasesRequest:
+        return aliases.ListAliasesRequest(**data)
+
+
+class EncryptSchema(StrictSchema):
+    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    plaintext = Blob(required=True, min_bytes=1, max_bytes=4096, data_key="Plaintext")
+    encryption_context = StringMap(data_key="EncryptionContext")
+    grant_tokens = _grant_tokens()
+    encryption_algorithm = Text(choices=ENCRYPTION_ALGORITHMS, data_key="EncryptionAlgorithm")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> encryption.EncryptRequest:
+        return encryption.EncryptRequest(**data)
+
+
+class DecryptSchema(StrictSchema):
+    ciphertext_blob = Blob(required=True, min_bytes=1, max_bytes=6144, data_key="CiphertextBlob")
+    encryption_context = StringMap(data_key="EncryptionContext")
+    grant_tokens = _grant_tokens()
+    key_id = Text(data_key="KeyId", **KEY_ID)
+    encryption_algorithm = Text(choices=ENCRYPTION_ALGORITHMS, data_key="EncryptionAlgorithm")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> encryption.DecryptRequest:
+        return encryption.DecryptRequest(**data)
+
+
+class ReEncryptSchema(StrictSchema):
+    ciphertext_blob = Blob(required=True, min_bytes=1, max_bytes=6144, data_key="CiphertextBlob")
+    source_encryption_context = StringMap(data_key="SourceEncryptionContext")
+    source_key_id = Text(data_key="SourceKeyId", **KEY_ID)
+    destination_key_id = Text(required=True, data_key="DestinationKeyId", **KEY_ID)
+    destination_encryption_context = StringMap(data_key="DestinationEncryptionContext")
+    source_encryption_algorithm = Text(
+        choices=ENCRYPTION_ALGORITHMS, data_key="SourceEncryptionAlgorithm"
+    )
+    destination_encryption_algorithm = Text(
+        choices=ENCRYPTION_ALGORITHMS, data_key="DestinationEncryptionAlgorithm"
+    )
+    grant_tokens = _grant_tokens()
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> encryption.ReEncryptRequest:
+        return encryption.ReEncryptRequest(**data)
+
+
+class GenerateDataKeySchema(StrictSchema):
+    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    encryption_context = StringMap(data_key="EncryptionContext")
+    number_of_bytes = Int(minimum=1, maximum=1024, data_key="NumberOfBytes")
+    key_spec = Text(choices=("AES_256", "AES_128"), data_key="KeySpec")
+    grant_tokens = _grant_tokens()
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> encryption.GenerateDataKeyRequest:
+        return encryption.GenerateDataKeyRequest(**data)
+
+
+class GenerateDataKeyWithoutPlaintextSchema(GenerateDataKeySchema):
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> encryption.GenerateDataKeyRequest:
+        return encryption.GenerateDataKeyRequest(**data, with_plaintext=False)
+
+
+class GenerateRandomSchema(StrictSchema):
+    number_of_bytes = Int(minimum=1, maximum=1024, data_key="NumberOfBytes")
+    custom_key_store_id = Text(min_length=1, max_length=64, data_key="CustomKeyStoreId")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> encryption.GenerateRandomRequest:
+        if "custom_key_store_id" in data:
+            raise UnsupportedOperationError("Custom key stores are not supported.")
+        return encryption.GenerateRandomRequest(**data)
+
+
+class GetKeyPolicySchema(StrictSchema):
+    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    policy_name = Text(min_length=1, max_length=128, pattern=r"^[\w]+$", data_key="PolicyName")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> policy_documents.GetKeyPolicyRequest:
+        return policy_documents.GetKeyPolicyRequest(**data)
+
+
+class PutKeyPolicySchema(StrictSchema):
+    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    policy_name = Text(min_length=1, max_length=128, pattern=r"^[\w]+$", data_key="PolicyName")
+    policy = Text(required=True, min_length=1, max_length=131072, data_key="Policy")
+    bypass_policy_lockout_safety_check = Flag(data_key="BypassPolicyLockoutSafetyCheck")
+    bypass_separation_of_duties_check = Flag(data_key="BypassSeparationOfDutiesCheck")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> policy_documents.PutKeyPolicyRequest:
+        return policy_documents.PutKeyPolicyRequest(**data)
+
+
+class ListKeyPoliciesSchema(StrictSchema):
+    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    limit = Int(minimum=1, maximum=1000, data_key="Limit")
+    marker = Text(min_length=1, max_length=1024, pattern=r"^[\u0020-\u00FF]*$", data_key="Marker")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> keys.KeyIdRequest:
+        return keys.KeyIdRequest(key_id=data["key_id"])

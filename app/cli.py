@@ -1,0 +1,249 @@
+"""The ``trent`` command.
+
+Server-side commands (``init``, ``migrate``, ``serve``, ``token issue``) read
+the same ``TRENT_*`` settings as the server; every command has ``--help`` and
+exits non-zero on failure with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app.config import ConfigError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[None]:
+    from app.errors import ServiceUnavailableError
+    from app.store.database import StoreConfigError, bind_database, connection, open_database
+
+    try:
+        bind_database(
+            open_database(
+                settings.database,
+                pool_size=2,
+                pool_timeout=settings.db_pool_timeout,
+                busy_timeout_ms=settings.db_busy_timeout_ms,
+            )
+        )
+        with connection():
+            yield
+    except StoreConfigError as exc:
+        raise click.ClickException(f"database: {exc}") from None
+    except ServiceUnavailableError:
+        raise click.ClickException(f"database: cannot connect to {_safe_url(settings)}") from None
+
+
+def _safe_url(settings: Settings) -> str:
+    url = settings.database
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://…@{rest.split('@', 1)[1]}"
+    return url
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="trent")
+def main() -> None:
+    """Trent: a self-hosted key management service modelled on AWS KMS."""
+
+
+@main.command()
+@click.option("--if-new", is_flag=True, help="Do nothing if the data directory is initialised.")
+def init(if_new: bool) -> None:
+    """Create the data directory, the root key, the local token issuer and the schema."""
+    from app.auth.local_issuer import LocalIssuer
+    from app.crypto.issuer_keys import create_issuer_key
+    from app.crypto.root_key import FileRootKeyProvider
+    from app.store.migrate import apply_migrations
+
+    settings = _settings()
+    data_dir = settings.data_dir
+    marker = data_dir / ".initialised"
+    if marker.exists():
+        if if_new:
+            return
+        raise click.ClickException(f"{data_dir} is already initialised")
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    if settings.root_key_provider == "file" and not settings.root_key_path.exists():
+        FileRootKeyProvider.create(settings.root_key_path)
+        click.echo(f"created root key      {settings.root_key_path} (mode 0600)")
+    if not (settings.issuer_dir / "issuer.json").exists():
+        settings.issuer_dir.mkdir(mode=0o700, exist_ok=True)
+        create_issuer_key(settings.issuer_dir)
+        issuer = LocalIssuer.load(settings)
+        click.echo(f"created local issuer  {issuer.issuer}")
+    with _database(settings):
+        applied = apply_migrations()
+    click.echo(f"database ready        {_safe_url(settings)} ({len(applied)} migrations applied)")
+    marker.write_text("1\n", encoding="utf-8")
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending schema migrations."""
+    from app.store.migrate import apply_migrations
+
+    settings = _settings()
+    with _database(settings):
+        applied = apply_migrations()
+    if applied:
+        for name in applied:
+            click.echo(f"applied {name}")
+    else:
+        click.echo("schema is up to date")
+
+
+@main.command()
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Worker processes.")
+@click.option("--bind", default=None, help="HOST:PORT (default TRENT_BIND or 127.0.0.1:8080).")
+@click.option("--banner", is_flag=True, help="Print how to get a token and call the server.")
+def serve(workers: int | None, bind: str | None, banner: bool) -> None:
+    """Serve the API with gunicorn (never the Flask development server)."""
+    from app.crypto.root_key import RootKeyUnavailable, load_root_key
+    from app.store.migrate import pending_migrations
+
+    settings = _settings()
+    try:
+        load_root_key(settings)
+    except RootKeyUnavailable as exc:
+        raise click.ClickException(f"root key: {exc}") from None
+    with _database(settings):
+        pending = pending_migrations()
+    if pending:
+        raise click.ClickException(
+            f"{len(pending)} migration(s) pending ({', '.join(pending)}): run `trent migrate`"
+        )
+    address = bind or settings.bind
+    if banner:
+        _print_banner(address, settings)
+    _run_gunicorn(address, workers or settings.workers, settings)
+
+
+def _print_banner(address: str, settings: Settings) -> None:
+    trent = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "trent"
+    trent = ".venv/bin/trent" if Path(".venv/bin/trent").exists() else trent
+    click.echo(
+        f"""
+Trent is starting on http://{address}  (data: {settings.data_dir}, database: {_safe_url(settings)})
+
+In a second shell, from this directory:
+
+  export TOKEN=$({trent} token issue --account 111122223333 --user alice)
+  curl -s -H "Authorization: Bearer $TOKEN" http://{address}/v1/whoami
+
+Stop the server with Ctrl-C.
+"""
+    )
+
+
+def _run_gunicorn(address: str, workers: int, settings: Settings) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class TrentServer(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options: dict[str, Any] = {
+                "bind": address,
+                "workers": workers,
+                "worker_class": "sync",
+                "timeout": 30,
+                "graceful_timeout": 10,
+                "keepalive": 5,
+                "limit_request_line": 8190,
+                "limit_request_fields": 100,
+                # A bearer token may be up to 8 KiB on its own.
+                "limit_request_field_size": settings.jwt_max_token_bytes + 1024,
+                "accesslog": None,
+                "errorlog": "-",
+                "loglevel": settings.log_level.lower(),
+                "proc_name": "trent",
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from app import create_app
+
+            return create_app(settings)
+
+    TrentServer().run()
+
+
+@main.group()
+def token() -> None:
+    """Tokens of the local issuer."""
+
+
+@token.command("issue")
+@click.option("--account", required=True, help="12-digit account id.")
+@click.option("--user", default=None, help="IAM-style user name.")
+@click.option("--role", default=None, help="IAM-style role name.")
+@click.option("--root", is_flag=True, help="The account root principal.")
+@click.option("--tag", "tags", multiple=True, help="Principal tag KEY=VALUE (repeatable).")
+@click.option("--ttl", default="1h", show_default=True, help="Lifetime: 90s, 15m, 1h, 12h …")
+def token_issue(
+    account: str, user: str | None, role: str | None, root: bool, tags: tuple[str, ...], ttl: str
+) -> None:
+    """Mint a token for the local issuer; prints the token alone on stdout."""
+    from app.auth.local_issuer import LocalIssuer
+
+    settings = _settings()
+    chosen = [x for x in (user, role, root or None) if x]
+    if len(chosen) != 1:
+        raise click.ClickException("give exactly one of --user, --role, --root")
+    tag_map: dict[str, str] = {}
+    for item in tags:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.ClickException(f"--tag must be KEY=VALUE (got {item!r})")
+        tag_map[key] = value
+    try:
+        issuer = LocalIssuer.load(settings)
+        minted = issuer.mint(
+            account, user=user, role=role, root=root, tags=tag_map, ttl_seconds=_duration(ttl)
+        )
+    except (ValueError, ConfigError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(minted)
+
+
+def _duration(text: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip()
+    if text[-1:] in units and text[:-1].isdigit():
+        return int(text[:-1]) * units[text[-1]]
+    if text.isdigit():
+        return int(text)
+    raise click.ClickException(f"--ttl must look like 90s, 15m or 1h (got {text!r})")
+
+
+@main.command(
+    "policy",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def policy(args: tuple[str, ...]) -> None:
+    """Validate, lint, simulate and test key policies offline (see `trent policy --help`)."""
+    from policies.cli import main as policy_main
+
+    sys.exit(policy_main(list(args)))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,137 @@
+"""The key domain: keys, versions, aliases, and what each key state allows."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from app.errors import DisabledError, InvalidStateError
+
+
+class KeyState(enum.StrEnum):
+    ENABLED = "Enabled"
+    DISABLED = "Disabled"
+    PENDING_DELETION = "PendingDeletion"
+    PENDING_IMPORT = "PendingImport"
+
+
+SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
+ENCRYPT_DECRYPT = "ENCRYPT_DECRYPT"
+ORIGIN_AWS_KMS = "AWS_KMS"
+
+
+@dataclass(frozen=True)
+class Key:
+    """A customer master key as the domain sees it (never its material)."""
+
+    key_id: str
+    account: str
+    arn: str
+    description: str
+    key_usage: str
+    key_spec: str
+    origin: str
+    state: KeyState
+    created_at: float
+    policy: str
+    current_version: int
+    rotation_enabled: bool = False
+    rotation_period_days: int | None = None
+    next_rotation_at: float | None = None
+    on_demand_rotations: int = 0
+    deletion_date: float | None = None
+    pending_window_days: int | None = None
+    current_material_id: str | None = None
+    revision: int = 1
+    tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def enabled(self) -> bool:
+        return self.state is KeyState.ENABLED
+
+
+@dataclass(frozen=True)
+class KeyVersionInfo:
+    """Metadata of one version of a key's material (no material)."""
+
+    version: int
+    material_id: str
+    created_at: float
+    rotation_type: str | None
+
+
+@dataclass(frozen=True)
+class Alias:
+    account: str
+    name: str
+    key_id: str
+    created_at: float
+    updated_at: float
+
+
+# What each key state allows, from kms-api.md §3 (the AWS key-state table),
+# for the states a key of this service can be in. ``None`` means the operation
+# succeeds; otherwise the error class raised, with AWS's message.
+_OK = None
+_DIS = DisabledError
+_INV = InvalidStateError
+
+_USE = {KeyState.ENABLED: _OK, KeyState.DISABLED: _DIS, KeyState.PENDING_DELETION: _INV}
+_ANY = {KeyState.ENABLED: _OK, KeyState.DISABLED: _OK, KeyState.PENDING_DELETION: _OK}
+_MANAGE = {KeyState.ENABLED: _OK, KeyState.DISABLED: _OK, KeyState.PENDING_DELETION: _INV}
+
+STATE_RULES: dict[str, dict[KeyState, type[DisabledError] | type[InvalidStateError] | None]] = {
+    "Encrypt": _USE,
+    "Decrypt": _USE,
+    "ReEncrypt": _USE,
+    "GenerateDataKey": _USE,
+    "GenerateDataKeyWithoutPlaintext": _USE,
+    "CreateGrant": _USE,
+    "EnableKeyRotation": _USE,
+    "DisableKeyRotation": _USE,
+    "RotateKeyOnDemand": _USE,
+    "DescribeKey": _ANY,
+    "GetKeyPolicy": _ANY,
+    "PutKeyPolicy": _ANY,
+    "ListKeyPolicies": _ANY,
+    "ListResourceTags": _ANY,
+    "ListKeyRotations": _ANY,
+    "GetKeyRotationStatus": _ANY,
+    "ListGrants": _ANY,
+    "RevokeGrant": _ANY,
+    "RetireGrant": _ANY,
+    "DeleteAlias": _ANY,
+    "ListAliases": _ANY,
+    "CreateAlias": _MANAGE,
+    "UpdateAlias": _MANAGE,
+    "EnableKey": _MANAGE,
+    "DisableKey": _MANAGE,
+    "TagResource": _MANAGE,
+    "UntagResource": _MANAGE,
+    "UpdateKeyDescription": _MANAGE,
+    "ScheduleKeyDeletion": _MANAGE,
+    "CancelKeyDeletion": {
+        KeyState.ENABLED: _INV,
+        KeyState.DISABLED: _INV,
+        KeyState.PENDING_DELETION: _OK,
+    },
+}
+
+
+def state_message(key: Key, error: type[DisabledError] | type[InvalidStateError]) -> str:
+    if error is DisabledError:
+        return f"{key.arn} is disabled."
+    if key.state is KeyState.PENDING_DELETION:
+        return f"{key.arn} is pending deletion."
+    if key.state is KeyState.PENDING_IMPORT:
+        return f"{key.arn} is pending import."
+    return f"{key.arn} is not pending deletion."
+
+
+def require_state(operation: str, key: Key) -> None:
+    """Raise AWS's error if ``key``'s state does not allow ``operation``."""
+    error = STATE_RULES[operation].get(key.state, InvalidStateError)
+    if error is not None:
+        raise error(state_message(key, error))

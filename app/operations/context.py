@@ -1,0 +1,27 @@
+"""What every operation is handed: who is calling, about which request, when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from app.auth.principal import Principal
+
+Door = Literal["rest", "aws", "cli"]
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """Facts about the HTTP request, for the audit log and policy conditions."""
+
+    request_id: str
+    source_ip: str | None = None
+    user_agent: str | None = None
+    door: Door = "rest"
+    secure_transport: bool = False
+
+
+@dataclass(frozen=True)
+class OperationContext:
+    principal: Principal
+    request: RequestInfo

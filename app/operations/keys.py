@@ -1,0 +1,281 @@
+"""Key lifecycle: CreateKey, DescribeKey, ListKeys, UpdateKeyDescription,
+EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion, and the
+deletion of keys whose waiting period has ended."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.crypto.material import generate_material, material_id, seal_material
+from app.errors import LimitExceededError, ValidationError
+from app.keys.identifiers import key_arn
+from app.keys.model import (
+    ENCRYPT_DECRYPT,
+    ORIGIN_AWS_KMS,
+    SYMMETRIC_DEFAULT,
+    Key,
+    KeyState,
+    require_state,
+)
+from app.operations import access, policy_documents
+from app.operations.context import OperationContext
+from app.operations.key_updates import DAY, apply_changes
+from app.operations.resolve import resolve_key
+from app.operations.services import Services
+from app.operations.tags import validate_new_tags
+from app.store import keys as key_store
+
+MAX_KEYS_PER_ACCOUNT = 100_000
+
+
+@dataclass(frozen=True)
+class CreateKeyRequest:
+    description: str = ""
+    key_usage: str = ENCRYPT_DECRYPT
+    key_spec: str = SYMMETRIC_DEFAULT
+    origin: str = ORIGIN_AWS_KMS
+    policy: str | None = None
+    bypass_policy_lockout_safety_check: bool = False
+    bypass_separation_of_duties_check: bool = False
+    tags: list[tuple[str, str]] = field(default_factory=list)
+    administrators: list[str] | None = None
+    users: list[str] | None = None
+    multi_region: bool = False
+
+
+def key_metadata(key: Key) -> dict[str, Any]:
+    """``KeyMetadata`` exactly as AWS shapes it for a symmetric key."""
+    metadata: dict[str, Any] = {
+        "AWSAccountId": key.account,
+        "KeyId": key.key_id,
+        "Arn": key.arn,
+        "CreationDate": key.created_at,
+        "Enabled": key.enabled,
+        "Description": key.description,
+        "KeyUsage": key.key_usage,
+        "KeyState": key.state.value,
+        "Origin": key.origin,
+        "KeyManager": "CUSTOMER",
+        "CustomerMasterKeySpec": key.key_spec,
+        "KeySpec": key.key_spec,
+        "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"],
+        "MultiRegion": False,
+    }
+    if key.current_material_id is not None:
+        metadata["CurrentKeyMaterialId"] = key.current_material_id
+    if key.state is KeyState.PENDING_DELETION and key.deletion_date is not None:
+        metadata["DeletionDate"] = key.deletion_date
+    return metadata
+
+
+def create_key(services: Services, ctx: OperationContext, req: CreateKeyRequest) -> dict[str, Any]:
+    settings = services.settings
+    account = ctx.principal.account
+    if req.key_spec != SYMMETRIC_DEFAULT:
+        raise ValidationError(
+            f"KeySpec {req.key_spec} is not supported by this service yet; "
+            "only SYMMETRIC_DEFAULT keys can be created.",
+            field="KeySpec",
+        )
+    if req.key_usage != ENCRYPT_DECRYPT:
+        raise ValidationError(
+            f"KeyUsage {req.key_usage} is not compatible with KeySpec {req.key_spec}",
+            field="KeyUsage",
+        )
+    if req.origin != ORIGIN_AWS_KMS:
+        raise ValidationError(
+            f"Origin {req.origin} is not supported by this service; use AWS_KMS.", field="Origin"
+        )
+    if req.multi_region:
+        raise ValidationError("Multi-Region keys are not supported.", field="MultiRegion")
+    tags = validate_new_tags(req.tags, existing={})
+    access.authorize_account_action(
+        services,
+        ctx,
+        "kms:CreateKey",
+        conditions={
+            "kms:KeySpec": req.key_spec,
+            "kms:KeyUsage": req.key_usage,
+            "kms:KeyOrigin": req.origin,
+            "kms:MultiRegion": req.multi_region,
+            "kms:BypassPolicyLockoutSafetyCheck": req.bypass_policy_lockout_safety_check,
+            **access.request_tag_conditions(tags),
+        },
+    )
+    if tags:
+        access.authorize_account_action(
+            services, ctx, "kms:TagResource", conditions=access.request_tag_conditions(tags)
+        )
+
+    key_id = str(uuid.uuid4())
+    arn = key_arn(settings.partition, settings.region, account, key_id)
+    policy = policy_documents.policy_for_new_key(services, ctx, req, arn)
+    now = services.now()
+    material = generate_material()
+    sealed = seal_material(services.root_key, material, key_arn=arn, version=1)
+    key = Key(
+        key_id=key_id,
+        account=account,
+        arn=arn,
+        description=req.description,
+        key_usage=req.key_usage,
+        key_spec=req.key_spec,
+        origin=req.origin,
+        state=KeyState.ENABLED,
+        created_at=now,
+        policy=policy,
+        current_version=1,
+        current_material_id=material_id(uuid.UUID(key_id), material),
+        tags=tags,
+    )
+    with services.unit_of_work():
+        if key_store.count_keys(account) >= MAX_KEYS_PER_ACCOUNT:
+            raise LimitExceededError("The number of keys in this account has reached its quota.")
+        assert key.current_material_id is not None
+        key_store.insert_key(key, sealed, key.current_material_id, tags)
+    return {"KeyMetadata": key_metadata(key)}
+
+
+@dataclass(frozen=True)
+class KeyIdRequest:
+    key_id: str
+
+
+def describe_key(services: Services, ctx: OperationContext, req: KeyIdRequest) -> dict[str, Any]:
+    resolved = resolve_key(services, ctx, req.key_id, allow_alias=True)
+    access.authorize_key_action(
+        services, ctx, "kms:DescribeKey", resolved.key, request_alias=resolved.alias_name
+    )
+    return {"KeyMetadata": key_metadata(resolved.key)}
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    limit: int = 100
+    marker: str | None = None
+
+
+def list_keys(services: Services, ctx: OperationContext, req: ListRequest) -> dict[str, Any]:
+    access.authorize_account_action(services, ctx, "kms:ListKeys")
+    page, next_marker = key_store.list_keys(ctx.principal.account, req.limit, req.marker)
+    result: dict[str, Any] = {
+        "Keys": [{"KeyId": key_id, "KeyArn": arn} for key_id, arn in page],
+        "Truncated": next_marker is not None,
+    }
+    if next_marker is not None:
+        result["NextMarker"] = next_marker
+    return result
+
+
+@dataclass(frozen=True)
+class UpdateKeyDescriptionRequest:
+    key_id: str
+    description: str
+
+
+def update_key_description(
+    services: Services, ctx: OperationContext, req: UpdateKeyDescriptionRequest
+) -> None:
+    with services.unit_of_work():
+        key = _managed_key(services, ctx, req.key_id, "UpdateKeyDescription")
+        apply_changes(key, description=req.description)
+
+
+def enable_key(services: Services, ctx: OperationContext, req: KeyIdRequest) -> None:
+    with services.unit_of_work():
+        key = _managed_key(services, ctx, req.key_id, "EnableKey")
+        if key.state is KeyState.DISABLED:
+            # A key that missed a rotation while disabled is rotated by the next
+            # scheduler run: its next_rotation_at is already in the past.
+            apply_changes(key, state=KeyState.ENABLED)
+
+
+def disable_key(services: Services, ctx: OperationContext, req: KeyIdRequest) -> None:
+    with services.unit_of_work():
+        key = _managed_key(services, ctx, req.key_id, "DisableKey")
+        if key.state is KeyState.ENABLED:
+            apply_changes(key, state=KeyState.DISABLED)
+
+
+@dataclass(frozen=True)
+class ScheduleKeyDeletionRequest:
+    key_id: str
+    pending_window_in_days: int = 30
+
+
+def schedule_key_deletion(
+    services: Services, ctx: OperationContext, req: ScheduleKeyDeletionRequest
+) -> dict[str, Any]:
+    deletion_date = services.now() + req.pending_window_in_days * DAY
+    with services.unit_of_work():
+        key = _managed_key(
+            services,
+            ctx,
+            req.key_id,
+            "ScheduleKeyDeletion",
+            conditions={"kms:ScheduleKeyDeletionPendingWindowInDays": req.pending_window_in_days},
+        )
+        apply_changes(
+            key,
+            state=KeyState.PENDING_DELETION,
+            deletion_date=deletion_date,
+            pending_window_days=req.pending_window_in_days,
+        )
+    return {
+        "KeyId": key.arn,
+        "DeletionDate": deletion_date,
+        "KeyState": KeyState.PENDING_DELETION.value,
+        "PendingWindowInDays": req.pending_window_in_days,
+    }
+
+
+def cancel_key_deletion(
+    services: Services, ctx: OperationContext, req: KeyIdRequest
+) -> dict[str, Any]:
+    with services.unit_of_work():
+        key = _managed_key(services, ctx, req.key_id, "CancelKeyDeletion")
+        # AWS leaves a key whose deletion was cancelled Disabled, never Enabled.
+        apply_changes(key, state=KeyState.DISABLED, deletion_date=None, pending_window_days=None)
+    return {"KeyId": key.arn}
+
+
+def delete_expired_keys(services: Services) -> list[str]:
+    """Delete every key whose waiting period has ended: its material, versions,
+    aliases and tags go; its ciphertexts can never be decrypted again.
+
+    Safe to run in several processes at once: each deletion re-checks the key
+    inside its own transaction.
+    """
+    deleted: list[str] = []
+    for key_id, account in key_store.keys_due_for_deletion(services.now()):
+        with services.unit_of_work():
+            key = key_store.get_key(account, key_id)
+            if (
+                key is None
+                or key.state is not KeyState.PENDING_DELETION
+                or key.deletion_date is None
+                or key.deletion_date > services.now()
+            ):
+                continue
+            key_store.delete_key(key_id)
+        services.materials.invalidate(key.arn)
+        deleted.append(key.arn)
+    return deleted
+
+
+def _managed_key(
+    services: Services,
+    ctx: OperationContext,
+    key_id: str,
+    operation: str,
+    *,
+    conditions: Mapping[str, object] | None = None,
+) -> Key:
+    """Resolve a key id/ARN (no aliases), authorize ``operation``, check its state."""
+    key = resolve_key(services, ctx, key_id, allow_alias=False).key
+    access.authorize_key_action(services, ctx, f"kms:{operation}", key, conditions=conditions)
+    require_state(operation, key)
+    return key

@@ -1,0 +1,67 @@
+"""Finding the key a request names, and the material of one of its versions."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from app.crypto.material import KeyMaterial, unseal_material
+from app.errors import NotFoundError
+from app.keys.identifiers import alias_arn, key_arn, parse_key_reference
+from app.keys.model import Key
+from app.operations.context import OperationContext
+from app.operations.services import Services
+from app.store import keys as key_store
+
+
+@dataclass(frozen=True)
+class ResolvedKey:
+    key: Key
+    #: The alias name the caller used, if any (``kms:RequestAlias``).
+    alias_name: str | None = None
+
+
+def resolve_key(
+    services: Services, ctx: OperationContext, key_id: str, *, allow_alias: bool
+) -> ResolvedKey:
+    settings = services.settings
+    ref = parse_key_reference(
+        key_id,
+        caller_account=ctx.principal.account,
+        partition=settings.partition,
+        region=settings.region,
+        allow_alias=allow_alias,
+    )
+    if ref.alias_name is not None:
+        alias = key_store.get_alias(ref.account, ref.alias_name)
+        if alias is None:
+            arn = alias_arn(settings.partition, settings.region, ref.account, ref.alias_name)
+            raise NotFoundError(f"Alias {arn} is not found.")
+        key = key_store.get_key(ref.account, alias.key_id)
+        if key is None:  # pragma: no cover - the alias row cascades with its key
+            raise NotFoundError(f"Alias {ref.alias_name} is not found.")
+        return ResolvedKey(key, alias_name=ref.alias_name)
+    assert ref.key_id is not None
+    key = key_store.get_key(ref.account, ref.key_id)
+    if key is None:
+        arn = key_arn(settings.partition, settings.region, ref.account, ref.key_id)
+        raise NotFoundError(f"Key '{arn}' does not exist")
+    return ResolvedKey(key)
+
+
+def load_material(services: Services, key: Key, version: int) -> KeyMaterial | None:
+    """The unsealed material of ``key`` at ``version`` (cached briefly), or
+    ``None`` if that version does not exist."""
+    cached = services.materials.get(key.arn, version)
+    if cached is not None:
+        return cached
+    sealed = key_store.sealed_version(key.key_id, version)
+    if sealed is None:
+        return None
+    material = unseal_material(services.root_key, sealed, key_arn=key.arn, version=version)
+    services.materials.put(key.arn, version, material)
+    return material
+
+
+def key_uuid(key: Key) -> uuid.UUID:
+    return uuid.UUID(key.key_id)

@@ -1,0 +1,214 @@
+"""Rotation: EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus,
+RotateKeyOnDemand, ListKeyRotations, and the automatic rotation job.
+
+Rotation adds a key version and makes it current; every older version stays
+and keeps decrypting until the key itself is deleted. The new version is
+committed durably before it becomes current (one transaction), and two
+processes rotating the same key at once cannot both succeed: versions are
+unique per key and the key row is updated with a compare-and-set.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from app.crypto.material import generate_material, material_id, seal_material
+from app.errors import ConflictError, LimitExceededError, UnsupportedOperationError
+from app.keys.model import SYMMETRIC_DEFAULT, Key, KeyState, require_state
+from app.operations import access
+from app.operations.context import OperationContext
+from app.operations.key_updates import DAY, apply_changes
+from app.operations.resolve import resolve_key
+from app.operations.services import Services
+from app.store import keys as key_store
+
+log = logging.getLogger("trent.rotation")
+
+DEFAULT_ROTATION_PERIOD_DAYS = 365
+MAX_ON_DEMAND_ROTATIONS = 25
+ON_DEMAND_CONFLICT_WINDOW = 20 * 60.0
+
+
+def _rotatable_key(services: Services, ctx: OperationContext, key_id: str, operation: str) -> Key:
+    key = resolve_key(services, ctx, key_id, allow_alias=False).key
+    access.authorize_key_action(services, ctx, f"kms:{operation}", key)
+    require_state(operation, key)
+    if key.key_spec != SYMMETRIC_DEFAULT:
+        raise UnsupportedOperationError(
+            f"{key.arn} key spec is {key.key_spec} which is not valid for this operation."
+        )
+    return key
+
+
+def add_version(services: Services, key: Key, rotation_type: str) -> int:
+    """Create the next version of ``key`` and make it current (inside the
+    caller's unit of work). Returns the new version number."""
+    version = key.current_version + 1
+    material = generate_material()
+    sealed = seal_material(services.root_key, material, key_arn=key.arn, version=version)
+    key_store.add_version(
+        key.key_id,
+        version,
+        sealed,
+        material_id(uuid.UUID(key.key_id), material),
+        services.now(),
+        rotation_type,
+    )
+    return version
+
+
+@dataclass(frozen=True)
+class EnableKeyRotationRequest:
+    key_id: str
+    rotation_period_in_days: int = DEFAULT_ROTATION_PERIOD_DAYS
+
+
+def enable_key_rotation(
+    services: Services, ctx: OperationContext, req: EnableKeyRotationRequest
+) -> None:
+    with services.unit_of_work():
+        key = resolve_key(services, ctx, req.key_id, allow_alias=False).key
+        access.authorize_key_action(
+            services,
+            ctx,
+            "kms:EnableKeyRotation",
+            key,
+            conditions={"kms:RotationPeriodInDays": req.rotation_period_in_days},
+        )
+        require_state("EnableKeyRotation", key)
+        if key.key_spec != SYMMETRIC_DEFAULT:
+            raise UnsupportedOperationError(f"{key.arn} is not a symmetric encryption key.")
+        apply_changes(
+            key,
+            rotation_enabled=True,
+            rotation_period_days=req.rotation_period_in_days,
+            next_rotation_at=services.now() + req.rotation_period_in_days * DAY,
+        )
+
+
+@dataclass(frozen=True)
+class KeyRotationRequest:
+    key_id: str
+
+
+def disable_key_rotation(services: Services, ctx: OperationContext, req: KeyRotationRequest) -> None:
+    with services.unit_of_work():
+        key = _rotatable_key(services, ctx, req.key_id, "DisableKeyRotation")
+        apply_changes(key, rotation_enabled=False, next_rotation_at=None)
+
+
+def get_key_rotation_status(
+    services: Services, ctx: OperationContext, req: KeyRotationRequest
+) -> dict[str, Any]:
+    key = _rotatable_key(services, ctx, req.key_id, "GetKeyRotationStatus")
+    # While a key is pending deletion AWS reports rotation as off; the setting
+    # itself is kept and shows again if the deletion is cancelled.
+    enabled = key.rotation_enabled and key.state is not KeyState.PENDING_DELETION
+    result: dict[str, Any] = {"KeyId": key.arn, "KeyRotationEnabled": enabled}
+    if enabled:
+        result["RotationPeriodInDays"] = key.rotation_period_days
+        result["NextRotationDate"] = key.next_rotation_at
+    return result
+
+
+def rotate_key_on_demand(
+    services: Services, ctx: OperationContext, req: KeyRotationRequest
+) -> dict[str, Any]:
+    with services.unit_of_work():
+        key = _rotatable_key(services, ctx, req.key_id, "RotateKeyOnDemand")
+        if key.on_demand_rotations >= MAX_ON_DEMAND_ROTATIONS:
+            raise LimitExceededError(
+                "The on-demand rotations limit has been reached for the given keyId. "
+                f"No more on-demand rotations can be performed for this key: {key.arn}"
+            )
+        if (
+            key.rotation_enabled
+            and key.next_rotation_at is not None
+            and key.next_rotation_at - services.now() < ON_DEMAND_CONFLICT_WINDOW
+        ):
+            raise ConflictError(
+                f"An automatic rotation of {key.arn} is due within 20 minutes; retry later."
+            )
+        version = add_version(services, key, "ON_DEMAND")
+        apply_changes(key, current_version=version, on_demand_rotations=key.on_demand_rotations + 1)
+    return {"KeyId": key.arn}
+
+
+@dataclass(frozen=True)
+class ListKeyRotationsRequest:
+    key_id: str
+    include_key_material: str = "ROTATIONS_ONLY"
+    limit: int = 100
+    marker: str | None = None
+
+
+def list_key_rotations(
+    services: Services, ctx: OperationContext, req: ListKeyRotationsRequest
+) -> dict[str, Any]:
+    key = _rotatable_key(services, ctx, req.key_id, "ListKeyRotations")
+    versions = key_store.list_versions(key.key_id)
+    if req.include_key_material == "ROTATIONS_ONLY":
+        versions = [v for v in versions if v.rotation_type is not None]
+    start = 0
+    if req.marker is not None:
+        after = int(key_store.decode_marker(req.marker, "v"))
+        start = next((i for i, v in enumerate(versions) if v.version > after), len(versions))
+    page = versions[start : start + req.limit]
+    entries = []
+    for v in page:
+        entry: dict[str, Any] = {
+            "KeyId": key.arn,
+            "KeyMaterialId": v.material_id,
+            "KeyMaterialState": "CURRENT" if v.version == key.current_version else "NON_CURRENT",
+        }
+        if v.rotation_type is not None:
+            entry["RotationDate"] = v.created_at
+            entry["RotationType"] = v.rotation_type
+        entries.append(entry)
+    result: dict[str, Any] = {"Rotations": entries, "Truncated": start + req.limit < len(versions)}
+    if result["Truncated"]:
+        result["NextMarker"] = key_store.encode_marker("v", str(page[-1].version))
+    return result
+
+
+def rotate_due_keys(services: Services) -> list[str]:
+    """The automatic rotation job: rotate every enabled key whose rotation is due.
+
+    Several processes may run it at the same moment: each rotation happens in
+    one transaction that re-reads the key and updates it with a compare-and-set,
+    and a second process that raced it fails on the unique (key, version) pair,
+    rolls back, and moves on.
+    """
+    rotated: list[str] = []
+    now = services.now()
+    for key_id, account in key_store.keys_due_for_rotation(now):
+        try:
+            with services.unit_of_work():
+                key = key_store.get_key(account, key_id)
+                if (
+                    key is None
+                    or not key.rotation_enabled
+                    or key.state is not KeyState.ENABLED
+                    or key.next_rotation_at is None
+                    or key.next_rotation_at > now
+                    or key.rotation_period_days is None
+                ):
+                    continue
+                version = add_version(services, key, "AUTOMATIC")
+                apply_changes(
+                    key,
+                    current_version=version,
+                    next_rotation_at=now + key.rotation_period_days * DAY,
+                )
+        except ConflictError:
+            continue
+        except Exception as exc:  # noqa: BLE001 - one key's failure must not stop the job
+            if key_store.is_duplicate(exc):
+                continue
+            raise
+        log.info("rotated %s to version %d", key.arn, version)
+        rotated.append(key.arn)
+    return rotated

@@ -1,0 +1,50 @@
+"""The background jobs every server process runs: automatic rotation and the
+deletion of keys whose waiting period has ended.
+
+Every process runs them; that is safe because each job re-checks and changes
+one key per transaction with a compare-and-set (see
+:func:`app.operations.rotation.rotate_due_keys`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from app.operations.keys import delete_expired_keys
+from app.operations.rotation import rotate_due_keys
+from app.operations.services import Services
+
+log = logging.getLogger("trent.scheduler")
+
+
+def run_jobs_once(services: Services) -> tuple[list[str], list[str]]:
+    """Run each job once; returns (rotated key ARNs, deleted key ARNs)."""
+    with services.connection():
+        rotated = rotate_due_keys(services)
+        deleted = delete_expired_keys(services)
+    for arn in deleted:
+        log.info("deleted %s: its waiting period ended", arn)
+    return rotated, deleted
+
+
+class Scheduler:
+    def __init__(self, services: Services, interval_seconds: float) -> None:
+        self._services = services
+        self._interval = interval_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="trent-scheduler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                run_jobs_once(self._services)
+            except Exception:  # noqa: BLE001 - the loop must survive a failed round
+                log.exception("scheduled jobs failed; retrying in %.0f s", self._interval)

@@ -1,0 +1,55 @@
+"""The collaborators operations need, built once by the app factory.
+
+Operations receive a :class:`Services` and an
+:class:`~app.operations.context.OperationContext` as arguments; nothing below
+the front doors reaches for globals, Flask or the environment.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from app.config import Settings
+from app.crypto.cache import MaterialCache
+from app.crypto.root_key import RootKeyProvider
+from app.store import database
+
+
+@dataclass
+class Services:
+    settings: Settings
+    root_key: RootKeyProvider
+    clock: Callable[[], float] = field(default=time.time)
+    materials: MaterialCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.materials = MaterialCache(
+            ttl_seconds=self.settings.key_cache_seconds, max_entries=10_000
+        )
+
+    def now(self) -> float:
+        return self.clock()
+
+    @contextmanager
+    def connection(self) -> Iterator[None]:
+        """One database connection for the duration of a request."""
+        with database.connection():
+            yield
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """One transaction: every change of an operation commits together."""
+        with database.transaction():
+            yield
+
+    def check_ready(self) -> dict[str, str]:
+        """Readiness of each dependency; raises ServiceUnavailableError if one fails."""
+        database.ping()
+        # The root key must still seal and unseal: a provider that lost its key
+        # (an HSM unplugged) makes every key unusable.
+        probe = self.root_key.seal(b"readiness", b"trent/readyz")
+        self.root_key.unseal(probe, b"trent/readyz")
+        return {"database": "ok", "root_key": "ok"}

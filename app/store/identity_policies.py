@@ -1,0 +1,55 @@
+"""Repository for identity policies, stored per principal ARN."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.store.models import IdentityPolicyRow
+
+
+def put(account: str, principal_arn: str, name: str, document: str, now: float) -> None:
+    (
+        IdentityPolicyRow.insert(
+            account=account, principal_arn=principal_arn, name=name, document=document, updated_at=now
+        )
+        .on_conflict(
+            conflict_target=[IdentityPolicyRow.principal_arn, IdentityPolicyRow.name],
+            update={IdentityPolicyRow.document: document, IdentityPolicyRow.updated_at: now},
+        )
+        .execute()
+    )
+
+
+def get(principal_arn: str, name: str) -> str | None:
+    row = IdentityPolicyRow.get_or_none(
+        (IdentityPolicyRow.principal_arn == principal_arn) & (IdentityPolicyRow.name == name)
+    )
+    return None if row is None else str(row.document)
+
+
+def delete(principal_arn: str, name: str) -> bool:
+    deleted = (
+        IdentityPolicyRow.delete()
+        .where((IdentityPolicyRow.principal_arn == principal_arn) & (IdentityPolicyRow.name == name))
+        .execute()
+    )
+    return int(deleted) == 1
+
+
+def names(principal_arn: str) -> list[str]:
+    rows = (
+        IdentityPolicyRow.select(IdentityPolicyRow.name)
+        .where(IdentityPolicyRow.principal_arn == principal_arn)
+        .order_by(IdentityPolicyRow.name)
+    )
+    return [r.name for r in rows]
+
+
+def documents_for(principal_arns: Sequence[str]) -> list[tuple[str, str]]:
+    """``(name, document)`` of every policy attached to any of ``principal_arns``."""
+    rows = (
+        IdentityPolicyRow.select(IdentityPolicyRow.name, IdentityPolicyRow.document)
+        .where(IdentityPolicyRow.principal_arn.in_(list(principal_arns)))
+        .order_by(IdentityPolicyRow.principal_arn, IdentityPolicyRow.name)
+    )
+    return [(r.name, r.document) for r in rows]

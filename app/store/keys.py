@@ -1,0 +1,341 @@
+"""Repository for keys, their sealed versions, aliases and tags.
+
+Functions here read and write rows inside the caller's unit of work; they
+never commit. They speak the domain types of :mod:`app.keys.model`; the only
+material they handle is :class:`~app.crypto.material.SealedMaterial`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import peewee
+
+from app.crypto.material import SealedMaterial
+from app.errors import AlreadyExistsError, InvalidMarkerError
+from app.keys.model import Alias, Key, KeyState, KeyVersionInfo
+from app.store.models import AliasRow, KeyRow, KeyTagRow, KeyVersionRow
+
+_KEY_FIELDS = {
+    "description",
+    "state",
+    "deletion_date",
+    "pending_window_days",
+    "policy",
+    "rotation_enabled",
+    "rotation_period_days",
+    "next_rotation_at",
+    "on_demand_rotations",
+    "current_version",
+}
+
+
+def _to_key(row: KeyRow, material_id: str | None, tags: Mapping[str, str]) -> Key:
+    return Key(
+        key_id=row.id,
+        account=row.account,
+        arn=row.arn,
+        description=row.description,
+        key_usage=row.key_usage,
+        key_spec=row.key_spec,
+        origin=row.origin,
+        state=KeyState(row.state),
+        created_at=row.created_at,
+        policy=row.policy,
+        current_version=row.current_version,
+        rotation_enabled=bool(row.rotation_enabled),
+        rotation_period_days=row.rotation_period_days,
+        next_rotation_at=row.next_rotation_at,
+        on_demand_rotations=row.on_demand_rotations,
+        deletion_date=row.deletion_date,
+        pending_window_days=row.pending_window_days,
+        current_material_id=material_id,
+        revision=row.revision,
+        tags=MappingProxyType(dict(tags)),
+    )
+
+
+def insert_key(
+    key: Key, sealed: SealedMaterial, material_id: str, tags: Mapping[str, str]
+) -> None:
+    if not isinstance(sealed, SealedMaterial):
+        raise TypeError("only sealed material may be stored")
+    KeyRow.create(
+        id=key.key_id,
+        account=key.account,
+        arn=key.arn,
+        description=key.description,
+        key_usage=key.key_usage,
+        key_spec=key.key_spec,
+        origin=key.origin,
+        state=key.state.value,
+        created_at=key.created_at,
+        policy=key.policy,
+        rotation_enabled=key.rotation_enabled,
+        rotation_period_days=key.rotation_period_days,
+        next_rotation_at=key.next_rotation_at,
+        current_version=key.current_version,
+    )
+    KeyVersionRow.create(
+        key=key.key_id,
+        version=key.current_version,
+        sealed_material=sealed.blob,
+        material_id=material_id,
+        created_at=key.created_at,
+        rotation_type=None,
+    )
+    replace_tags(key.key_id, tags)
+
+
+def get_key(account: str, key_id: str) -> Key | None:
+    row = KeyRow.get_or_none((KeyRow.id == key_id) & (KeyRow.account == account))
+    if row is None:
+        return None
+    version = KeyVersionRow.get_or_none(
+        (KeyVersionRow.key == row.id) & (KeyVersionRow.version == row.current_version)
+    )
+    tags = {t.tag_key: t.tag_value for t in KeyTagRow.select().where(KeyTagRow.key == row.id)}
+    return _to_key(row, version.material_id if version else None, tags)
+
+
+def get_key_by_id(key_id: str) -> Key | None:
+    """The key with this id in any account (a ciphertext names its key by id)."""
+    row = KeyRow.select(KeyRow.account).where(KeyRow.id == key_id).first()
+    return None if row is None else get_key(row.account, key_id)
+
+
+def key_revision(key_id: str) -> int | None:
+    row = KeyRow.select(KeyRow.revision).where(KeyRow.id == key_id).first()
+    return None if row is None else int(row.revision)
+
+
+def update_key(key_id: str, *, expected_revision: int | None = None, **changes: Any) -> bool:
+    """Apply ``changes``; with ``expected_revision``, only if nobody changed the
+    key since it was read (compare-and-set). Returns whether a row changed."""
+    unknown = set(changes) - _KEY_FIELDS
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    values: dict[Any, Any] = {getattr(KeyRow, name): value for name, value in changes.items()}
+    if "state" in changes and isinstance(changes["state"], KeyState):
+        values[KeyRow.state] = changes["state"].value
+    values[KeyRow.revision] = KeyRow.revision + 1
+    condition = KeyRow.id == key_id
+    if expected_revision is not None:
+        condition &= KeyRow.revision == expected_revision
+    return int(KeyRow.update(values).where(condition).execute()) == 1
+
+
+def count_keys(account: str) -> int:
+    return int(KeyRow.select().where(KeyRow.account == account).count())
+
+
+def list_keys(account: str, limit: int, marker: str | None) -> tuple[list[tuple[str, str]], str | None]:
+    query = KeyRow.select(KeyRow.id, KeyRow.arn).where(KeyRow.account == account)
+    if marker is not None:
+        query = query.where(KeyRow.id > decode_marker(marker, "k"))
+    rows = list(query.order_by(KeyRow.id).limit(limit + 1))
+    page = [(r.id, r.arn) for r in rows[:limit]]
+    next_marker = encode_marker("k", page[-1][0]) if len(rows) > limit else None
+    return page, next_marker
+
+
+def add_version(
+    key_id: str,
+    version: int,
+    sealed: SealedMaterial,
+    material_id: str,
+    created_at: float,
+    rotation_type: str | None,
+) -> None:
+    if not isinstance(sealed, SealedMaterial):
+        raise TypeError("only sealed material may be stored")
+    KeyVersionRow.create(
+        key=key_id,
+        version=version,
+        sealed_material=sealed.blob,
+        material_id=material_id,
+        created_at=created_at,
+        rotation_type=rotation_type,
+    )
+
+
+def sealed_version(key_id: str, version: int) -> SealedMaterial | None:
+    row = (
+        KeyVersionRow.select(KeyVersionRow.sealed_material)
+        .where((KeyVersionRow.key == key_id) & (KeyVersionRow.version == version))
+        .first()
+    )
+    return None if row is None else SealedMaterial(bytes(row.sealed_material))
+
+
+def list_versions(key_id: str) -> list[KeyVersionInfo]:
+    rows = (
+        KeyVersionRow.select(
+            KeyVersionRow.version,
+            KeyVersionRow.material_id,
+            KeyVersionRow.created_at,
+            KeyVersionRow.rotation_type,
+        )
+        .where(KeyVersionRow.key == key_id)
+        .order_by(KeyVersionRow.version)
+    )
+    return [KeyVersionInfo(r.version, r.material_id, r.created_at, r.rotation_type) for r in rows]
+
+
+def delete_key(key_id: str) -> None:
+    """Remove the key and everything hanging off it: versions (the sealed
+    material), aliases and tags. Explicit deletes, so the outcome does not
+    depend on foreign-key cascades being enabled."""
+    KeyVersionRow.delete().where(KeyVersionRow.key == key_id).execute()
+    AliasRow.delete().where(AliasRow.key == key_id).execute()
+    KeyTagRow.delete().where(KeyTagRow.key == key_id).execute()
+    KeyRow.delete().where(KeyRow.id == key_id).execute()
+
+
+def keys_due_for_rotation(now: float, limit: int = 100) -> list[tuple[str, str]]:
+    rows = (
+        KeyRow.select(KeyRow.id, KeyRow.account)
+        .where(
+            (KeyRow.rotation_enabled == True)  # noqa: E712  (peewee expression)
+            & (KeyRow.state == KeyState.ENABLED.value)
+            & (KeyRow.next_rotation_at <= now)
+        )
+        .order_by(KeyRow.next_rotation_at)
+        .limit(limit)
+    )
+    return [(r.id, r.account) for r in rows]
+
+
+def keys_due_for_deletion(now: float, limit: int = 100) -> list[tuple[str, str]]:
+    rows = (
+        KeyRow.select(KeyRow.id, KeyRow.account)
+        .where((KeyRow.state == KeyState.PENDING_DELETION.value) & (KeyRow.deletion_date <= now))
+        .order_by(KeyRow.deletion_date)
+        .limit(limit)
+    )
+    return [(r.id, r.account) for r in rows]
+
+
+# Aliases
+
+
+def _to_alias(row: AliasRow) -> Alias:
+    return Alias(
+        account=row.account,
+        name=row.name,
+        key_id=row.key_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def get_alias(account: str, name: str) -> Alias | None:
+    row = AliasRow.get_or_none((AliasRow.account == account) & (AliasRow.name == name))
+    return None if row is None else _to_alias(row)
+
+
+def insert_alias(alias: Alias, alias_arn: str) -> None:
+    try:
+        with AliasRow._meta.database.atomic():
+            AliasRow.create(
+                account=alias.account,
+                name=alias.name,
+                key=alias.key_id,
+                created_at=alias.created_at,
+                updated_at=alias.updated_at,
+            )
+    except peewee.IntegrityError:
+        raise AlreadyExistsError(f"An alias with the name {alias_arn} already exists") from None
+
+
+def retarget_alias(account: str, name: str, key_id: str, now: float) -> None:
+    AliasRow.update(key=key_id, updated_at=now).where(
+        (AliasRow.account == account) & (AliasRow.name == name)
+    ).execute()
+
+
+def delete_alias(account: str, name: str) -> bool:
+    return int(
+        AliasRow.delete().where((AliasRow.account == account) & (AliasRow.name == name)).execute()
+    ) == 1
+
+
+def count_aliases(key_id: str) -> int:
+    return int(AliasRow.select().where(AliasRow.key == key_id).count())
+
+
+def list_aliases(
+    account: str, key_id: str | None, limit: int, marker: str | None
+) -> tuple[list[Alias], str | None]:
+    query = AliasRow.select().where(AliasRow.account == account)
+    if key_id is not None:
+        query = query.where(AliasRow.key == key_id)
+    if marker is not None:
+        query = query.where(AliasRow.name > decode_marker(marker, "a"))
+    rows = list(query.order_by(AliasRow.name).limit(limit + 1))
+    page = [_to_alias(r) for r in rows[:limit]]
+    next_marker = encode_marker("a", page[-1].name) if len(rows) > limit else None
+    return page, next_marker
+
+
+def aliases_of(key_id: str) -> list[str]:
+    return [r.name for r in AliasRow.select(AliasRow.name).where(AliasRow.key == key_id)]
+
+
+# Tags
+
+
+def replace_tags(key_id: str, tags: Mapping[str, str]) -> None:
+    for tag_key, tag_value in tags.items():
+        (
+            KeyTagRow.insert(key=key_id, tag_key=tag_key, tag_value=tag_value)
+            .on_conflict(
+                conflict_target=[KeyTagRow.key, KeyTagRow.tag_key],
+                update={KeyTagRow.tag_value: tag_value},
+            )
+            .execute()
+        )
+
+
+def remove_tags(key_id: str, tag_keys: Sequence[str]) -> None:
+    if tag_keys:
+        KeyTagRow.delete().where(
+            (KeyTagRow.key == key_id) & (KeyTagRow.tag_key.in_(list(tag_keys)))
+        ).execute()
+
+
+def list_tags(key_id: str, limit: int, marker: str | None) -> tuple[list[tuple[str, str]], str | None]:
+    query = KeyTagRow.select(KeyTagRow.tag_key, KeyTagRow.tag_value).where(KeyTagRow.key == key_id)
+    if marker is not None:
+        query = query.where(KeyTagRow.tag_key > decode_marker(marker, "t"))
+    rows = list(query.order_by(KeyTagRow.tag_key).limit(limit + 1))
+    page = [(r.tag_key, r.tag_value) for r in rows[:limit]]
+    next_marker = encode_marker("t", page[-1][0]) if len(rows) > limit else None
+    return page, next_marker
+
+
+# Pagination markers: opaque to callers, checked on the way back in.
+
+
+def encode_marker(kind: str, value: str) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode("ascii")
+
+
+def decode_marker(marker: str, kind: str) -> str:
+    try:
+        text = base64.urlsafe_b64decode(marker.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise InvalidMarkerError() from None
+    prefix, sep, value = text.partition(":")
+    if prefix != kind or not sep or not value:
+        raise InvalidMarkerError()
+    return value
+
+
+def is_duplicate(exc: BaseException) -> bool:
+    """True when ``exc`` is a unique-constraint violation."""
+    return isinstance(exc, peewee.IntegrityError)

@@ -1,0 +1,40 @@
+"""Schema migrations: numbered files in ``migrations/``, applied in order.
+
+The runner is peewee's own (``playhouse.migrations``); it records applied
+files in the ``schema_migration`` table. :func:`schema_drift` compares the
+database with the models, so a test can prove the migrations build exactly the
+schema the code expects.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import migrations
+from playhouse.migrations import Runner
+from playhouse.schema_diff import diff_models
+
+from app.store.database import database_proxy
+from app.store.models import ALL_MODELS
+
+MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+
+
+def _runner() -> Runner:
+    return Runner(database_proxy.obj, directory=str(MIGRATIONS_DIR))
+
+
+def apply_migrations() -> list[str]:
+    """Apply every pending migration; returns the names applied (maybe none)."""
+    applied: list[str] = _runner().up()
+    return applied
+
+
+def pending_migrations() -> list[str]:
+    return [m.name for m in _runner().status() if m.applied is None and m.path is not None]
+
+
+def schema_drift() -> str:
+    """A description of every difference between the database and the models
+    (empty when they agree)."""
+    return str(diff_models(database_proxy.obj, list(ALL_MODELS)))

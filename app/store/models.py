@@ -1,0 +1,108 @@
+"""peewee models: the tables of Trent.
+
+Times are epoch seconds (``DOUBLE``) everywhere, the unit of the API itself.
+Key material is stored only sealed under the root key (``sealed_material``);
+the column type is a blob and nothing in this package can unseal it.
+Every model is listed in :data:`ALL_MODELS`; the migration test compares the
+migrated schema with these definitions on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import peewee
+
+from app.store.database import database_proxy
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class KeyRow(BaseModel):
+    """A customer master key (CMK). ``id`` is the bare key id (a UUID)."""
+
+    id = peewee.CharField(primary_key=True, max_length=36)
+    account = peewee.CharField(max_length=12, index=True)
+    arn = peewee.CharField(max_length=256, unique=True)
+    description = peewee.TextField(default="")
+    key_usage = peewee.CharField(max_length=32)
+    key_spec = peewee.CharField(max_length=32)
+    origin = peewee.CharField(max_length=32)
+    state = peewee.CharField(max_length=32)
+    created_at = peewee.DoubleField()
+    deletion_date = peewee.DoubleField(null=True)
+    pending_window_days = peewee.IntegerField(null=True)
+    policy = peewee.TextField()
+    rotation_enabled = peewee.BooleanField(default=False)
+    rotation_period_days = peewee.IntegerField(null=True)
+    next_rotation_at = peewee.DoubleField(null=True, index=True)
+    on_demand_rotations = peewee.IntegerField(default=0)
+    current_version = peewee.IntegerField()
+    #: Bumped on every change, so a cached copy can be checked cheaply.
+    revision = peewee.IntegerField(default=1)
+
+    class Meta:
+        table_name = "key"
+
+
+class KeyVersionRow(BaseModel):
+    """One version of a key's material, sealed under the root key."""
+
+    key = peewee.ForeignKeyField(KeyRow, backref="versions", on_delete="CASCADE")
+    version = peewee.IntegerField()
+    sealed_material = peewee.BlobField()
+    material_id = peewee.CharField(max_length=64)
+    created_at = peewee.DoubleField()
+    #: ``None`` for the first material, else ``AUTOMATIC`` or ``ON_DEMAND``.
+    rotation_type = peewee.CharField(max_length=16, null=True)
+
+    class Meta:
+        table_name = "key_version"
+        indexes = ((("key", "version"), True),)
+
+
+class AliasRow(BaseModel):
+    account = peewee.CharField(max_length=12)
+    name = peewee.CharField(max_length=256)
+    key = peewee.ForeignKeyField(KeyRow, backref="aliases", on_delete="CASCADE")
+    created_at = peewee.DoubleField()
+    updated_at = peewee.DoubleField()
+
+    class Meta:
+        table_name = "alias"
+        indexes = ((("account", "name"), True),)
+
+
+class KeyTagRow(BaseModel):
+    key = peewee.ForeignKeyField(KeyRow, backref="tags", on_delete="CASCADE")
+    tag_key = peewee.CharField(max_length=128)
+    tag_value = peewee.CharField(max_length=256)
+
+    class Meta:
+        table_name = "key_tag"
+        indexes = ((("key", "tag_key"), True),)
+
+
+class IdentityPolicyRow(BaseModel):
+    """An IAM-style identity policy attached to a principal ARN of an account."""
+
+    account = peewee.CharField(max_length=12)
+    principal_arn = peewee.CharField(max_length=2048)
+    name = peewee.CharField(max_length=128)
+    document = peewee.TextField()
+    updated_at = peewee.DoubleField()
+
+    class Meta:
+        table_name = "identity_policy"
+        indexes = ((("principal_arn", "name"), True),)
+
+
+ALL_MODELS: tuple[type[BaseModel], ...] = (
+    KeyRow,
+    KeyVersionRow,
+    AliasRow,
+    KeyTagRow,
+    IdentityPolicyRow,
+)

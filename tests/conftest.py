@@ -1,0 +1,132 @@
+"""Shared fixtures: an initialised data directory, an app, a client, tokens.
+
+The database is SQLite in a temporary directory by default. With
+``TRENT_TEST_POSTGRES_URL`` set, fixtures marked ``postgres`` get a fresh
+PostgreSQL database of their own on that server.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.auth.local_issuer import LocalIssuer
+from app.config import Settings, load_settings
+from app.crypto.issuer_keys import create_issuer_key
+from app.crypto.root_key import FileRootKeyProvider
+from app.store.database import bind_database, connection, open_database
+from app.store.migrate import apply_migrations
+
+ACCOUNT = "111122223333"
+OTHER_ACCOUNT = "444455556666"
+POSTGRES_URL = os.environ.get("TRENT_TEST_POSTGRES_URL")
+
+
+def init_data_dir(data_dir: Path, database_url: str | None = None) -> Settings:
+    """What `trent init` does, for a test: root key, issuer, migrated schema."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {"TRENT_DATA_DIR": str(data_dir), "TRENT_SCHEDULER_INTERVAL": "0"}
+    if database_url:
+        env["TRENT_DATABASE_URL"] = database_url
+    settings = load_settings(env)
+    FileRootKeyProvider.create(settings.root_key_path)
+    settings.issuer_dir.mkdir(mode=0o700)
+    create_issuer_key(settings.issuer_dir)
+    bind_database(
+        open_database(settings.database, pool_size=2, pool_timeout=2, busy_timeout_ms=5000)
+    )
+    with connection():
+        apply_migrations()
+    return settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return init_data_dir(tmp_path / "var")
+
+
+@pytest.fixture
+def app(settings: Settings) -> Flask:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def issuer(settings: Settings) -> LocalIssuer:
+    return LocalIssuer.load(settings)
+
+
+TokenFactory = Callable[..., str]
+
+
+@pytest.fixture
+def token(issuer: LocalIssuer) -> TokenFactory:
+    """``token(user="alice")``, ``token(role="App")``, ``token(root=True)``,
+    ``token(account=OTHER_ACCOUNT, user="eve")``."""
+
+    def make(
+        *,
+        account: str = ACCOUNT,
+        user: str | None = None,
+        role: str | None = None,
+        root: bool = False,
+        tags: dict[str, str] | None = None,
+    ) -> str:
+        return issuer.mint(account, user=user, role=role, root=root, tags=tags or {})
+
+    return make
+
+
+def bearer(value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value}"}
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def unb64(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on the configured server."""
+    if not POSTGRES_URL:
+        pytest.skip("TRENT_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against")
+    import psycopg2
+
+    name = f"trent_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(POSTGRES_URL)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+def with_settings(settings: Settings, **changes: Any) -> Settings:
+    return replace(settings, **changes)
