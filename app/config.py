@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
@@ -71,7 +72,8 @@ class IssuerConfig:
     account_claim: str = "trent:account"
     #: Claim that carries the principal type (``user``, ``role`` or ``root``).
     principal_type_claim: str = "trent:type"
-    #: Claim that carries the user or role name; defaults to ``sub``.
+    #: Claim that carries the user or role name; if a token lacks it, the name
+    #: is the last ``/`` segment of ``sub``.
     principal_name_claim: str = "trent:name"
     #: Claim that carries a ``{key: value}`` map of principal tags.
     tags_claim: str = "trent:tags"
@@ -198,7 +200,20 @@ def _parse_issuers(name: str, path_raw: str) -> tuple[IssuerConfig, ...]:
     return tuple(issuers)
 
 
-_ALLOWED_ALGORITHMS = {"ES256", "ES384", "EdDSA", "RS256", "PS256", "RS384", "PS384"}
+#: JWT algorithms an issuer may be configured with: asymmetric only (never HMAC,
+#: never ``none``), so a public key can never be used as an HMAC secret.
+ALLOWED_JWT_ALGORITHMS = frozenset({"ES256", "ES384", "EdDSA", "RS256", "PS256", "RS384", "PS384"})
+
+
+def _acceptable_jwks_url(url: object) -> bool:
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None or not parts.hostname:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost")
 
 
 def _issuer_from_mapping(where: str, entry: Mapping[str, Any], base: Path) -> IssuerConfig:
@@ -228,17 +243,19 @@ def _issuer_from_mapping(where: str, entry: Mapping[str, Any], base: Path) -> Is
     if (
         not isinstance(algorithms, list)
         or not algorithms
-        or not all(isinstance(a, str) and a in _ALLOWED_ALGORITHMS for a in algorithms)
+        or not all(isinstance(a, str) and a in ALLOWED_JWT_ALGORITHMS for a in algorithms)
     ):
         raise ConfigError(
             f"{where}: 'algorithms' must be a non-empty list drawn from "
-            f"{sorted(_ALLOWED_ALGORITHMS)} (HMAC and 'none' are never accepted)"
+            f"{sorted(ALLOWED_JWT_ALGORITHMS)} (HMAC and 'none' are never accepted)"
         )
     sources = [k for k in ("pem", "jwks_file", "jwks_url") if entry.get(k)]
     if len(sources) != 1:
         raise ConfigError(f"{where}: exactly one of 'pem', 'jwks_file', 'jwks_url' is required")
     jwks_url = entry.get("jwks_url")
-    if jwks_url is not None and (not isinstance(jwks_url, str) or not jwks_url.startswith("https://")):
+    if jwks_url is not None and (
+        not isinstance(jwks_url, str) or not jwks_url.startswith("https://")
+    ):
         if not (isinstance(jwks_url, str) and jwks_url.startswith("http://127.0.0.1")):
             raise ConfigError(f"{where}: 'jwks_url' must be an https:// URL")
 
@@ -255,7 +272,12 @@ def _issuer_from_mapping(where: str, entry: Mapping[str, Any], base: Path) -> Is
     if token_type is not None and not isinstance(token_type, str):
         raise ConfigError(f"{where}: 'token_type' must be a string or null")
     claims: dict[str, str] = {}
-    for claim_key in ("account_claim", "principal_type_claim", "principal_name_claim", "tags_claim"):
+    for claim_key in (
+        "account_claim",
+        "principal_type_claim",
+        "principal_name_claim",
+        "tags_claim",
+    ):
         value = entry.get(claim_key)
         if value is not None:
             if not isinstance(value, str) or not value:
@@ -343,7 +365,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if (raw := get("TRENT_LOG_LEVEL")) is not None:
         level = raw.upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-            raise ConfigError(f"TRENT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {raw!r})")
+            raise ConfigError(
+                f"TRENT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {raw!r})"
+            )
         kwargs["log_level"] = level
     if (raw := get("TRENT_LOCAL_ISSUER")) is not None:
         kwargs["local_issuer"] = _parse_bool("TRENT_LOCAL_ISSUER", raw)

@@ -152,6 +152,14 @@ class UnauthenticatedError(KmsError):
     status = 401
     default_message = "The request could not be authenticated."
 
+    def __init__(
+        self, message: str | None = None, *, field: str | None = None, reason: str = "unspecified"
+    ) -> None:
+        super().__init__(message, field=field)
+        #: Why authentication failed: for the log and the audit event only,
+        #: never part of the response, and never containing a token.
+        self.reason = reason
+
 
 class AccessDeniedError(KmsError):
     code = "AccessDeniedException"

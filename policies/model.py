@@ -161,6 +161,8 @@ class StatementRef:
 class Statement:
     ref: StatementRef
     effect: Effect
+    #: ``effect is Effect.DENY``, precomputed for the evaluator's hot path.
+    is_deny: bool
     principal: PrincipalClause | None
     action: ActionClause | None
     resource: ResourceClause | None

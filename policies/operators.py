@@ -128,13 +128,9 @@ def parse_operator(text: str) -> Operator:
         rest = rest[: -len(_IF_EXISTS)]
     spec = BASE_OPERATORS.get(rest)
     if spec is None:
-        raise OperatorNameError(
-            f"Invalid Condition type : {text}", suggestion=_suggest(text)
-        )
+        raise OperatorNameError(f"Invalid Condition type : {text}", suggestion=_suggest(text))
     if spec.family is Family.NULL and if_exists:
-        raise NullIfExistsError(
-            f"Invalid Condition type : {text} (Null has no IfExists form)"
-        )
+        raise NullIfExistsError(f"Invalid Condition type : {text} (Null has no IfExists form)")
     if spec.family is Family.NULL and set_operator is not None:
         raise OperatorNameError(
             f"Invalid Condition type : {text} (Null takes no ForAllValues/ForAnyValue prefix)"

@@ -70,7 +70,11 @@ _STATEMENT_MEMBERS = (
     "NotResource",
     "Condition",
 )
-_EXCLUSIVE_PAIRS = (("Principal", "NotPrincipal"), ("Action", "NotAction"), ("Resource", "NotResource"))
+_EXCLUSIVE_PAIRS = (
+    ("Principal", "NotPrincipal"),
+    ("Action", "NotAction"),
+    ("Resource", "NotResource"),
+)
 _IDENTITY_SID = re.compile(r"[A-Za-z0-9]*")
 
 
@@ -268,6 +272,7 @@ class _Builder:
         return Statement(
             ref=ref,
             effect=effect,
+            is_deny=effect is Effect.DENY,
             principal=principal,
             action=action,
             resource=resource,
@@ -376,4 +381,3 @@ def _referenced_keys(
     for variable in variables:
         keys.setdefault(variable.key, variable.name)
     return tuple(sorted(keys.items()))
-

@@ -195,9 +195,7 @@ def _boolean(node: JsonNode) -> bool | None:
     return parse_bool_text(node.text)
 
 
-def _invalid_value(
-    context: ParseContext, node: JsonNode, operator: Operator, detail: str
-) -> None:
+def _invalid_value(context: ParseContext, node: JsonNode, operator: Operator, detail: str) -> None:
     context.report_at(
         node,
         IssueCode.INVALID_CONDITION_VALUE,
@@ -205,9 +203,7 @@ def _invalid_value(
     )
 
 
-def _policy_value(
-    context: ParseContext, operator: Operator, node: JsonNode
-) -> PolicyValue | None:
+def _policy_value(context: ParseContext, operator: Operator, node: JsonNode) -> PolicyValue | None:
     family = operator.spec.family
     comparison = operator.spec.comparison
     text = node.text

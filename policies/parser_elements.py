@@ -21,7 +21,7 @@ from policies.principals import (
     check_service_principal,
     root_arn,
 )
-from policies.source import JsonNode, NodeKind, pointer_child
+from policies.source import JsonNode, NodeKind
 from policies.variables import (
     Template,
     Variable,
@@ -102,7 +102,9 @@ def parse_principal(context: ParseContext, node: JsonNode, negated: bool) -> Pri
                 else:
                     services.append(check_service_principal(entry.text))
             except PrincipalSyntaxError as error:
-                code = IssueCode.WILDCARD_PRINCIPAL if error.wildcard else IssueCode.INVALID_PRINCIPAL
+                code = (
+                    IssueCode.WILDCARD_PRINCIPAL if error.wildcard else IssueCode.INVALID_PRINCIPAL
+                )
                 context.report_at(entry, code, str(error))
                 valid = False
     if not valid:
@@ -250,9 +252,7 @@ def _resource_pattern(context: ParseContext, entry: JsonNode) -> ResourcePattern
     prefix = tuple(Glob(_tokens(segment)) for segment in segments[:5])
     last = segments[5]
     if has_variables(last):
-        return ResourcePattern(
-            text=text, everything=False, arn=None, prefix=prefix, template=last
-        )
+        return ResourcePattern(text=text, everything=False, arn=None, prefix=prefix, template=last)
     return ResourcePattern(
         text=text, everything=False, arn=ArnPattern([*prefix, Glob(_tokens(last))])
     )

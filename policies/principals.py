@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 PARTITION = re.compile(r"aws(-[a-z]+)*")
 ACCOUNT = re.compile(r"[0-9]{12}")
@@ -120,6 +121,8 @@ class CallerIdentity:
         return self.kind is PrincipalKind.ROOT
 
 
+# Callers repeat, and the result is immutable: cache it so requests skip the regexes.
+@lru_cache(maxsize=4096)
 def describe_caller(principal: str) -> CallerIdentity:
     """Decompose the caller's ARN (or service name); raise ValueError if malformed."""
     iam = _IAM_ARN.fullmatch(principal)

@@ -15,11 +15,11 @@ previous line. Spans are inclusive: ``end`` is the position of the last characte
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import NoReturn
-from json.decoder import JSONDecodeError, scanstring
 
 from policies.errors import SYNTAX_ERRORS, Issue, IssueCode, PolicyError
 
@@ -181,10 +181,25 @@ class _Reader:
         return JsonNode(NodeKind.NUMBER, pointer, offset, end - 1, number.group()), end
 
     def string(self, offset: int, pointer: str) -> tuple[str, int]:
+        text = self.text
+        cursor = offset + 1
+        while True:
+            quote = text.find('"', cursor)
+            if quote < 0:
+                self.fail(offset, pointer, "unterminated string")
+            backslashes = 0
+            while text[quote - 1 - backslashes] == "\\":
+                backslashes += 1
+            if backslashes % 2 == 0:
+                break
+            cursor = quote + 1
+        end = quote + 1
         try:
-            decoded, end = scanstring(self.text, offset + 1, True)
-        except JSONDecodeError as error:
-            self.fail(error.pos, pointer, error.msg.lower())
+            decoded = json.loads(text[offset:end])
+        except json.JSONDecodeError as error:
+            self.fail(offset + error.pos, pointer, error.msg.lower())
+        if not isinstance(decoded, str):
+            self.fail(offset, pointer, "malformed string")
         # Escapes can smuggle in characters the raw-text check never saw.
         bad = DISALLOWED_CHARACTER.search(decoded)
         if bad is not None:
@@ -254,3 +269,17 @@ class _Reader:
                 node = JsonNode(NodeKind.ARRAY, pointer, offset, cursor, items=tuple(items))
                 return node, cursor + 1
             self.fail(cursor, pointer, "expected ',' or ']' in an array")
+
+
+def pointer_positions(text: str) -> dict[str, Position]:
+    """Where each value of a (valid) JSON document starts, by JSON pointer."""
+    locator = Locator(text)
+    root, _ = read_json(text, locator)
+    positions: dict[str, Position] = {}
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        positions[node.pointer] = locator.position(node.start)
+        pending.extend(node.items)
+        pending.extend(member.value for member in node.members)
+    return positions

@@ -117,7 +117,10 @@ def substitute(template: Sequence[TemplatePart], resolve: Resolver) -> PatternTo
 def template_text(template: Sequence[TemplatePart]) -> str:
     """The template as text: wildcards as ``*``/``?``, variables as ``${...}``."""
     return "".join(
-        part.value if isinstance(part, Wildcard) else part.render() if isinstance(part, Variable)
+        part.value
+        if isinstance(part, Wildcard)
+        else part.render()
+        if isinstance(part, Variable)
         else part
         for part in template
     )

@@ -49,7 +49,7 @@ def authenticate() -> Principal:
         log.info(
             "request %s: authentication failed: %s",
             g.request_id,
-            getattr(exc, "reason", "unspecified"),
+            exc.reason,
         )
         raise
 

@@ -17,9 +17,7 @@ def healthz() -> Response:
 
 
 @blueprint.get("/readyz")
-@documented(
-    "GET", "/readyz", "Ready", "Database and root key are usable.", authenticated=False
-)
+@documented("GET", "/readyz", "Ready", "Database and root key are usable.", authenticated=False)
 def readyz() -> Response:
     checks = runtime().services.check_ready()
     return jsonify({"status": "ready", "checks": checks})

@@ -1,18 +1,85 @@
-"""``/v1/whoami``."""
+"""``/v1/whoami`` and identity policies under ``/v1/principals``."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from typing import Any
 
-from app.api.endpoint import call, require_principal
+from flask import Blueprint, Response
+from marshmallow import post_load
+
+from app.api.endpoint import call, json_body, require_principal
 from app.api.openapi import documented
+from app.api.schemas.base import StrictSchema, Text
 from app.operations import identity
 
 blueprint = Blueprint("identity", __name__)
 blueprint.before_request(require_principal)
+
+P = "/v1/principals/{PrincipalArn}/policies"
+
+
+class PrincipalPolicySchema(StrictSchema):
+    principal_arn = Text(required=True, min_length=1, max_length=2048, data_key="PrincipalArn")
+    policy_name = Text(min_length=1, max_length=128, data_key="PolicyName")
+    policy_document = Text(min_length=1, max_length=131072, data_key="PolicyDocument")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> identity.PrincipalPolicyRequest:
+        return identity.PrincipalPolicyRequest(**data)
+
+
+class PutPrincipalPolicySchema(PrincipalPolicySchema):
+    policy_document = Text(
+        required=True, min_length=1, max_length=131072, data_key="PolicyDocument"
+    )
 
 
 @blueprint.get("/v1/whoami")
 @documented("GET", "/v1/whoami", "WhoAmI", "The caller's principal as Trent sees it.")
 def whoami() -> Response:
     return call(identity.whoami, None)
+
+
+@blueprint.put("/v1/principals/<path:principal_arn>/policies/<policy_name>")
+@documented(
+    "PUT",
+    P + "/{PolicyName}",
+    "PutPrincipalPolicy",
+    "Attach or replace an identity policy.",
+    PutPrincipalPolicySchema,
+)
+def put_principal_policy(principal_arn: str, policy_name: str) -> Response:
+    body = json_body()
+    return call(
+        identity.put_principal_policy,
+        PutPrincipalPolicySchema(),
+        {**body, "PrincipalArn": principal_arn, "PolicyName": policy_name},
+    )
+
+
+@blueprint.get("/v1/principals/<path:principal_arn>/policies/<policy_name>")
+@documented("GET", P + "/{PolicyName}", "GetPrincipalPolicy", "One identity policy.")
+def get_principal_policy(principal_arn: str, policy_name: str) -> Response:
+    return call(
+        identity.get_principal_policy,
+        PrincipalPolicySchema(),
+        {"PrincipalArn": principal_arn, "PolicyName": policy_name},
+    )
+
+
+@blueprint.delete("/v1/principals/<path:principal_arn>/policies/<policy_name>")
+@documented("DELETE", P + "/{PolicyName}", "DeletePrincipalPolicy", "Detach an identity policy.")
+def delete_principal_policy(principal_arn: str, policy_name: str) -> Response:
+    return call(
+        identity.delete_principal_policy,
+        PrincipalPolicySchema(),
+        {"PrincipalArn": principal_arn, "PolicyName": policy_name},
+    )
+
+
+@blueprint.get("/v1/principals/<path:principal_arn>/policies")
+@documented("GET", P, "ListPrincipalPolicies", "Names of a principal's identity policies.")
+def list_principal_policies(principal_arn: str) -> Response:
+    return call(
+        identity.list_principal_policies, PrincipalPolicySchema(), {"PrincipalArn": principal_arn}
+    )

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from app.api.endpoint import call, require_principal, json_body
+from app.api.endpoint import call, json_body, require_principal
 from app.api.openapi import documented
 from app.api.schemas import keys as s
 from app.errors import ValidationError
@@ -165,9 +165,7 @@ def get_key_policy(key_id: str) -> Response:
 
 
 @blueprint.put("/v1/keys/<path:key_id>/policy")
-@documented(
-    "PUT", K + "/policy", "PutKeyPolicy", "Replace a key's policy.", s.PutKeyPolicySchema
-)
+@documented("PUT", K + "/policy", "PutKeyPolicy", "Replace a key's policy.", s.PutKeyPolicySchema)
 def put_key_policy(key_id: str) -> Response:
     return call(policy_documents.put_key_policy, s.PutKeyPolicySchema(), _body(KeyId=key_id))
 
@@ -238,7 +236,9 @@ def generate_data_key(key_id: str) -> Response:
     flag = query.get("plaintext", "true")
     if flag not in ("true", "false"):
         raise ValidationError("The query parameter 'plaintext' must be true or false.")
-    schema = s.GenerateDataKeySchema() if flag == "true" else s.GenerateDataKeyWithoutPlaintextSchema()
+    schema = (
+        s.GenerateDataKeySchema() if flag == "true" else s.GenerateDataKeyWithoutPlaintextSchema()
+    )
     return call(encryption.generate_data_key, schema, _body(KeyId=key_id))
 
 
@@ -263,7 +263,10 @@ def create_alias() -> Response:
 
 @blueprint.put("/v1/aliases/<path:alias_name>")
 @documented(
-    "PUT", "/v1/aliases/{AliasName}", "UpdateAlias", "Point an alias at another key.",
+    "PUT",
+    "/v1/aliases/{AliasName}",
+    "UpdateAlias",
+    "Point an alias at another key.",
     s.UpdateAliasSchema,
 )
 def update_alias(alias_name: str) -> Response:

@@ -123,7 +123,9 @@ def build_document(version: str) -> dict[str, Any]:
         "info": {"title": "Trent", "version": version},
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
             "schemas": {
                 "Error": {
                     "type": "object",

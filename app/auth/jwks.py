@@ -34,15 +34,13 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from app.config import ConfigError, IssuerConfig, Settings
+from app.config import ALLOWED_JWT_ALGORITHMS, ConfigError, IssuerConfig, Settings
 from app.crypto.issuer_keys import IssuerKeyError, VerificationPublicKey, load_public_key_file
 
 log = logging.getLogger("trent.auth.jwks")
 
 #: Asymmetric algorithms a trusted issuer may use; HMAC and ``none`` are never accepted.
-SUPPORTED_ALGORITHMS: Final = frozenset(
-    {"ES256", "ES384", "EdDSA", "RS256", "RS384", "PS256", "PS384"}
-)
+SUPPORTED_ALGORITHMS: Final = ALLOWED_JWT_ALGORITHMS
 #: How a ``kid`` must look before it is used, even as a dictionary key.
 KID_PATTERN: Final = r"[A-Za-z0-9._-]{1,128}"
 #: Seconds a fetched JWK Set is served from PyJWKClient's cache.

@@ -12,9 +12,11 @@ without cryptography is refused first, from the cheapest check up:
 2. compact form: three non-empty, unpadded base64url segments in canonical
    encoding (RFC 7515 §2 omits ``=``; refusing it gives every token exactly
    one string form, and Trent sits behind no ALB that would add padding);
-3. header and payload are UTF-8 JSON objects (RFC 8725 §3.7) without
-   duplicate members, ``NaN``/``Infinity`` or deep nesting — Python's ``json``
-   would otherwise accept UTF-16 and keep the last duplicate;
+3. the header is a UTF-8 JSON object (RFC 8725 §3.7) without duplicate
+   members, ``NaN``/``Infinity`` or deep nesting — Python's ``json`` would
+   otherwise accept UTF-16 and keep the last duplicate; the payload gets the
+   same strict parse once the signature is verified (PyJWT's
+   ``_decode_payload`` hook); before that it is only peeked at for ``iss``;
 4. no ``jku``, ``x5u``, ``x5c``, ``jwk``, ``crit``, ``zip``, ``enc``, ``b64`` or
    ``cty`` header (no key URLs or embedded keys, no extensions, no JWE, no
    nested JWTs); a ``kid`` must match :data:`app.auth.jwks.KID_PATTERN`;
@@ -35,7 +37,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -65,8 +66,6 @@ from app.auth.principal import Principal
 from app.config import ConfigError, IssuerConfig, Settings
 from app.errors import UnauthenticatedError
 
-log = logging.getLogger("trent.auth")
-
 _COMPACT_JWS: Final = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
 _FORBIDDEN_HEADERS: Final = frozenset(
     {"jku", "x5u", "x5c", "jwk", "crit", "zip", "enc", "b64", "cty"}
@@ -90,11 +89,7 @@ def _reject(reason: str) -> NoReturn:
 
 
 def _unauthenticated(reason: str) -> UnauthenticatedError:
-    error = UnauthenticatedError()
-    # UnauthenticatedError has no ``reason`` field yet; it is attached to the
-    # instance so the front doors can log it (``getattr(exc, "reason", ...)``).
-    vars(error)["reason"] = reason
-    return error
+    return UnauthenticatedError(reason=reason)
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -108,7 +103,11 @@ def _no_constants(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
-def _json_depth_exceeds(value: object, limit: int) -> bool:
+def _json_depth_exceeds(text: str, value: object, limit: int) -> bool:
+    # Nesting needs an opening bracket per level, so the common case of a
+    # flat token is settled without walking the parsed value.
+    if text.count("{") + text.count("[") <= limit:
+        return False
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -138,9 +137,20 @@ def _json_object(data: bytes, what: str, max_depth: int) -> dict[str, Any]:
         _reject(f"{what} is not strict JSON (syntax, duplicate member or constant)")
     if not isinstance(value, dict):
         _reject(f"{what} is not a JSON object")
-    if _json_depth_exceeds(value, max_depth):
+    if _json_depth_exceeds(text, value, max_depth):
         _reject(f"{what} nests deeper than {max_depth}")
     return value
+
+
+def _peek_issuer(payload: bytes) -> object:
+    """The ``iss`` member of a payload not yet verified, or ``None``."""
+    try:
+        value = json.loads(payload.decode("utf-8"))
+    except RecursionError:
+        _reject("payload nests too deeply")
+    except ValueError:
+        _reject("payload is not UTF-8 JSON")
+    return value.get("iss") if isinstance(value, dict) else None
 
 
 def _b64url_decode(segment: str, what: str) -> bytes:
@@ -161,11 +171,11 @@ def _media_type(value: str) -> str:
 
 
 class _StrictPyJWT(jwt.PyJWT):
-    """PyJWT whose payload parser is as strict as ours (its documented hook).
+    """PyJWT whose payload parser is strict (``_decode_payload`` is its documented hook).
 
-    The payload was already parsed strictly before the signature check, to
-    find the issuer; this makes sure the verified claims come from the same
-    strict parse, not from ``json.loads`` on bytes, which guesses encodings.
+    PyJWT's own parser is ``json.loads`` on bytes, which guesses the encoding
+    (UTF-16 and UTF-32 pass) and keeps the last of duplicate members; the
+    claims Trent acts on come from this parse, after the signature check.
     """
 
     def __init__(self, max_depth: int) -> None:
@@ -176,10 +186,8 @@ class _StrictPyJWT(jwt.PyJWT):
         payload = decoded["payload"]
         if not isinstance(payload, bytes):
             raise jwt.DecodeError("payload is not bytes")
-        try:
-            return _json_object(payload, "payload", self._max_depth)
-        except _Rejected as exc:
-            raise jwt.DecodeError(exc.reason) from None
+        # _Rejected passes through PyJWT untouched and keeps its precise reason.
+        return _json_object(payload, "payload", self._max_depth)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +246,12 @@ class TokenVerifier:
         }
         self._issuers: dict[str, _TrustedIssuer] = {}
         if local_issuer is not None:
+            # The issuer mints with its own settings; if they disagreed with
+            # these, every token it minted would be refused.
+            if local_issuer.audience != settings.jwt_audience or (
+                local_issuer.partition != settings.partition
+            ):
+                raise ConfigError("the local issuer was loaded with different settings")
             local_key = bind_key(local_issuer.public_key, local_issuer.algorithm, local_issuer.kid)
             self._add(
                 local_issuer.issuer_config, SingleKey(local_key, kid=local_issuer.kid), local=True
@@ -327,10 +341,10 @@ class TokenVerifier:
 
         # The unverified issuer only chooses which keys to try; PyJWT then
         # checks the same value against the chosen issuer after the signature.
-        unverified = _json_object(
-            _b64url_decode(payload_segment, "payload"), "payload", self._max_depth
-        )
-        issuer_name = unverified.get("iss")
+        # This first look may be lenient (one strict parse per request is
+        # enough): the payload that counts is parsed strictly by
+        # _StrictPyJWT._decode_payload once the signature has been verified.
+        issuer_name = _peek_issuer(_b64url_decode(payload_segment, "payload"))
         if not isinstance(issuer_name, str):
             _reject("the iss claim is missing or not a string")
         trusted = self._issuers.get(issuer_name)

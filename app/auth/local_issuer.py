@@ -159,6 +159,10 @@ class LocalIssuer:
         return self._settings.jwt_audience
 
     @property
+    def partition(self) -> str:
+        return self._settings.partition
+
+    @property
     def public_key(self) -> IssuerPublicKey:
         """The key the verifier checks this issuer's tokens with."""
         return self._public_key

@@ -74,15 +74,22 @@ class Alias:
 # What each key state allows, from kms-api.md §3 (the AWS key-state table),
 # for the states a key of this service can be in. ``None`` means the operation
 # succeeds; otherwise the error class raised, with AWS's message.
-_OK = None
-_DIS = DisabledError
-_INV = InvalidStateError
+StateError = type[DisabledError] | type[InvalidStateError] | None
+StateRule = dict[KeyState, StateError]
 
-_USE = {KeyState.ENABLED: _OK, KeyState.DISABLED: _DIS, KeyState.PENDING_DELETION: _INV}
-_ANY = {KeyState.ENABLED: _OK, KeyState.DISABLED: _OK, KeyState.PENDING_DELETION: _OK}
-_MANAGE = {KeyState.ENABLED: _OK, KeyState.DISABLED: _OK, KeyState.PENDING_DELETION: _INV}
+_OK: StateError = None
+_DIS: StateError = DisabledError
+_INV: StateError = InvalidStateError
 
-STATE_RULES: dict[str, dict[KeyState, type[DisabledError] | type[InvalidStateError] | None]] = {
+_USE: StateRule = {KeyState.ENABLED: _OK, KeyState.DISABLED: _DIS, KeyState.PENDING_DELETION: _INV}
+_ANY: StateRule = {KeyState.ENABLED: _OK, KeyState.DISABLED: _OK, KeyState.PENDING_DELETION: _OK}
+_MANAGE: StateRule = {
+    KeyState.ENABLED: _OK,
+    KeyState.DISABLED: _OK,
+    KeyState.PENDING_DELETION: _INV,
+}
+
+STATE_RULES: dict[str, StateRule] = {
     "Encrypt": _USE,
     "Decrypt": _USE,
     "ReEncrypt": _USE,

@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 import policies
-from app.errors import AccessDeniedError, MalformedPolicyDocumentError
+from app.errors import AccessDeniedError, MalformedPolicyDocumentError, ValidationError
 from app.keys.model import Key
 from app.operations.context import OperationContext
 from app.operations.services import Services
@@ -32,21 +32,25 @@ _PARSE_CACHE_SIZE = 4096
 
 
 @lru_cache(maxsize=_PARSE_CACHE_SIZE)
-def parsed_key_policy(document: str) -> policies.Policy:
-    return policies.parse_key_policy(document)
+def parsed_key_policy(document: str, partition: str = "aws") -> policies.Policy:
+    return policies.parse_policy(
+        document, policies.PolicyKind.KEY, source="key-policy", partition=partition
+    )
 
 
 @lru_cache(maxsize=_PARSE_CACHE_SIZE)
-def parsed_identity_policy(document: str) -> policies.Policy:
-    return policies.parse_identity_policy(document)
+def parsed_identity_policy(document: str, name: str, partition: str = "aws") -> policies.Policy:
+    return policies.parse_policy(
+        document, policies.PolicyKind.IDENTITY, source=name, partition=partition
+    )
 
 
 def identity_policies_of(ctx: OperationContext) -> list[policies.Policy]:
     documents = identity_store.documents_for([ctx.principal.arn])
     result = []
-    for _, document in documents:
+    for name, document in documents:
         try:
-            result.append(parsed_identity_policy(document))
+            result.append(parsed_identity_policy(document, name, ctx.principal.partition))
         except policies.PolicyDocumentError:
             # Stored documents were validated on the way in; one that no longer
             # parses (a stricter parser) must fail closed, not be skipped.
@@ -70,22 +74,15 @@ def request_context(
     request_alias: str | None,
 ) -> dict[str, Any]:
     """The condition keys of a request: AWS's globals, the key's properties
-    and the operation's own keys."""
-    principal = ctx.principal
+    and the operation's own keys. (The keys that follow from the caller's
+    identity, such as ``aws:PrincipalArn`` and ``aws:PrincipalTag/*``, are
+    derived by :class:`policies.Request` itself.)"""
     now = services.now()
     values: dict[str, Any] = {
-        "aws:PrincipalArn": principal.arn,
-        "aws:PrincipalAccount": principal.account,
-        "aws:PrincipalType": "Account" if principal.is_root else "User",
         "aws:SecureTransport": ctx.request.secure_transport,
         "aws:CurrentTime": datetime.fromtimestamp(now, UTC),
         "aws:EpochTime": int(now),
-        "kms:CallerAccount": principal.account,
     }
-    if principal.type == "user" and principal.name:
-        values["aws:username"] = principal.name
-    for tag_key, tag_value in principal.tags.items():
-        values[f"aws:PrincipalTag/{tag_key}"] = tag_value
     if ctx.request.source_ip:
         try:
             values["aws:SourceIp"] = ipaddress.ip_address(ctx.request.source_ip)
@@ -105,6 +102,30 @@ def request_context(
     return values
 
 
+def build_request(
+    services: Services,
+    ctx: OperationContext,
+    action: str,
+    resource: str,
+    key: Key | None,
+    conditions: Mapping[str, object] | None,
+    request_alias: str | None,
+) -> policies.Request:
+    try:
+        return policies.Request(
+            principal=ctx.principal.arn,
+            action=action,
+            resource=resource,
+            principal_account=ctx.principal.account,
+            principal_tags=dict(ctx.principal.tags),
+            context=request_context(services, ctx, key, conditions, request_alias),
+        )
+    except policies.ContextError as exc:
+        # e.g. two encryption context keys that differ only by case: a policy
+        # could not tell which one a condition means, so the request is refused.
+        raise ValidationError(f"The request cannot be authorized as given: {exc}") from None
+
+
 def _denied(ctx: OperationContext, action: str, resource: str) -> AccessDeniedError:
     return AccessDeniedError(
         f"User: {ctx.principal.arn} is not authorized to perform: {action} on resource: {resource}"
@@ -121,20 +142,18 @@ def authorize_key_action(
     request_alias: str | None = None,
 ) -> None:
     """Allow ``action`` on ``key`` or raise :class:`AccessDeniedError`."""
-    request = policies.Request(
-        principal_arn=ctx.principal.arn,
-        principal_account=ctx.principal.account,
-        action=action,
-        resource=key.arn,
-        context=request_context(services, ctx, key, conditions, request_alias),
-    )
+    request = build_request(services, ctx, action, key.arn, key, conditions, request_alias)
     evaluation = policies.decide_key_access(
-        parsed_key_policy(key.policy),
+        parsed_key_policy(key.policy, ctx.principal.partition),
         identity_policies_of(ctx),
         request,
-        key_account=key.account,
+        key.account,
     )
-    if evaluation.decision is not policies.Decision.ALLOWED:
+    ctx.notes.add_resource(key.arn)
+    ctx.notes.decision_sids.extend(
+        ref.sid or f"#{ref.index}" for ref in evaluation.decisive_statements
+    )
+    if not evaluation.allowed:
         raise _denied(ctx, action, key.arn)
 
 
@@ -144,17 +163,20 @@ def authorize_account_action(
     action: str,
     *,
     conditions: Mapping[str, object] | None = None,
+    resource: str = "*",
 ) -> None:
     """Allow an account-level ``action`` (no key involved) or raise."""
-    request = policies.Request(
-        principal_arn=ctx.principal.arn,
-        principal_account=ctx.principal.account,
-        action=action,
-        resource="*",
-        context=request_context(services, ctx, None, conditions, None),
-    )
+    request = build_request(services, ctx, action, resource, None, conditions, None)
     evaluation = policies.decide_account_action(
         identity_policies_of(ctx), request, is_root=ctx.principal.is_root
     )
-    if evaluation.decision is not policies.Decision.ALLOWED:
-        raise _denied(ctx, action, f"arn:{ctx.principal.partition}:kms:*:{ctx.principal.account}:*")
+    ctx.notes.decision_sids.extend(
+        ref.sid or f"#{ref.index}" for ref in evaluation.decisive_statements
+    )
+    if not evaluation.allowed:
+        shown = (
+            resource
+            if resource != "*"
+            else f"arn:{ctx.principal.partition}:kms:*:{ctx.principal.account}:*"
+        )
+        raise _denied(ctx, action, shown)

@@ -41,7 +41,9 @@ def create_alias(services: Services, ctx: OperationContext, req: CreateAliasRequ
         access.authorize_key_action(services, ctx, "kms:CreateAlias", key)
         require_state("CreateAlias", key)
         if key_store.count_aliases(key.key_id) >= MAX_ALIASES_PER_KEY:
-            raise LimitExceededError(f"The key {key.arn} already has {MAX_ALIASES_PER_KEY} aliases.")
+            raise LimitExceededError(
+                f"The key {key.arn} already has {MAX_ALIASES_PER_KEY} aliases."
+            )
         now = services.now()
         key_store.insert_alias(
             Alias(key.account, req.alias_name, key.key_id, now, now),

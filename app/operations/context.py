@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from app.audit.events import AuditNotes
 from app.auth.principal import Principal
 
 Door = Literal["rest", "aws", "cli"]
@@ -25,3 +26,5 @@ class RequestInfo:
 class OperationContext:
     principal: Principal
     request: RequestInfo
+    #: What the operation learns that its audit event must record.
+    notes: AuditNotes = field(default_factory=AuditNotes)

@@ -39,9 +39,7 @@ NO_SUCH_KEY_MESSAGE = (
 
 def context_conditions(context: Mapping[str, str]) -> dict[str, object]:
     """The ``kms:EncryptionContext*`` condition keys of a request."""
-    conditions: dict[str, object] = {
-        f"kms:EncryptionContext:{k}": v for k, v in context.items()
-    }
+    conditions: dict[str, object] = {f"kms:EncryptionContext:{k}": v for k, v in context.items()}
     conditions["kms:EncryptionContextKeys"] = sorted(context)
     conditions["kms:EncryptionAlgorithm"] = "SYMMETRIC_DEFAULT"
     return conditions

@@ -40,9 +40,9 @@ def issue_text(issue: policies.Issue) -> str:
     return f"{issue.message} (at {issue.pointer or '/'}, line {issue.line} column {issue.column})"
 
 
-def parse_new_key_policy(document: str) -> policies.Policy:
+def parse_new_key_policy(document: str, partition: str) -> policies.Policy:
     try:
-        return access.parsed_key_policy(document)
+        return access.parsed_key_policy(document, partition)
     except policies.PolicyTooLargeError:
         raise LimitExceededError(
             "The key policy is larger than the 32768-byte quota for key policies."
@@ -61,7 +61,7 @@ def check_new_key_policy(
     bypass_lockout: bool,
     bypass_separation_of_duties: bool,
 ) -> None:
-    policy = parse_new_key_policy(document)
+    policy = parse_new_key_policy(document, ctx.principal.partition)
     if not bypass_separation_of_duties:
         violations = policies.separation_of_duties_violations(policy)
         if violations:
@@ -69,17 +69,11 @@ def check_new_key_policy(
                 f"{violations[0].message} Set BypassSeparationOfDutiesCheck to allow it."
             )
     if not bypass_lockout:
-        request = policies.Request(
-            principal_arn=ctx.principal.arn,
-            principal_account=ctx.principal.account,
-            action="kms:PutKeyPolicy",
-            resource=key_arn,
-            context=access.request_context(services, ctx, None, None, None),
-        )
+        request = access.build_request(services, ctx, "kms:PutKeyPolicy", key_arn, None, None, None)
         evaluation = policies.decide_key_access(
-            policy, access.identity_policies_of(ctx), request, key_account=key_account
+            policy, access.identity_policies_of(ctx), request, key_account
         )
-        if evaluation.decision is not policies.Decision.ALLOWED:
+        if not evaluation.allowed:
             raise MalformedPolicyDocumentError(LOCKOUT_MESSAGE)
 
 
@@ -110,10 +104,12 @@ def policy_for_new_key(
         administrators = list(req.administrators or [])
         users = list(req.users or [])
         both = sorted(set(administrators) & set(users))
-        if both and not req.bypass_separation_of_duties_check:
+        if both:
+            # The template never gives one principal both roles; a key that
+            # needs that must say so in its own Policy (and bypass the check).
             raise MalformedPolicyDocumentError(
-                f"{both[0]} is both a key administrator and a key user. "
-                "Set BypassSeparationOfDutiesCheck to allow it."
+                f"{both[0]} is both a key administrator and a key user; the "
+                "administrators/users template keeps the two apart."
             )
         # The template always keeps the root delegation statement, so the
         # account root can always repair the policy: no lockout is possible.

@@ -94,7 +94,9 @@ class KeyRotationRequest:
     key_id: str
 
 
-def disable_key_rotation(services: Services, ctx: OperationContext, req: KeyRotationRequest) -> None:
+def disable_key_rotation(
+    services: Services, ctx: OperationContext, req: KeyRotationRequest
+) -> None:
     with services.unit_of_work():
         key = _rotatable_key(services, ctx, req.key_id, "DisableKeyRotation")
         apply_changes(key, rotation_enabled=False, next_rotation_at=None)

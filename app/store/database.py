@@ -42,7 +42,9 @@ def open_database(url: str, *, pool_size: int, pool_timeout: float, busy_timeout
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///") :])
         if not path.parent.is_dir():
-            raise StoreConfigError(f"directory {path.parent} for the SQLite database does not exist")
+            raise StoreConfigError(
+                f"directory {path.parent} for the SQLite database does not exist"
+            )
         return PooledSqliteDatabase(
             str(path),
             max_connections=pool_size,

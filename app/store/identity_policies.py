@@ -10,7 +10,11 @@ from app.store.models import IdentityPolicyRow
 def put(account: str, principal_arn: str, name: str, document: str, now: float) -> None:
     (
         IdentityPolicyRow.insert(
-            account=account, principal_arn=principal_arn, name=name, document=document, updated_at=now
+            account=account,
+            principal_arn=principal_arn,
+            name=name,
+            document=document,
+            updated_at=now,
         )
         .on_conflict(
             conflict_target=[IdentityPolicyRow.principal_arn, IdentityPolicyRow.name],
@@ -30,7 +34,9 @@ def get(principal_arn: str, name: str) -> str | None:
 def delete(principal_arn: str, name: str) -> bool:
     deleted = (
         IdentityPolicyRow.delete()
-        .where((IdentityPolicyRow.principal_arn == principal_arn) & (IdentityPolicyRow.name == name))
+        .where(
+            (IdentityPolicyRow.principal_arn == principal_arn) & (IdentityPolicyRow.name == name)
+        )
         .execute()
     )
     return int(deleted) == 1

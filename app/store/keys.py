@@ -59,9 +59,7 @@ def _to_key(row: KeyRow, material_id: str | None, tags: Mapping[str, str]) -> Ke
     )
 
 
-def insert_key(
-    key: Key, sealed: SealedMaterial, material_id: str, tags: Mapping[str, str]
-) -> None:
+def insert_key(key: Key, sealed: SealedMaterial, material_id: str, tags: Mapping[str, str]) -> None:
     if not isinstance(sealed, SealedMaterial):
         raise TypeError("only sealed material may be stored")
     KeyRow.create(
@@ -133,7 +131,9 @@ def count_keys(account: str) -> int:
     return int(KeyRow.select().where(KeyRow.account == account).count())
 
 
-def list_keys(account: str, limit: int, marker: str | None) -> tuple[list[tuple[str, str]], str | None]:
+def list_keys(
+    account: str, limit: int, marker: str | None
+) -> tuple[list[tuple[str, str]], str | None]:
     query = KeyRow.select(KeyRow.id, KeyRow.arn).where(KeyRow.account == account)
     if marker is not None:
         query = query.where(KeyRow.id > decode_marker(marker, "k"))
@@ -227,7 +227,7 @@ def _to_alias(row: AliasRow) -> Alias:
     return Alias(
         account=row.account,
         name=row.name,
-        key_id=row.key_id,
+        key_id=str(row.__data__["key"]),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -259,9 +259,14 @@ def retarget_alias(account: str, name: str, key_id: str, now: float) -> None:
 
 
 def delete_alias(account: str, name: str) -> bool:
-    return int(
-        AliasRow.delete().where((AliasRow.account == account) & (AliasRow.name == name)).execute()
-    ) == 1
+    return (
+        int(
+            AliasRow.delete()
+            .where((AliasRow.account == account) & (AliasRow.name == name))
+            .execute()
+        )
+        == 1
+    )
 
 
 def count_aliases(key_id: str) -> int:
@@ -308,7 +313,9 @@ def remove_tags(key_id: str, tag_keys: Sequence[str]) -> None:
         ).execute()
 
 
-def list_tags(key_id: str, limit: int, marker: str | None) -> tuple[list[tuple[str, str]], str | None]:
+def list_tags(
+    key_id: str, limit: int, marker: str | None
+) -> tuple[list[tuple[str, str]], str | None]:
     query = KeyTagRow.select(KeyTagRow.tag_key, KeyTagRow.tag_value).where(KeyTagRow.key == key_id)
     if marker is not None:
         query = query.where(KeyTagRow.tag_key > decode_marker(marker, "t"))

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import migrations
 from playhouse.migrations import Runner
 from playhouse.schema_diff import diff_models
 
+import migrations
 from app.store.database import database_proxy
 from app.store.models import ALL_MODELS
 

@@ -106,3 +106,8 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     KeyTagRow,
     IdentityPolicyRow,
 )
+
+# The audit tables subclass BaseModel, so they are imported once it exists.
+from app.store.audit import AUDIT_MODELS  # noqa: E402
+
+ALL_MODELS += AUDIT_MODELS

@@ -66,7 +66,9 @@ def test_every_bad_token_is_the_same_401(client: FlaskClient, value: str | None)
 
 
 def test_a_forged_claim_is_a_401(client: FlaskClient, token: TokenFactory) -> None:
-    forged = _forge(token(user="alice"), sub=f"arn:aws:iam::{ACCOUNT}:root", **{"trent:type": "root"})
+    forged = _forge(
+        token(user="alice"), sub=f"arn:aws:iam::{ACCOUNT}:root", **{"trent:type": "root"}
+    )
     assert client.get("/v1/whoami", headers=bearer(forged)).status_code == 401
 
 

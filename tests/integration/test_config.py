@@ -38,7 +38,9 @@ def test_bad_settings_name_the_variable(env: dict[str, str], variable: str) -> N
 
 def test_issuers_file_errors_name_the_entry(tmp_path: Path) -> None:
     path = tmp_path / "issuers.json"
-    path.write_text('[{"issuer": "https://idp", "audience": "trent", "algorithms": ["HS256"], "pem": "k.pem"}]')
+    path.write_text(
+        '[{"issuer": "https://idp", "audience": "trent", "algorithms": ["HS256"], "pem": "k.pem"}]'
+    )
     with pytest.raises(ConfigError, match="TRENT_ISSUERS_FILE.*entry 0.*algorithms"):
         load_settings({"TRENT_ISSUERS_FILE": str(path)})
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from app import create_app
+from app.config import Settings
 from app.store.database import bind_database, connection, database_proxy, open_database
 from app.store.migrate import apply_migrations, pending_migrations, schema_drift
-from app.config import Settings
 from tests.conftest import TokenFactory, bearer
 
 
@@ -49,7 +49,12 @@ def test_sqlite_is_durable_and_strict(tmp_path: Path) -> None:
             name: database_proxy.execute_sql(f"PRAGMA {name}").fetchone()[0]
             for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
         }
-    assert pragma == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "busy_timeout": 1234}
+    assert pragma == {
+        "journal_mode": "wal",
+        "synchronous": 2,
+        "foreign_keys": 1,
+        "busy_timeout": 1234,
+    }
 
 
 def test_unreachable_postgresql_is_a_503(settings: Settings, token: TokenFactory) -> None:
@@ -83,9 +88,7 @@ def test_an_exhausted_pool_is_a_503_after_a_bounded_wait(
     bind_database(open_database(postgres_url, pool_size=1, pool_timeout=1, busy_timeout_ms=1))
     with connection():
         apply_migrations()
-    settings = replace(
-        settings, database_url=postgres_url, db_pool_size=1, db_pool_timeout=0.5
-    )
+    settings = replace(settings, database_url=postgres_url, db_pool_size=1, db_pool_timeout=0.5)
     app = create_app(settings)
     client = app.test_client()
     held = threading.Event()

@@ -75,7 +75,9 @@ class Text(fields.Field[str]):
         if self.choices is not None and value not in self.choices:
             raise constraint(f"Member must satisfy enum value set: [{', '.join(self.choices)}]")
         if self.pattern is not None and not self.pattern.fullmatch(value):
-            raise constraint(f"Member must satisfy regular expression pattern: {self.pattern.pattern}")
+            raise constraint(
+                f"Member must satisfy regular expression pattern: {self.pattern.pattern}"
+            )
         return value
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
@@ -205,7 +207,7 @@ class TextList(fields.Field[list[str]]):
             raise constraint(f"Member must have length greater than or equal to {self.min_items}")
         if self.max_items is not None and len(value) > self.max_items:
             raise constraint(f"Member must have length less than or equal to {self.max_items}")
-        return [self.item.deserialize(element) for element in value]
+        return [str(self.item.deserialize(element)) for element in value]
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return value

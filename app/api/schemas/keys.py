@@ -10,12 +10,14 @@ from typing import Any
 
 from marshmallow import fields, post_load
 
-from app.errors import InvalidGrantTokenError, UnsupportedOperationError
 from app.api.schemas.base import Blob, Flag, Int, StrictSchema, StringMap, Text, TextList
-from app.operations import aliases, encryption, keys, policy_documents, rotation, tags
+from app.errors import InvalidGrantTokenError, UnsupportedOperationError
+from app.operations import aliases, encryption, keys, policy_documents, rotation
+from app.operations import tags as tag_ops
 
-KEY_ID = {"min_length": 1, "max_length": 2048}
-ARN_PRINCIPAL = r"^arn:aws[a-z-]*:iam::[0-9]{12}:(root|user/[\w+=,.@/-]{1,64}|role/[\w+=,.@/-]{1,64})$"
+ARN_PRINCIPAL = (
+    r"^arn:aws[a-z-]*:iam::[0-9]{12}:(root|user/[\w+=,.@/-]{1,64}|role/[\w+=,.@/-]{1,64})$"
+)
 ENCRYPTION_ALGORITHMS = ("SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE")
 KEY_SPECS = (
     "SYMMETRIC_DEFAULT",
@@ -38,6 +40,10 @@ KEY_SPECS = (
 )
 KEY_USAGES = ("SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT")
 ORIGINS = ("AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")
+
+
+def _key_id(data_key: str, *, required: bool = False) -> Text:
+    return Text(min_length=1, max_length=2048, data_key=data_key, required=required)
 
 
 def _grant_tokens() -> TextList:
@@ -81,7 +87,7 @@ class CreateKeySchema(StrictSchema):
 
 
 class KeyIdSchema(StrictSchema):
-    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId", required=True)
 
     @post_load
     def build(self, data: dict[str, Any], **_: Any) -> keys.KeyIdRequest:
@@ -89,7 +95,7 @@ class KeyIdSchema(StrictSchema):
 
 
 class DescribeKeySchema(StrictSchema):
-    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId", required=True)
     grant_tokens = _grant_tokens()
 
     @post_load
@@ -110,7 +116,7 @@ class ListKeysSchema(StrictSchema):
 
 
 class UpdateKeyDescriptionSchema(StrictSchema):
-    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId", required=True)
     description = Text(required=True, max_length=8192, data_key="Description")
 
     @post_load
@@ -119,7 +125,7 @@ class UpdateKeyDescriptionSchema(StrictSchema):
 
 
 class ScheduleKeyDeletionSchema(StrictSchema):
-    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId", required=True)
     pending_window_in_days = Int(minimum=7, maximum=30, data_key="PendingWindowInDays")
 
     @post_load
@@ -128,7 +134,7 @@ class ScheduleKeyDeletionSchema(StrictSchema):
 
 
 class EnableKeyRotationSchema(StrictSchema):
-    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId", required=True)
     rotation_period_in_days = Int(minimum=90, maximum=2560, data_key="RotationPeriodInDays")
 
     @post_load
@@ -137,7 +143,7 @@ class EnableKeyRotationSchema(StrictSchema):
 
 
 class KeyRotationSchema(StrictSchema):
-    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId", required=True)
 
     @post_load
     def build(self, data: dict[str, Any], **_: Any) -> rotation.KeyRotationRequest:
@@ -145,7 +151,7 @@ class KeyRotationSchema(StrictSchema):
 
 
 class ListKeyRotationsSchema(StrictSchema):
-    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId", required=True)
     include_key_material = Text(
         choices=("ALL_KEY_MATERIAL", "ROTATIONS_ONLY"), data_key="IncludeKeyMaterial"
     )
@@ -158,43 +164,40 @@ class ListKeyRotationsSchema(StrictSchema):
 
 
 class TagResourceSchema(StrictSchema):
-    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId", required=True)
     tags = fields.List(fields.Nested(TagSchema), required=True, data_key="Tags")
 
     @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> tags.TagResourceRequest:
-        return tags.TagResourceRequest(
+    def build(self, data: dict[str, Any], **_: Any) -> tag_ops.TagResourceRequest:
+        return tag_ops.TagResourceRequest(
             key_id=data["key_id"], tags=[(t["tag_key"], t["tag_value"]) for t in data["tags"]]
         )
 
 
 class UntagResourceSchema(StrictSchema):
-    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId", required=True)
     tag_keys = TextList(
         item=Text(min_length=1, max_length=128), required=True, max_items=50, data_key="TagKeys"
     )
 
     @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> tags.UntagResourceRequest:
-        return tags.UntagResourceRequest(**data)
+    def build(self, data: dict[str, Any], **_: Any) -> tag_ops.UntagResourceRequest:
+        return tag_ops.UntagResourceRequest(**data)
 
 
 class ListResourceTagsSchema(StrictSchema):
-    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId", required=True)
     limit = Int(minimum=1, maximum=50, data_key="Limit")
     marker = Text(min_length=1, max_length=1024, pattern=r"^[\u0020-\u00FF]*$", data_key="Marker")
 
     @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> tags.ListResourceTagsRequest:
-        return tags.ListResourceTagsRequest(**data)
-
-
-ALIAS_NAME = {"min_length": 1, "max_length": 256}
+    def build(self, data: dict[str, Any], **_: Any) -> tag_ops.ListResourceTagsRequest:
+        return tag_ops.ListResourceTagsRequest(**data)
 
 
 class CreateAliasSchema(StrictSchema):
-    alias_name = Text(required=True, data_key="AliasName", **ALIAS_NAME)
-    target_key_id = Text(required=True, data_key="TargetKeyId", **KEY_ID)
+    alias_name = Text(required=True, min_length=1, max_length=256, data_key="AliasName")
+    target_key_id = _key_id("TargetKeyId", required=True)
 
     @post_load
     def build(self, data: dict[str, Any], **_: Any) -> aliases.CreateAliasRequest:
@@ -202,8 +205,8 @@ class CreateAliasSchema(StrictSchema):
 
 
 class UpdateAliasSchema(StrictSchema):
-    alias_name = Text(required=True, data_key="AliasName", **ALIAS_NAME)
-    target_key_id = Text(required=True, data_key="TargetKeyId", **KEY_ID)
+    alias_name = Text(required=True, min_length=1, max_length=256, data_key="AliasName")
+    target_key_id = _key_id("TargetKeyId", required=True)
 
     @post_load
     def build(self, data: dict[str, Any], **_: Any) -> aliases.UpdateAliasRequest:
@@ -211,7 +214,7 @@ class UpdateAliasSchema(StrictSchema):
 
 
 class DeleteAliasSchema(StrictSchema):
-    alias_name = Text(required=True, data_key="AliasName", **ALIAS_NAME)
+    alias_name = Text(required=True, min_length=1, max_length=256, data_key="AliasName")
 
     @post_load
     def build(self, data: dict[str, Any], **_: Any) -> aliases.DeleteAliasRequest:
@@ -219,7 +222,7 @@ class DeleteAliasSchema(StrictSchema):
 
 
 class ListAliasesSchema(StrictSchema):
-    key_id = Text(data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId")
     limit = Int(minimum=1, maximum=100, data_key="Limit")
     marker = Text(min_length=1, max_length=1024, pattern=r"^[\u0020-\u00FF]*$", data_key="Marker")
 
@@ -229,7 +232,7 @@ class ListAliasesSchema(StrictSchema):
 
 
 class EncryptSchema(StrictSchema):
-    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId", required=True)
     plaintext = Blob(required=True, min_bytes=1, max_bytes=4096, data_key="Plaintext")
     encryption_context = StringMap(data_key="EncryptionContext")
     grant_tokens = _grant_tokens()
@@ -244,7 +247,7 @@ class DecryptSchema(StrictSchema):
     ciphertext_blob = Blob(required=True, min_bytes=1, max_bytes=6144, data_key="CiphertextBlob")
     encryption_context = StringMap(data_key="EncryptionContext")
     grant_tokens = _grant_tokens()
-    key_id = Text(data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId")
     encryption_algorithm = Text(choices=ENCRYPTION_ALGORITHMS, data_key="EncryptionAlgorithm")
 
     @post_load
@@ -255,8 +258,8 @@ class DecryptSchema(StrictSchema):
 class ReEncryptSchema(StrictSchema):
     ciphertext_blob = Blob(required=True, min_bytes=1, max_bytes=6144, data_key="CiphertextBlob")
     source_encryption_context = StringMap(data_key="SourceEncryptionContext")
-    source_key_id = Text(data_key="SourceKeyId", **KEY_ID)
-    destination_key_id = Text(required=True, data_key="DestinationKeyId", **KEY_ID)
+    source_key_id = _key_id("SourceKeyId")
+    destination_key_id = _key_id("DestinationKeyId", required=True)
     destination_encryption_context = StringMap(data_key="DestinationEncryptionContext")
     source_encryption_algorithm = Text(
         choices=ENCRYPTION_ALGORITHMS, data_key="SourceEncryptionAlgorithm"
@@ -272,7 +275,7 @@ class ReEncryptSchema(StrictSchema):
 
 
 class GenerateDataKeySchema(StrictSchema):
-    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId", required=True)
     encryption_context = StringMap(data_key="EncryptionContext")
     number_of_bytes = Int(minimum=1, maximum=1024, data_key="NumberOfBytes")
     key_spec = Text(choices=("AES_256", "AES_128"), data_key="KeySpec")
@@ -301,7 +304,7 @@ class GenerateRandomSchema(StrictSchema):
 
 
 class GetKeyPolicySchema(StrictSchema):
-    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId", required=True)
     policy_name = Text(min_length=1, max_length=128, pattern=r"^[\w]+$", data_key="PolicyName")
 
     @post_load
@@ -310,7 +313,7 @@ class GetKeyPolicySchema(StrictSchema):
 
 
 class PutKeyPolicySchema(StrictSchema):
-    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId", required=True)
     policy_name = Text(min_length=1, max_length=128, pattern=r"^[\w]+$", data_key="PolicyName")
     policy = Text(required=True, min_length=1, max_length=131072, data_key="Policy")
     bypass_policy_lockout_safety_check = Flag(data_key="BypassPolicyLockoutSafetyCheck")
@@ -322,7 +325,7 @@ class PutKeyPolicySchema(StrictSchema):
 
 
 class ListKeyPoliciesSchema(StrictSchema):
-    key_id = Text(required=True, data_key="KeyId", **KEY_ID)
+    key_id = _key_id("KeyId", required=True)
     limit = Int(minimum=1, maximum=1000, data_key="Limit")
     marker = Text(min_length=1, max_length=1024, pattern=r"^[\u0020-\u00FF]*$", data_key="Marker")
 

@@ -53,12 +53,19 @@ def _raw_payload(text: str) -> Case:
 
 
 def _padded(f: Forge) -> str:
-    # PyJWT 2.15.1 accepts trailing '=' (for AWS ALB); Trent does not.
+    """A payload segment with its '=' padding, signed as sent.
+
+    PyJWT 2.15.1 accepts trailing '=' (for AWS ALB tokens), so this token
+    verifies with PyJWT alone; Trent gives every token one string form.
+    """
     for length in range(1, 5):
-        candidate = f.token(claims=f.claims(jti="x" * length))
-        header, payload, signature = candidate.split(".")
+        header, payload, _ = f.token(claims=f.claims(jti="x" * length)).split(".")
         if len(payload) % 4:
-            return bearer(f"{header}.{payload}{'=' * (-len(payload) % 4)}.{signature}")
+            signing_input = f"{header}.{payload}{'=' * (-len(payload) % 4)}"
+            signature = jwt.get_algorithm_by_name(f.alg).sign(
+                signing_input.encode("ascii"), f.private_key
+            )
+            return bearer(f"{signing_input}.{b64url(signature)}")
     raise AssertionError("no payload length needed padding")
 
 

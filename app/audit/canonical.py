@@ -1,0 +1,64 @@
+"""The one canonical JSON encoding of everything the audit log MACs, hashes or signs.
+
+Rules: keys sorted (by code point), no insignificant whitespace, UTF-8, and
+only ``null``, booleans, integers, strings, arrays and objects with string
+keys. Floats are refused: their text form differs between encoders and
+versions, and a hashed record must have exactly one spelling (times are
+integer microseconds instead). Lone surrogates, which UTF-8 cannot encode and
+which a client could smuggle into a string, become U+FFFD, so recording an
+event can never fail because of what a caller sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+_REPLACEMENT = "\ufffd"
+
+
+class CanonicalEncodingError(TypeError):
+    """A value has no canonical encoding (a float, a non-string key, an object)."""
+
+
+def _clean_text(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join(_REPLACEMENT if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+    return text
+
+
+def canonical_value(value: Any) -> Any:
+    """A copy of ``value`` made only of canonical JSON types (or an error)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, float):
+        raise CanonicalEncodingError("floats have no canonical encoding; use integers")
+    if isinstance(value, Mapping):
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalEncodingError(f"object keys must be strings, not {type(key)}")
+            result[_clean_text(key)] = canonical_value(item)
+        return result
+    if isinstance(value, list | tuple):
+        return [canonical_value(item) for item in value]
+    raise CanonicalEncodingError(f"{type(value).__name__} has no canonical JSON encoding")
+
+
+def canonical_json(value: Any) -> bytes:
+    """The canonical UTF-8 JSON bytes of ``value``."""
+    text = json.dumps(
+        canonical_value(value),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+    return text.encode("utf-8")

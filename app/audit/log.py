@@ -1,0 +1,390 @@
+"""The audit log writer: append events to the chain, write signed checkpoints.
+
+Ordering under concurrency. Every append runs inside the caller's unit of
+work (:func:`app.store.database.transaction`) and, in that transaction, locks
+the single chain-head row, reads ``(last_seq, head_hash)``, inserts the new
+event(s) at ``last_seq + 1 …`` linked to ``head_hash``, and moves the head with
+a compare-and-set. On SQLite the transaction is ``BEGIN IMMEDIATE``, so it
+already holds the database's only write lock; on PostgreSQL the head row is
+taken with ``SELECT … FOR UPDATE``. Either way exactly one transaction at a
+time can be between "read the head" and "commit", so ``seq`` is gap-free and
+the chain linear with any number of worker processes, and a rolled-back
+request leaves no trace (its event vanishes with its changes, and the head
+is not moved). The unique ``seq`` and the compare-and-set on the head make a
+fork impossible even if that reasoning were broken.
+
+The price: on PostgreSQL, audited transactions are serialised from their
+append to their commit (which includes the WAL flush). Append last, just
+before the transaction ends, so that the lock is held only for the insert and
+the commit. On SQLite writers are serialised by the database anyway.
+
+Fail closed: any exception out of :meth:`AuditLog.append` is a
+:class:`~app.errors.ServiceUnavailableError` (503), and the caller's
+transaction rolls back, taking the operation's changes with it; the caller
+must return no result (no plaintext, no data key) once it has been raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.audit.auth_failures import AuthFailureSampler, SuppressedFailures
+from app.audit.canonical import canonical_json
+from app.audit.chain import MAC_KEY_LABEL, entry_hash, entry_mac
+from app.audit.checkpoints import (
+    SIGNING_KEY_NAME,
+    Checkpoint,
+    append_exported,
+    signer_key_id,
+)
+from app.audit.events import AuditEvent
+from app.audit.record import clip, event_body, micros, typed_columns
+from app.audit.verify import AuditIntegrityError, ChainWalker, Finding
+from app.config import Settings
+from app.crypto.material import SealedMaterial
+from app.crypto.root_key import RootKeyError, RootKeyProvider
+from app.crypto.signing import (
+    SigningPrivateKey,
+    generate_signing_key,
+    public_key_bytes,
+    seal_signing_key,
+    sign,
+    unseal_signing_key,
+)
+from app.errors import ServiceUnavailableError
+from app.store import audit as audit_store
+from app.store import database
+from app.store.audit import GENESIS_HASH, NewEvent, StoredSigningKey
+
+log = logging.getLogger("trent.audit")
+
+#: Default name of the checkpoint export file, in the data directory.
+CHECKPOINT_FILE_NAME = "audit-checkpoints.jsonl"
+#: Event name of an aggregated record of suppressed authentication failures.
+AUTH_FAILURE_SUMMARY = "AuthenticationFailureSummary"
+
+_MAX_REASON = 64
+_MAX_ATTEMPTED_PRINCIPAL = 256
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    body: bytes
+    columns: dict[str, Any]
+
+
+class AuditLog:
+    """The tamper-evident audit log of one process.
+
+    Every method works on the database bound to
+    :data:`app.store.database.database_proxy` and expects the caller to hold a
+    connection (:func:`app.store.database.connection`).
+    """
+
+    def __init__(
+        self,
+        root_key: RootKeyProvider,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+        *,
+        checkpoint_file: Path | None = None,
+        auth_failures: AuthFailureSampler | None = None,
+    ) -> None:
+        self._root_key = root_key
+        self._mac_key = root_key.derive(MAC_KEY_LABEL)
+        self.settings = settings
+        self._clock = clock
+        #: Where :meth:`checkpoint` exports every new checkpoint (append-only).
+        self.checkpoint_file = checkpoint_file or settings.data_dir / CHECKPOINT_FILE_NAME
+        self.auth_failures = auth_failures or AuthFailureSampler(clock)
+        self._signer_lock = threading.Lock()
+        self._signer: tuple[StoredSigningKey, SigningPrivateKey] | None = None
+
+    def __repr__(self) -> str:
+        return f"AuditLog(checkpoint_file={str(self.checkpoint_file)!r})"
+
+    # -- appending ---------------------------------------------------------
+
+    def append(self, event: AuditEvent) -> int:
+        """Append ``event`` in the caller's open transaction; returns its ``seq``.
+
+        Raises :class:`ServiceUnavailableError` on any failure: the caller's
+        transaction must then roll back and the request answer 503.
+        """
+        return self._append_prepared([self._prepare(event, None)])[0]
+
+    def append_batch(self, events: Sequence[AuditEvent]) -> list[int]:
+        """Append several events at once (one head lock, one head update)."""
+        return self._append_prepared([self._prepare(event, None) for event in events])
+
+    def _prepare(self, event: AuditEvent, extra: Mapping[str, Any] | None) -> _Prepared:
+        # Built before the head is locked, so the lock covers only the inserts.
+        try:
+            body = event_body(event, extra=extra)
+            return _Prepared(canonical_json(body), typed_columns(body))
+        except Exception as exc:
+            log.error("audit event %s cannot be encoded: %s", event.event_id, exc)
+            raise ServiceUnavailableError() from exc
+
+    def _append_prepared(self, prepared: Sequence[_Prepared]) -> list[int]:
+        if not database.database_proxy.in_transaction():
+            raise RuntimeError(
+                "AuditLog.append must run inside app.store.database.transaction(), "
+                "so that an event commits together with the change it records"
+            )
+        try:
+            head = audit_store.lock_head()
+            prev_hash = head.head_hash
+            seq = head.last_seq
+            rows: list[NewEvent] = []
+            for item in prepared:
+                seq += 1
+                mac = entry_mac(self._mac_key, seq, prev_hash, item.body)
+                digest = entry_hash(prev_hash, seq, item.body, mac)
+                rows.append(NewEvent(seq, item.columns, item.body, mac, prev_hash, digest))
+                prev_hash = digest
+            audit_store.insert_events(rows)
+            audit_store.advance_head(head.last_seq, seq, prev_hash)
+        except Exception as exc:
+            log.error("audit append failed (the request fails closed): %r", exc)
+            raise ServiceUnavailableError() from exc
+        return [row.seq for row in rows]
+
+    # -- authentication failures --------------------------------------------
+
+    def append_auth_failure(
+        self,
+        source_ip: str | None,
+        reason_code: str,
+        attempted_principal: str | None,
+        event: AuditEvent,
+    ) -> int | None:
+        """Record an authentication failure, within the bounds of
+        :mod:`app.audit.auth_failures`; ``None`` when it was only counted.
+
+        Opens its own transaction (a savepoint if the caller has one open):
+        there is no change to commit with it. Summaries of suppressed failures
+        that are due are written first, in the same transaction.
+        """
+        record, due = self.auth_failures.admit(source_ip)
+        if not record:
+            return None
+        extra = {
+            "authFailure": {
+                "reason": clip(reason_code, _MAX_REASON),
+                "attemptedPrincipal": clip(attempted_principal, _MAX_ATTEMPTED_PRINCIPAL),
+            }
+        }
+        try:
+            prepared = [self._prepare(self._summary_event(s), self._summary_extra(s)) for s in due]
+            prepared.append(self._prepare(event, extra))
+            with database.transaction():
+                seqs = self._append_prepared(prepared)
+        except BaseException:
+            self.auth_failures.restore(due)
+            raise
+        return seqs[-1]
+
+    def flush_auth_failure_summaries(self) -> int:
+        """Write the summaries of finished windows (for the scheduler); returns how many."""
+        due = self.auth_failures.due_summaries()
+        if not due:
+            return 0
+        try:
+            prepared = [self._prepare(self._summary_event(s), self._summary_extra(s)) for s in due]
+            with database.transaction():
+                self._append_prepared(prepared)
+        except BaseException:
+            self.auth_failures.restore(due)
+            raise
+        return len(due)
+
+    def _summary_event(self, summary: SuppressedFailures) -> AuditEvent:
+        return AuditEvent(
+            event_id=str(uuid.uuid4()),
+            event_time=self._clock(),
+            request_id="",
+            door="internal",
+            event_name=AUTH_FAILURE_SUMMARY,
+            outcome="failed",
+            http_status=401,
+            source_ip=summary.source_ip,
+            error_code="UnauthenticatedException",
+        )
+
+    def _summary_extra(self, summary: SuppressedFailures) -> dict[str, Any]:
+        return {
+            "authFailureSummary": {
+                "suppressedCount": summary.count,
+                "windowStart": micros(summary.window_start),
+                "windowEnd": micros(summary.window_start + summary.window_seconds),
+                "overflow": summary.overflow,
+                "perSourceLimit": self.auth_failures.per_source_limit,
+                "globalLimit": self.auth_failures.global_limit,
+            }
+        }
+
+    # -- checkpoints -------------------------------------------------------
+
+    def checkpoint(self) -> Checkpoint | None:
+        """Sign a checkpoint over the events appended since the last one, and
+        export it; ``None`` when there is nothing new (or another process
+        wrote this checkpoint first).
+
+        The new events are verified first (MACs, links, hashes, columns):
+        a tampered chain is never signed, it raises
+        :class:`~app.audit.verify.AuditIntegrityError` instead.
+        """
+        previous_stored = audit_store.latest_checkpoint()
+        previous = Checkpoint.from_stored(previous_stored) if previous_stored else None
+        head = audit_store.read_head()
+        if head is None:
+            raise AuditIntegrityError(Finding("head_missing", None, "the chain head is missing"))
+        first_seq = previous.last_seq + 1 if previous else 1
+        if head.last_seq < first_seq:
+            if previous is not None and head.last_seq < previous.last_seq:
+                raise AuditIntegrityError(
+                    Finding(
+                        "truncated",
+                        head.last_seq + 1,
+                        f"the head ({head.last_seq}) is behind checkpoint "
+                        f"{previous.checkpoint_no} ({previous.last_seq})",
+                    )
+                )
+            return None
+        walker = ChainWalker(
+            self._mac_key,
+            start_seq=first_seq,
+            prev_hash=previous.head_hash if previous else GENESIS_HASH,
+        )
+        for event in audit_store.events_in_order(first_seq - 1, head.last_seq, 1000):
+            walker.feed(event)
+        problem = walker.first_finding()
+        if problem is None and walker.expected_seq != head.last_seq + 1:
+            problem = Finding("missing", walker.expected_seq, "events before the head are missing")
+        if problem is None and walker.prev_hash != head.head_hash:
+            problem = Finding("head_mismatch", head.last_seq, "the head differs from the chain")
+        if problem is not None:
+            log.critical("audit chain does not verify; no checkpoint signed: %s", problem)
+            raise AuditIntegrityError(problem)
+
+        key, private = self._signing_key()
+        created_at = micros(self._clock())
+        if previous is not None:
+            created_at = max(created_at, previous.created_at)
+        unsigned = Checkpoint(
+            checkpoint_no=previous.checkpoint_no + 1 if previous else 1,
+            first_seq=first_seq,
+            last_seq=head.last_seq,
+            head_hash=head.head_hash,
+            prev_checkpoint_hash=previous.digest() if previous else GENESIS_HASH,
+            created_at=created_at,
+            signer_key_id=key.key_id,
+        )
+        checkpoint = unsigned.with_signature(sign(private, unsigned.signed_bytes()))
+        with database.transaction():
+            inserted = audit_store.insert_checkpoint(checkpoint.to_stored())
+        self.export_checkpoints()
+        return checkpoint if inserted else None
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        stored = audit_store.latest_checkpoint()
+        return Checkpoint.from_stored(stored) if stored else None
+
+    def checkpoints(self, after_no: int = 0) -> Iterator[Checkpoint]:
+        for stored in audit_store.checkpoints_in_order(after_no):
+            yield Checkpoint.from_stored(stored)
+
+    def export_checkpoints(self, path: Path | None = None) -> int:
+        """Append every checkpoint not yet in ``path`` (default
+        :attr:`checkpoint_file`) to it; returns how many were written.
+
+        Raises :class:`~app.audit.checkpoints.CheckpointFileError` if the
+        file's last checkpoint is no longer in the database unchanged.
+        """
+        keys = {key.key_id: key.public_key for key in audit_store.signing_keys()}
+        return append_exported(path or self.checkpoint_file, self.checkpoints, keys)
+
+    def _signing_key(self) -> tuple[StoredSigningKey, SigningPrivateKey]:
+        """The current checkpoint signing key, created (sealed) on first use."""
+        with self._signer_lock:
+            if self._signer is not None:
+                return self._signer
+            keys = audit_store.signing_keys()
+            if not keys:
+                private, public = generate_signing_key()
+                sealed = seal_signing_key(self._root_key, private, name=SIGNING_KEY_NAME, version=1)
+                record = StoredSigningKey(
+                    version=1,
+                    key_id=signer_key_id(public),
+                    public_key=public,
+                    sealed_private_key=sealed.blob,
+                    created_at=micros(self._clock()),
+                )
+                with database.transaction():
+                    audit_store.insert_signing_key(record)
+                # Another process may have created version 1 first: use theirs.
+                keys = audit_store.signing_keys()
+            current = keys[-1]
+            private = unseal_signing_key(
+                self._root_key,
+                SealedMaterial(current.sealed_private_key),
+                name=SIGNING_KEY_NAME,
+                version=current.version,
+            )
+            if public_key_bytes(private) != current.public_key:
+                raise RootKeyError("the stored audit signing key's public key does not match it")
+            self._signer = (current, private)
+            return self._signer
+
+    # -- verification --------------------------------------------------------
+
+    def verifier_keys(self) -> tuple[bytes, dict[str, bytes], list[str]]:
+        """The MAC key, the trusted checkpoint public keys, and problems found.
+
+        A stored signing key is trusted only if its sealed private key unseals
+        under the root key and matches the stored public key: a key swapped in
+        by someone with write access to the database is not.
+        """
+        trusted: dict[str, bytes] = {}
+        problems: list[str] = []
+        for key in audit_store.signing_keys():
+            try:
+                private = unseal_signing_key(
+                    self._root_key,
+                    SealedMaterial(key.sealed_private_key),
+                    name=SIGNING_KEY_NAME,
+                    version=key.version,
+                )
+            except RootKeyError:
+                problems.append(f"signing key {key.key_id} does not unseal under the root key")
+                continue
+            if (
+                public_key_bytes(private) != key.public_key
+                or signer_key_id(key.public_key) != key.key_id
+            ):
+                problems.append(f"signing key {key.key_id} does not match its public key")
+                continue
+            trusted[key.key_id] = key.public_key
+        return self._mac_key, trusted, problems
+
+    def public_keys(self) -> dict[str, bytes]:
+        """Trusted checkpoint verification keys: key id → raw Ed25519 public key."""
+        return self.verifier_keys()[1]
+
+    def ready(self) -> None:
+        """Raise :class:`ServiceUnavailableError` unless the chain head is readable."""
+        try:
+            head = audit_store.read_head()
+        except Exception as exc:
+            raise ServiceUnavailableError() from exc
+        if head is None:
+            log.error("the audit chain head row is missing: run `trent migrate`")
+            raise ServiceUnavailableError()

@@ -1,0 +1,541 @@
+"""Repository for the audit log: events, the chain head, checkpoints and the
+sealed checkpoint signing key.
+
+The audit table is append-only by construction: this module has functions
+that insert events and read them, and none that update or delete an event
+row. The only row that changes is the single chain-head row
+(:class:`AuditHeadRow`), and only through a compare-and-set that moves it
+forward by exactly the events just inserted.
+
+Times are integer microseconds since the epoch (UTC), the unit of the
+canonical event body, so the typed columns equal the body's values exactly.
+Hashes, MACs and signatures are raw bytes.
+
+Functions here run inside the caller's unit of work and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import peewee
+
+from app.store.database import database_proxy, is_postgres, is_sqlite
+from app.store.models import BaseModel
+
+#: The single chain-head row has this primary key.
+HEAD_ROW_ID = 1
+#: ``prev_hash`` of event 1 and ``head_hash`` of an empty log.
+GENESIS_HASH = bytes(32)
+
+#: Typed (searchable) columns of an event, each a copy of a value in the body.
+EVENT_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "occurred_at",
+    "request_id",
+    "door",
+    "event_name",
+    "outcome",
+    "http_status",
+    "error_code",
+    "principal_arn",
+    "principal_account",
+    "key_arn",
+    "key_id",
+    "key_account",
+    "source_ip",
+)
+
+#: Longest value (in characters and in UTF-8 bytes) of each string column.
+#: The writer clips the body's values to these limits *before* deriving the
+#: columns, so that a column always equals the body and an oversized value can
+#: never make an insert fail (an indexed PostgreSQL value must stay well under
+#: the 2704-byte B-tree entry limit).
+COLUMN_LIMITS: dict[str, int] = {
+    "event_id": 64,
+    "request_id": 128,
+    "door": 16,
+    "event_name": 128,
+    "outcome": 16,
+    "error_code": 128,
+    "principal_arn": 1024,
+    "principal_account": 32,
+    "key_arn": 1024,
+    "key_id": 128,
+    "key_account": 32,
+    "source_ip": 64,
+}
+
+
+class AuditEventRow(BaseModel):
+    """One audit event. ``body`` is the canonical JSON that is MACed and hashed;
+    the other columns are copies of its values, for searching."""
+
+    id = peewee.BigAutoField()
+    seq = peewee.BigIntegerField(unique=True)
+    event_id = peewee.CharField(max_length=COLUMN_LIMITS["event_id"], unique=True)
+    #: Microseconds since the epoch (UTC).
+    occurred_at = peewee.BigIntegerField(index=True)
+    request_id = peewee.CharField(max_length=COLUMN_LIMITS["request_id"], null=True)
+    door = peewee.CharField(max_length=COLUMN_LIMITS["door"])
+    event_name = peewee.CharField(max_length=COLUMN_LIMITS["event_name"])
+    outcome = peewee.CharField(max_length=COLUMN_LIMITS["outcome"])
+    http_status = peewee.IntegerField()
+    error_code = peewee.CharField(max_length=COLUMN_LIMITS["error_code"], null=True)
+    principal_arn = peewee.CharField(max_length=COLUMN_LIMITS["principal_arn"], null=True)
+    principal_account = peewee.CharField(max_length=COLUMN_LIMITS["principal_account"], null=True)
+    #: The first resource of the event (its key ARN), with the key id and the
+    #: key's account parsed from it.
+    key_arn = peewee.CharField(max_length=COLUMN_LIMITS["key_arn"], null=True)
+    key_id = peewee.CharField(max_length=COLUMN_LIMITS["key_id"], null=True)
+    key_account = peewee.CharField(max_length=COLUMN_LIMITS["key_account"], null=True)
+    source_ip = peewee.CharField(max_length=COLUMN_LIMITS["source_ip"], null=True)
+    body = peewee.BlobField()
+    body_mac = peewee.BlobField()
+    prev_hash = peewee.BlobField()
+    entry_hash = peewee.BlobField()
+
+    class Meta:
+        table_name = "audit_event"
+        # Every search filter is paired with ``seq`` so that "newest first"
+        # walks one index backwards and stops after a page.
+        indexes = (
+            (("principal_arn", "seq"), False),
+            (("event_name", "seq"), False),
+            (("key_id", "seq"), False),
+            (("outcome", "seq"), False),
+            (("error_code", "seq"), False),
+            (("principal_account", "seq"), False),
+            (("key_account", "seq"), False),
+        )
+
+
+class AuditHeadRow(BaseModel):
+    """The chain head: the last sequence number and its entry hash.
+
+    Every append locks this one row (``SELECT … FOR UPDATE`` on PostgreSQL;
+    SQLite's ``BEGIN IMMEDIATE`` already holds the database write lock), which
+    is what keeps the chain linear with any number of writer processes.
+    """
+
+    id = peewee.IntegerField(primary_key=True)
+    last_seq = peewee.BigIntegerField()
+    head_hash = peewee.BlobField()
+
+    class Meta:
+        table_name = "audit_head"
+
+
+class AuditCheckpointRow(BaseModel):
+    """A signed statement "the log had ``last_seq`` events ending in ``head_hash``"."""
+
+    id = peewee.BigAutoField()
+    checkpoint_no = peewee.BigIntegerField(unique=True)
+    first_seq = peewee.BigIntegerField()
+    last_seq = peewee.BigIntegerField(unique=True)
+    head_hash = peewee.BlobField()
+    prev_checkpoint_hash = peewee.BlobField()
+    #: Microseconds since the epoch (UTC).
+    created_at = peewee.BigIntegerField()
+    signer_key_id = peewee.CharField(max_length=64)
+    signature = peewee.BlobField()
+
+    class Meta:
+        table_name = "audit_checkpoint"
+
+
+class AuditSigningKeyRow(BaseModel):
+    """An Ed25519 checkpoint signing key, stored only sealed under the root key."""
+
+    version = peewee.IntegerField(unique=True)
+    key_id = peewee.CharField(max_length=64, unique=True)
+    public_key = peewee.BlobField()
+    sealed_private_key = peewee.BlobField()
+    created_at = peewee.BigIntegerField()
+
+    class Meta:
+        table_name = "audit_signing_key"
+
+
+AUDIT_MODELS: tuple[type[BaseModel], ...] = (
+    AuditEventRow,
+    AuditHeadRow,
+    AuditCheckpointRow,
+    AuditSigningKeyRow,
+)
+
+
+# -- records -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Head:
+    last_seq: int
+    head_hash: bytes
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event ready to insert: its chain fields and its typed columns."""
+
+    seq: int
+    columns: dict[str, Any]
+    body: bytes
+    body_mac: bytes
+    prev_hash: bytes
+    entry_hash: bytes
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    seq: int
+    columns: dict[str, Any]
+    body: bytes
+    body_mac: bytes
+    prev_hash: bytes
+    entry_hash: bytes
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    checkpoint_no: int
+    first_seq: int
+    last_seq: int
+    head_hash: bytes
+    prev_checkpoint_hash: bytes
+    created_at: int
+    signer_key_id: str
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class StoredSigningKey:
+    version: int
+    key_id: str
+    public_key: bytes
+    sealed_private_key: bytes
+    created_at: int
+
+
+class AuditHeadMissing(Exception):
+    """The chain-head row is absent (migration 0003 not applied, or removed)."""
+
+
+class AuditHeadMoved(Exception):
+    """The chain head changed under a writer that believed it held its lock."""
+
+
+def _bytes(value: Any) -> bytes:
+    # psycopg2 returns bytea as memoryview; SQLite returns bytes.
+    return bytes(value) if value is not None else b""
+
+
+# -- chain head --------------------------------------------------------------
+
+
+def lock_head() -> Head:
+    """Read the chain head and lock it until the caller's transaction ends.
+
+    On PostgreSQL this is ``SELECT … FOR UPDATE``: a concurrent writer waits
+    here until this transaction commits or rolls back, then reads the head it
+    left (READ COMMITTED re-reads the locked row). On SQLite the caller's
+    ``BEGIN IMMEDIATE`` transaction already holds the only write lock.
+    """
+    query = AuditHeadRow.select().where(AuditHeadRow.id == HEAD_ROW_ID)
+    if is_postgres():
+        query = query.for_update()
+    row = query.first()
+    if row is None:
+        raise AuditHeadMissing("the audit chain head row is missing")
+    return Head(int(row.last_seq), _bytes(row.head_hash))
+
+
+def read_head() -> Head | None:
+    """The committed chain head, without locking it."""
+    row = AuditHeadRow.get_or_none(AuditHeadRow.id == HEAD_ROW_ID)
+    return None if row is None else Head(int(row.last_seq), _bytes(row.head_hash))
+
+
+def advance_head(expected_last_seq: int, last_seq: int, head_hash: bytes) -> None:
+    """Move the head from ``expected_last_seq`` to ``last_seq`` (compare-and-set)."""
+    updated = (
+        AuditHeadRow.update(last_seq=last_seq, head_hash=head_hash)
+        .where((AuditHeadRow.id == HEAD_ROW_ID) & (AuditHeadRow.last_seq == expected_last_seq))
+        .execute()
+    )
+    if int(updated) != 1:
+        raise AuditHeadMoved(
+            f"the audit chain head is no longer at {expected_last_seq}; refusing to fork the chain"
+        )
+
+
+# -- events ------------------------------------------------------------------
+
+#: Rows per multi-row INSERT (well below SQLite's bound-variable limit).
+_INSERT_CHUNK = 400
+
+
+def insert_events(events: Sequence[NewEvent]) -> None:
+    rows = [
+        {
+            **event.columns,
+            "seq": event.seq,
+            "body": event.body,
+            "body_mac": event.body_mac,
+            "prev_hash": event.prev_hash,
+            "entry_hash": event.entry_hash,
+        }
+        for event in events
+    ]
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        AuditEventRow.insert_many(rows[start : start + _INSERT_CHUNK]).execute()
+
+
+_EVENT_SELECT = (
+    AuditEventRow.seq,
+    *(getattr(AuditEventRow, name) for name in EVENT_COLUMNS),
+    AuditEventRow.body,
+    AuditEventRow.body_mac,
+    AuditEventRow.prev_hash,
+    AuditEventRow.entry_hash,
+)
+
+
+def _to_event(row: Any) -> StoredEvent:
+    return StoredEvent(
+        seq=int(row.seq),
+        columns={name: getattr(row, name) for name in EVENT_COLUMNS},
+        body=_bytes(row.body),
+        body_mac=_bytes(row.body_mac),
+        prev_hash=_bytes(row.prev_hash),
+        entry_hash=_bytes(row.entry_hash),
+    )
+
+
+def events_in_order(after_seq: int, up_to_seq: int, batch_size: int) -> Iterator[StoredEvent]:
+    """Every event with ``after_seq < seq <= up_to_seq``, oldest first.
+
+    Reads in keyset pages of ``batch_size`` rows, so a million-row table is
+    never held in memory at once.
+    """
+    last = after_seq
+    while True:
+        rows = list(
+            AuditEventRow.select(*_EVENT_SELECT)
+            .where((AuditEventRow.seq > last) & (AuditEventRow.seq <= up_to_seq))
+            .order_by(AuditEventRow.seq)
+            .limit(batch_size)
+            .objects()
+        )
+        for row in rows:
+            yield _to_event(row)
+        if len(rows) < batch_size:
+            return
+        last = int(rows[-1].seq)
+
+
+def event_by_id(event_id: str) -> StoredEvent | None:
+    row = (
+        AuditEventRow.select(*_EVENT_SELECT)
+        .where(AuditEventRow.event_id == event_id)
+        .objects()
+        .first()
+    )
+    return None if row is None else _to_event(row)
+
+
+def last_event_seq() -> int:
+    value = AuditEventRow.select(peewee.fn.MAX(AuditEventRow.seq)).scalar()
+    return int(value) if value is not None else 0
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Conditions of an event search; every given condition must hold."""
+
+    principal_arn: str | None = None
+    event_name: str | None = None
+    key_arn: str | None = None
+    key_id: str | None = None
+    outcome: str | None = None
+    error_code: str | None = None
+    since_us: int | None = None
+    until_us: int | None = None
+    #: Only events whose principal is in this account.
+    principal_account: str | None = None
+    #: Only events whose (first) key is in this account.
+    key_account: str | None = None
+    #: Exclude events whose principal is in this account (NULL is not excluded).
+    not_principal_account: str | None = None
+
+
+#: Which filter may drive the index scan when several are given, most
+#: selective first. The others are evaluated on the rows that index yields.
+_INDEX_PREFERENCE = (
+    "key_id",
+    "principal_arn",
+    "error_code",
+    "event_name",
+    "principal_account",
+    "key_account",
+    "outcome",
+)
+
+
+def _unindexed(field: Any) -> Any:
+    """``field`` in a form SQLite's planner will not use an index for.
+
+    SQLite has no statistics unless ANALYZE ran, so with two indexed equality
+    terms it may pick the less selective index (e.g. the account, which every
+    row of a single-tenant deployment shares) and scan the whole table. The
+    unary ``+`` (SQLite's documented idiom) rules an index out for that term.
+    PostgreSQL keeps statistics and plans well by itself.
+    """
+    if is_sqlite():
+        return peewee.NodeList((peewee.SQL("+"), field), glue="")
+    return field
+
+
+def find_events(
+    flt: EventFilter,
+    *,
+    newest_first: bool,
+    limit: int,
+    before_seq: int | None = None,
+    after_seq: int | None = None,
+) -> list[StoredEvent]:
+    """Up to ``limit`` events matching ``flt``, ordered by ``seq``."""
+    equalities = {
+        "key_id": flt.key_id,
+        "principal_arn": flt.principal_arn,
+        "error_code": flt.error_code,
+        "event_name": flt.event_name,
+        "principal_account": flt.principal_account,
+        "key_account": flt.key_account,
+        "outcome": flt.outcome,
+    }
+    driver = next((name for name in _INDEX_PREFERENCE if equalities[name] is not None), None)
+    conditions: list[Any] = []
+    for name, value in equalities.items():
+        if value is None:
+            continue
+        field = getattr(AuditEventRow, name)
+        conditions.append((field if name == driver else _unindexed(field)) == value)
+    if flt.key_arn is not None:
+        conditions.append(_unindexed(AuditEventRow.key_arn) == flt.key_arn)
+    if flt.not_principal_account is not None:
+        account = _unindexed(AuditEventRow.principal_account)
+        conditions.append(
+            (account != flt.not_principal_account) | AuditEventRow.principal_account.is_null()
+        )
+    # The time range is evaluated on the rows the seq-ordered scan yields:
+    # events are appended in (nearly) time order, so for the usual "recent"
+    # windows the newest-first scan meets the matching rows at once, and no
+    # sort of a large range is ever needed.
+    occurred = _unindexed(AuditEventRow.occurred_at)
+    if flt.since_us is not None:
+        conditions.append(occurred >= flt.since_us)
+    if flt.until_us is not None:
+        conditions.append(occurred <= flt.until_us)
+    if before_seq is not None:
+        conditions.append(AuditEventRow.seq < before_seq)
+    if after_seq is not None:
+        conditions.append(AuditEventRow.seq > after_seq)
+    query = AuditEventRow.select(*_EVENT_SELECT)
+    if conditions:
+        query = query.where(*conditions)
+    order = AuditEventRow.seq.desc() if newest_first else AuditEventRow.seq.asc()
+    return [_to_event(row) for row in query.order_by(order).limit(limit).objects()]
+
+
+# -- checkpoints -------------------------------------------------------------
+
+
+def _to_checkpoint(row: AuditCheckpointRow) -> StoredCheckpoint:
+    return StoredCheckpoint(
+        checkpoint_no=int(row.checkpoint_no),
+        first_seq=int(row.first_seq),
+        last_seq=int(row.last_seq),
+        head_hash=_bytes(row.head_hash),
+        prev_checkpoint_hash=_bytes(row.prev_checkpoint_hash),
+        created_at=int(row.created_at),
+        signer_key_id=str(row.signer_key_id),
+        signature=_bytes(row.signature),
+    )
+
+
+def latest_checkpoint() -> StoredCheckpoint | None:
+    row = AuditCheckpointRow.select().order_by(AuditCheckpointRow.checkpoint_no.desc()).first()
+    return None if row is None else _to_checkpoint(row)
+
+
+def insert_checkpoint(checkpoint: StoredCheckpoint) -> bool:
+    """Insert ``checkpoint``; False if another writer took its number first."""
+    try:
+        with database_proxy.atomic():
+            AuditCheckpointRow.insert(
+                checkpoint_no=checkpoint.checkpoint_no,
+                first_seq=checkpoint.first_seq,
+                last_seq=checkpoint.last_seq,
+                head_hash=checkpoint.head_hash,
+                prev_checkpoint_hash=checkpoint.prev_checkpoint_hash,
+                created_at=checkpoint.created_at,
+                signer_key_id=checkpoint.signer_key_id,
+                signature=checkpoint.signature,
+            ).execute()
+    except peewee.IntegrityError:
+        return False
+    return True
+
+
+def checkpoints_in_order(after_no: int = 0, batch_size: int = 1000) -> Iterator[StoredCheckpoint]:
+    """Every checkpoint with ``checkpoint_no > after_no``, in order, page by page."""
+    last = after_no
+    while True:
+        rows = list(
+            AuditCheckpointRow.select()
+            .where(AuditCheckpointRow.checkpoint_no > last)
+            .order_by(AuditCheckpointRow.checkpoint_no)
+            .limit(batch_size)
+        )
+        for row in rows:
+            yield _to_checkpoint(row)
+        if len(rows) < batch_size:
+            return
+        last = int(rows[-1].checkpoint_no)
+
+
+# -- signing keys ------------------------------------------------------------
+
+
+def _to_signing_key(row: AuditSigningKeyRow) -> StoredSigningKey:
+    return StoredSigningKey(
+        version=int(row.version),
+        key_id=str(row.key_id),
+        public_key=_bytes(row.public_key),
+        sealed_private_key=_bytes(row.sealed_private_key),
+        created_at=int(row.created_at),
+    )
+
+
+def signing_keys() -> list[StoredSigningKey]:
+    rows = AuditSigningKeyRow.select().order_by(AuditSigningKeyRow.version)
+    return [_to_signing_key(row) for row in rows]
+
+
+def insert_signing_key(key: StoredSigningKey) -> bool:
+    """Insert ``key``; False if another process created that version first."""
+    try:
+        with database_proxy.atomic():
+            AuditSigningKeyRow.insert(
+                version=key.version,
+                key_id=key.key_id,
+                public_key=key.public_key,
+                sealed_private_key=key.sealed_private_key,
+                created_at=key.created_at,
+            ).execute()
+    except peewee.IntegrityError:
+        return False
+    return True
