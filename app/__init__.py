@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The WSGI application for ``settings`` (read from the environment if absent)."""
-    from app.api import health, identity, keys, openapi
+    from app.api import health, identity, keys, openapi, policy
     from app.api.errors import register_error_handlers
     from app.api.runtime import Runtime, install
     from app.auth.jwt_verifier import TokenVerifier
@@ -59,7 +59,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    for blueprint in (health.blueprint, identity.blueprint, keys.blueprint, openapi.blueprint):
+    for blueprint in (
+        health.blueprint,
+        identity.blueprint,
+        keys.blueprint,
+        policy.blueprint,
+        openapi.blueprint,
+    ):
         app.register_blueprint(blueprint)
     if settings.scheduler_interval_seconds > 0:
         scheduler = Scheduler(services, settings.scheduler_interval_seconds)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from app.audit.canonical import canonical_json
-from app.store.audit import GENESIS_HASH, StoredCheckpoint
+from app.store.audit import StoredCheckpoint
 
 EXPORT_FORMAT = "trent-audit-checkpoint/v1"
 #: Name under which the signing key is sealed (``seal_signing_key``'s AAD).
@@ -150,11 +150,6 @@ class Checkpoint:
             )
         except (KeyError, TypeError, binascii.Error) as exc:
             raise ValueError(f"malformed checkpoint record: {exc}") from None
-
-
-def first_checkpoint_link() -> bytes:
-    """``prev_checkpoint_hash`` of checkpoint 1."""
-    return GENESIS_HASH
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,18 @@ def get_event(event_id: str, *, account: str | None) -> dict[str, Any]:
     return api_event(stored)
 
 
+def last_seq() -> int:
+    """The sequence number of the newest committed event (0 for an empty log)."""
+    head = audit_store.read_head()
+    return head.last_seq if head is not None else audit_store.last_event_seq()
+
+
+def events_after(seq: int, *, account: str | None, limit: int = 100) -> list[dict[str, Any]]:
+    """Up to ``limit`` events newer than ``seq``, oldest first (for following the log)."""
+    rows = _page(EventFilter(), account, newest_first=False, limit=limit, after_seq=seq)
+    return [api_event(row) for row in rows]
+
+
 def export_records(query: AuditQuery, *, account: str | None, region: str) -> Iterator[str]:
     """Every matching event, oldest first, as CloudTrail-like JSON Lines.
 

@@ -1,0 +1,137 @@
+"""REST routes for reading the audit log (``/v1/audit``).
+
+Query parameters are lowerCamel, like the audit event's own fields:
+``principal, operation, key, outcome, errorCode, since, until`` (epoch
+seconds), ``limit`` (1-1000) and ``cursor``. Unknown or repeated parameters
+are refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, request, stream_with_context
+from marshmallow import post_load
+
+from app.api.endpoint import call, request_info, require_principal
+from app.api.openapi import documented
+from app.api.runtime import runtime
+from app.api.schemas.base import Int, StrictSchema, Text, load
+from app.audit.query import MAX_LIMIT
+from app.audit.record import OUTCOMES
+from app.errors import ValidationError
+from app.operations import audit_log
+from app.operations.context import OperationContext
+
+blueprint = Blueprint("audit", __name__)
+blueprint.before_request(require_principal)
+
+_MAX_EPOCH = 253402300799
+_FILTERS = ("principal", "operation", "key", "outcome", "errorCode", "since", "until")
+_INTEGERS = ("since", "until", "limit")
+
+
+class AuditFilterSchema(StrictSchema):
+    principal = Text(min_length=1, max_length=2048, data_key="principal")
+    operation = Text(min_length=1, max_length=128, data_key="operation")
+    key = Text(min_length=1, max_length=2048, data_key="key")
+    outcome = Text(choices=OUTCOMES, data_key="outcome")
+    error_code = Text(min_length=1, max_length=128, data_key="errorCode")
+    since = Int(minimum=0, maximum=_MAX_EPOCH, data_key="since")
+    until = Int(minimum=0, maximum=_MAX_EPOCH, data_key="until")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> audit_log.AuditFilterRequest:
+        return audit_log.AuditFilterRequest(**data)
+
+
+class SearchAuditEventsSchema(AuditFilterSchema):
+    limit = Int(minimum=1, maximum=MAX_LIMIT, data_key="limit")
+    cursor = Text(min_length=1, max_length=256, data_key="cursor")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> audit_log.SearchAuditEventsRequest:
+        return audit_log.SearchAuditEventsRequest(**data)
+
+
+class GetAuditEventSchema(StrictSchema):
+    event_id = Text(min_length=1, max_length=64, required=True, data_key="EventId")
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> audit_log.GetAuditEventRequest:
+        return audit_log.GetAuditEventRequest(**data)
+
+
+def _query(*names: str) -> dict[str, Any]:
+    unknown = set(request.args) - set(names)
+    if unknown:
+        raise ValidationError(f"Unknown query parameter {sorted(unknown)[0]!r}.")
+    result: dict[str, Any] = {}
+    for name in names:
+        values = request.args.getlist(name)
+        if not values:
+            continue
+        if len(values) > 1:
+            raise ValidationError(f"The query parameter {name!r} is given more than once.")
+        value = values[0]
+        if name in _INTEGERS:
+            if not value.isascii() or not value.isdigit() or len(value) > 19:
+                raise ValidationError(
+                    f"1 validation error detected: Value at '{name}' failed to satisfy "
+                    "constraint: Member must be an integer",
+                    field=name,
+                )
+            result[name] = int(value)
+        else:
+            result[name] = value
+    return result
+
+
+@blueprint.get("/v1/audit/events")
+@documented(
+    "GET",
+    "/v1/audit/events",
+    "SearchAuditEvents",
+    "Audit events, newest first (?principal=&operation=&key=&outcome=&errorCode="
+    "&since=&until=&limit=&cursor=).",
+)
+def search_events() -> Response:
+    return call(
+        audit_log.search_audit_events,
+        SearchAuditEventsSchema(),
+        _query(*_FILTERS, "limit", "cursor"),
+    )
+
+
+@blueprint.get("/v1/audit/events/<event_id>")
+@documented("GET", "/v1/audit/events/{EventId}", "GetAuditEvent", "One audit event.")
+def get_event(event_id: str) -> Response:
+    _query()
+    return call(audit_log.get_audit_event, GetAuditEventSchema(), {"EventId": event_id})
+
+
+@blueprint.get("/v1/audit/export")
+@documented(
+    "GET",
+    "/v1/audit/export",
+    "ExportAuditEvents",
+    "Matching audit events, oldest first, as CloudTrail-like JSON Lines (streamed).",
+)
+def export_events() -> Response:
+    typed = load(AuditFilterSchema(), _query(*_FILTERS))
+    services = runtime().services
+    context = OperationContext(principal=g.principal, request=request_info())
+    # Authorization and validation run before the first byte is sent, so a
+    # refusal is still an ordinary JSON error response.
+    with services.connection():
+        lines = audit_log.export_audit_events(services, context, typed)
+    return Response(stream_with_context(lines), mimetype="application/x-ndjson")
+
+
+@blueprint.get("/v1/audit/verify")
+@documented(
+    "GET", "/v1/audit/verify", "VerifyAuditLog", "Verify the hash chain and the checkpoints."
+)
+def verify_log() -> Response:
+    _query()
+    return call(audit_log.verify_audit_log, None)

@@ -1,0 +1,119 @@
+"""Reading the audit log: search, one event, export, verify.
+
+Reading the log is its own permission, ``trent:ReadAuditLog``, decided on
+identity policies (the account root has it unless denied; key administrators
+and key users do not). A caller sees only its own account's share of the
+log: the events of its account's principals and the events that touched its
+account's keys. Verification covers the whole chain (its report names
+sequence numbers and problem kinds, never event contents).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from app.audit import query
+from app.audit.log import AuditLog
+from app.audit.verify import verify
+from app.errors import ServiceUnavailableError
+from app.operations import access
+from app.operations.context import OperationContext
+from app.operations.services import Services
+
+READ_AUDIT_LOG = "trent:ReadAuditLog"
+
+
+@dataclass(frozen=True)
+class AuditFilterRequest:
+    principal: str | None = None
+    operation: str | None = None
+    key: str | None = None
+    outcome: str | None = None
+    error_code: str | None = None
+    since: int | None = None
+    until: int | None = None
+
+    def audit_query(self) -> query.AuditQuery:
+        return query.AuditQuery(
+            principal=self.principal,
+            operation=self.operation,
+            key=self.key,
+            outcome=self.outcome,
+            error_code=self.error_code,
+            since=self.since,
+            until=self.until,
+        )
+
+
+@dataclass(frozen=True)
+class SearchAuditEventsRequest(AuditFilterRequest):
+    limit: int = query.DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class GetAuditEventRequest:
+    event_id: str
+
+
+def audit_log_of(services: Services) -> AuditLog:
+    """The process's :class:`AuditLog` (``services.audit``).
+
+    Read defensively: without an audit log the service must not answer
+    audit requests as if the log were empty, so its absence is a 503.
+    """
+    audit = getattr(services, "audit", None)
+    if not isinstance(audit, AuditLog):
+        raise ServiceUnavailableError()
+    return audit
+
+
+def search_audit_events(
+    services: Services, ctx: OperationContext, req: SearchAuditEventsRequest
+) -> dict[str, Any]:
+    access.authorize_account_action(services, ctx, READ_AUDIT_LOG)
+    page = query.search(
+        req.audit_query(), account=ctx.principal.account, limit=req.limit, cursor=req.cursor
+    )
+    result: dict[str, Any] = {"events": page.events}
+    if page.next_cursor is not None:
+        result["nextCursor"] = page.next_cursor
+    return result
+
+
+def get_audit_event(
+    services: Services, ctx: OperationContext, req: GetAuditEventRequest
+) -> dict[str, Any]:
+    access.authorize_account_action(services, ctx, READ_AUDIT_LOG)
+    return {"event": query.get_event(req.event_id, account=ctx.principal.account)}
+
+
+def export_audit_events(
+    services: Services, ctx: OperationContext, req: AuditFilterRequest
+) -> Iterator[str]:
+    """JSON Lines of the matching events, oldest first.
+
+    Authorization and filter validation happen now, inside the caller's
+    connection; the returned iterator reads the rows later, in a connection
+    of its own, as the response is streamed.
+    """
+    access.authorize_account_action(services, ctx, READ_AUDIT_LOG)
+    lines = query.export_records(
+        req.audit_query(), account=ctx.principal.account, region=services.settings.region
+    )
+
+    def stream() -> Iterator[str]:
+        with services.connection():
+            yield from lines
+
+    return stream()
+
+
+def verify_audit_log(services: Services, ctx: OperationContext, req: object) -> dict[str, Any]:
+    """Verify the whole chain against the process's exported checkpoints."""
+    access.authorize_account_action(services, ctx, READ_AUDIT_LOG)
+    audit = audit_log_of(services)
+    exported = audit.checkpoint_file if audit.checkpoint_file.exists() else None
+    return verify(audit, exported_checkpoints=exported).as_dict()
