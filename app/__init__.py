@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
 from flask import Flask, Response, g
 
@@ -17,7 +16,8 @@ __version__ = "0.1.0"
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The WSGI application for ``settings`` (read from the environment if absent)."""
-    from app.api import health, identity, keys, openapi, policy
+    from app.api import access_keys, audit, health, identity, keys, openapi, policy
+    from app.api.endpoint import begin_request
     from app.api.errors import register_error_handlers
     from app.api.runtime import Runtime, install
     from app.auth.jwt_verifier import TokenVerifier
@@ -49,9 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     install(app, Runtime(services=services, verifier=verifier))
     register_error_handlers(app)
 
-    @app.before_request
-    def _assign_request_id() -> None:
-        g.request_id = str(uuid.uuid4())
+    app.before_request(begin_request)
 
     @app.after_request
     def _stamp_request_id(response: Response) -> Response:
@@ -64,6 +62,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         identity.blueprint,
         keys.blueprint,
         policy.blueprint,
+        audit.blueprint,
+        access_keys.blueprint,
         openapi.blueprint,
     ):
         app.register_blueprint(blueprint)

@@ -1,38 +1,78 @@
-"""The one path every REST call takes: authenticate, parse, run, serialise.
+"""The one path every call takes, on both doors: authenticate, parse, run,
+audit, serialise.
 
-A route gathers its input (path parameters and the JSON body) and hands it to
-:func:`call`, which does everything else the same way for every operation.
+Audit rules (ARCHITECTURE.md §7): exactly one event per request. A call that
+succeeds writes its event in the same transaction as its changes, before the
+response exists; a call that fails writes a failure event in a transaction of
+its own (:func:`audit_failure`, from the doors' error handlers). If an event
+cannot be written the caller gets 503 and nothing else: no plaintext, no data
+key, no ciphertext. Authentication failures go through the audit log's
+bounded sampler, so a flood of bad tokens cannot grow the table without limit.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import time
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 from marshmallow import Schema
 
 from app.api.json_body import parse_json_object
 from app.api.runtime import runtime
 from app.api.schemas.base import load
+from app.audit.events import AuditEvent, Outcome
 from app.auth.principal import Principal
-from app.errors import UnauthenticatedError, ValidationError
-from app.operations.context import OperationContext, RequestInfo
+from app.errors import (
+    AccessDeniedError,
+    KmsError,
+    ServiceUnavailableError,
+    UnauthenticatedError,
+    ValidationError,
+)
+from app.operations.context import Door, OperationContext, RequestInfo
 from app.operations.services import Services
 
 log = logging.getLogger("trent.auth")
+audit_log = logging.getLogger("trent.audit")
 
 Operation = Callable[[Services, OperationContext, Any], Mapping[str, Any] | None]
 
+#: Operational endpoints that are not audited: load balancers poll them.
+UNAUDITED_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json"})
+
+
+def begin_request() -> None:
+    """``before_request`` of the app: the request's id and its audit state."""
+    g.request_id = str(uuid.uuid4())
+    g.started = time.monotonic()
+    g.audited = request.path in UNAUDITED_PATHS
+    g.principal = None
+    g.ctx = None
+    g.params = {}
+    g.door = "rest"
+
+
+def event_name() -> str:
+    """The operation a request is for, as its audit event names it."""
+    name = getattr(g, "event_name", None)
+    if name:
+        return str(name)
+    view = current_app.view_functions.get(request.endpoint or "")
+    return str(getattr(view, "trent_operation", "UnknownRoute"))
+
 
 def request_info() -> RequestInfo:
+    door: Door = g.door
     return RequestInfo(
         request_id=g.request_id,
         source_ip=request.remote_addr,
         user_agent=(request.headers.get("User-Agent") or "")[:256] or None,
-        door="rest",
+        door=door,
         secure_transport=request.is_secure,
     )
 
@@ -40,18 +80,14 @@ def request_info() -> RequestInfo:
 def authenticate() -> Principal:
     headers = request.headers.getlist("Authorization")
     if len(headers) > 1:
-        exc = UnauthenticatedError()
-        log.info("request %s: authentication failed: several Authorization headers", g.request_id)
-        raise exc
-    try:
-        return runtime().verifier.verify(headers[0] if headers else None)
-    except UnauthenticatedError as exc:
-        log.info(
-            "request %s: authentication failed: %s",
-            g.request_id,
-            exc.reason,
-        )
-        raise
+        raise UnauthenticatedError(reason="several Authorization headers")
+    return runtime().verifier.verify(headers[0] if headers else None)
+
+
+def require_principal() -> None:
+    """``before_request`` hook of every authenticated blueprint: nothing about
+    the request is looked at before the caller is known."""
+    g.principal = authenticate()
 
 
 def json_body() -> dict[str, Any]:
@@ -75,10 +111,56 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def require_principal() -> None:
-    """``before_request`` hook of every authenticated blueprint: nothing about
-    the request is looked at before the caller is known."""
-    g.principal = authenticate()
+def _event(outcome: Outcome, status: int, error: KmsError | None, services: Services) -> AuditEvent:
+    principal: Principal | None = g.principal
+    ctx: OperationContext | None = g.ctx
+    notes = ctx.notes if ctx is not None else None
+    return AuditEvent(
+        event_id=str(uuid.uuid4()),
+        event_time=services.now(),
+        request_id=g.request_id,
+        door=g.door,
+        event_name=event_name(),
+        outcome=outcome,
+        http_status=status,
+        source_ip=request.remote_addr,
+        user_agent=request.headers.get("User-Agent"),
+        principal_arn=principal.arn if principal else None,
+        principal_account=principal.account if principal else None,
+        principal_type=principal.type if principal else None,
+        auth_method=principal.auth_method if principal else None,
+        token_id=principal.token_id if principal else None,
+        resources=tuple(notes.resources) if notes else (),
+        request_parameters=dict(g.params or {}),
+        encryption_context=notes.encryption_context if notes else None,
+        error_code=error.code if error else None,
+        error_message=error.message if error else None,
+        decision_sids=tuple(notes.decision_sids) if notes else (),
+        key_version=notes.key_version if notes else None,
+        latency_ms=(time.monotonic() - g.started) * 1000.0,
+    )
+
+
+def execute(
+    operation: Operation,
+    schema: Schema | None,
+    data: Mapping[str, Any] | None = None,
+    *,
+    ignore_unknown: bool = False,
+) -> Mapping[str, Any]:
+    """Run ``operation`` for the authenticated caller and audit its success in
+    the same transaction; failures propagate to :func:`audit_failure`."""
+    services = runtime().services
+    g.params = dict(data or {})
+    context = OperationContext(principal=g.principal, request=request_info())
+    g.ctx = context
+    with services.connection():
+        typed = load(schema, data or {}, ignore_unknown=ignore_unknown) if schema else None
+        with services.unit_of_work():
+            result = operation(services, context, typed)
+            services.audit.append(_event("success", 200, None, services))
+    g.audited = True
+    return result or {}
 
 
 def call(
@@ -88,12 +170,39 @@ def call(
     *,
     status: int = 200,
 ) -> Response:
-    principal: Principal = g.principal
-    typed = load(schema, data or {}) if schema is not None else None
-    rt = runtime()
-    context = OperationContext(principal=principal, request=request_info())
-    with rt.services.connection():
-        result = operation(rt.services, context, typed)
-    response = jsonify(jsonable(dict(result or {})))
+    """The REST door's :func:`execute`: the result as a JSON response."""
+    response = jsonify(jsonable(dict(execute(operation, schema, data))))
     response.status_code = status
     return response
+
+
+def audit_failure(error: KmsError, cause: BaseException) -> KmsError:
+    """Write the failure event of this request (once); returns the error the
+    caller must see: ``error``, or 503 when the event could not be written."""
+    if g.get("audited", True):
+        return error
+    g.audited = True
+    services = runtime().services
+    reason = getattr(cause, "reason", None)
+    if isinstance(error, UnauthenticatedError) or reason is not None and g.principal is None:
+        log.info("request %s: authentication failed: %s", g.request_id, reason or error.code)
+    denied = isinstance(error, AccessDeniedError | UnauthenticatedError) or reason is not None
+    outcome: Outcome = "denied" if denied else "failed"
+    event = _event(outcome, error.status, error, services)
+    try:
+        with services.connection():
+            if g.principal is None:
+                services.audit.append_auth_failure(
+                    request.remote_addr, str(reason or error.code), None, event
+                )
+            else:
+                with services.unit_of_work():
+                    services.audit.append(event)
+    except Exception as exc:  # noqa: BLE001 - any failure to audit fails closed
+        audit_log.error(
+            "request %s: its audit event could not be written (%s); answering 503",
+            g.request_id,
+            type(exc).__name__,
+        )
+        return ServiceUnavailableError()
+    return error

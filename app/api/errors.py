@@ -22,6 +22,7 @@ from app.errors import (
     RequestTooLargeError,
     ValidationError,
 )
+from app.api.endpoint import audit_failure
 from app.operations.failures import as_kms_error
 
 log = logging.getLogger("trent.api")
@@ -55,20 +56,29 @@ def error_response(error: KmsError) -> Response:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(KmsError)
     def _kms_error(exc: KmsError) -> Response:
-        return error_response(exc)
+        return error_response(audit_failure(exc, exc))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
-        return error_response(http_exception_as_kms_error(exc))
+        return error_response(audit_failure(http_exception_as_kms_error(exc), exc))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        error = as_kms_error(exc)
-        if error.status >= 500:
-            log.error(
-                "request %s failed: %s",
-                getattr(g, "request_id", "-"),
-                type(exc).__name__,
-                exc_info=exc,
-            )
-        return error_response(error)
+        return error_response(audit_failure(unexpected_error(exc), exc))
+
+
+def unexpected_error(exc: BaseException) -> KmsError:
+    """The error for an exception no handler expected; a bug (500, logged with
+    its traceback) unless a dependency is down (503)."""
+    error = as_kms_error(exc)
+    if error.status == 500:
+        log.error(
+            "request %s failed: %s", getattr(g, "request_id", "-"), type(exc).__name__, exc_info=exc
+        )
+    elif error.status == 503:
+        log.warning(
+            "request %s: a dependency is unavailable: %s",
+            getattr(g, "request_id", "-"),
+            type(exc).__name__,
+        )
+    return error

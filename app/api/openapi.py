@@ -43,6 +43,8 @@ def documented(
 ) -> Callable[[F], F]:
     def register(view: F) -> F:
         ROUTES.append(RouteDoc(method, path, operation, summary, request, authenticated))
+        # The audit log names a request's event after the operation its route serves.
+        view.trent_operation = operation  # type: ignore[attr-defined]
         return view
 
     return register

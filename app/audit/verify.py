@@ -405,7 +405,7 @@ def verify(
                 f"exported checkpoint {number} covers events up to {checkpoint.last_seq}, "
                 f"but the table ends at {reached}",
             )
-        elif number not in stream.seen_numbers:
+        if number not in stream.seen_numbers:
             findings.add(
                 "exported_checkpoint_missing",
                 None,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from app.audit.log import AuditLog
 from app.config import Settings
 from app.crypto.cache import MaterialCache
 from app.crypto.root_key import RootKeyProvider
@@ -24,11 +25,15 @@ class Services:
     root_key: RootKeyProvider
     clock: Callable[[], float] = field(default=time.time)
     materials: MaterialCache = field(init=False)
+    audit: AuditLog = field(init=False)
 
     def __post_init__(self) -> None:
         self.materials = MaterialCache(
             ttl_seconds=self.settings.key_cache_seconds, max_entries=10_000
         )
+        # The audit log reads the clock through this object, so a test that
+        # moves the service's clock moves the log's too.
+        self.audit = AuditLog(self.root_key, self.settings, clock=lambda: self.clock())
 
     def now(self) -> float:
         return self.clock()
@@ -52,4 +57,6 @@ class Services:
         # (an HSM unplugged) makes every key unusable.
         probe = self.root_key.seal(b"readiness", b"trent/readyz")
         self.root_key.unseal(probe, b"trent/readyz")
-        return {"database": "ok", "root_key": "ok"}
+        with database.connection():
+            self.audit.ready()
+        return {"database": "ok", "root_key": "ok", "audit": "ok"}

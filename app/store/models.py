@@ -111,3 +111,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
 from app.store.audit import AUDIT_MODELS  # noqa: E402
 
 ALL_MODELS += AUDIT_MODELS
+
+from app.store.access_keys import AccessKeyRow  # noqa: E402  (subclasses BaseModel above)
+
+ALL_MODELS += (AccessKeyRow,)

@@ -81,7 +81,9 @@ def test_fingerprints_replace_ciphertext_policy_and_grant_tokens() -> None:
 
 def test_ciphertext_as_bytes_hashes_the_same_as_base64() -> None:
     as_bytes = sanitize_parameters("Decrypt", {"CiphertextBlob": CIPHERTEXT})
-    as_text = sanitize_parameters("Decrypt", {"CiphertextBlob": base64.b64encode(CIPHERTEXT).decode()})
+    as_text = sanitize_parameters(
+        "Decrypt", {"CiphertextBlob": base64.b64encode(CIPHERTEXT).decode()}
+    )
     assert as_bytes == as_text
 
 

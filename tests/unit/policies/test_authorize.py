@@ -22,6 +22,7 @@ from tests.unit.policies.support import (
     ALICE,
     APP,
     BOB,
+    CAROL,
     KEY_ARN,
     ROOT,
     identity_policy,
@@ -30,6 +31,7 @@ from tests.unit.policies.support import (
 )
 
 DEFAULT = key_policy(statement("Allow", ROOT, "kms:*", Sid="Root"))
+ROOT_ALL = statement("Allow", ROOT, "kms:*")
 
 
 def request(principal: str = ALICE, action: str = "kms:Decrypt", **extra: object) -> Request:
@@ -65,7 +67,11 @@ def test_identity_keys_are_derived_from_the_caller() -> None:
         (ALICE, "Decrypt", {}),
         (ALICE, "kms:*", {}),
         (ALICE, "kms:Decrypt", {"principal_account": "444455556666"}),
-        (ALICE, "kms:Decrypt", {"context": {"kms:EncryptionContext:A": "x", "kms:encryptioncontext:a": "y"}}),
+        (
+            ALICE,
+            "kms:Decrypt",
+            {"context": {"kms:EncryptionContext:A": "x", "kms:encryptioncontext:a": "y"}},
+        ),
         (ALICE, "kms:Decrypt", {"context": {"aws:CurrentTime": datetime(2026, 1, 1)}}),
         (ALICE, "kms:Decrypt", {"context": {"aws:Thing": None}}),
         (ALICE, "kms:Decrypt", {"context": {"aws:Thing": {"a": 1}}}),
@@ -74,17 +80,23 @@ def test_identity_keys_are_derived_from_the_caller() -> None:
         (ALICE, "kms:Decrypt", {"principal_tags": {"Team": "a", "team": "b"}}),
     ],
 )
-def test_invalid_requests_are_refused(principal: str, action: str, extra: dict[str, object]) -> None:
+def test_invalid_requests_are_refused(
+    principal: str, action: str, extra: dict[str, object]
+) -> None:
     with pytest.raises(ContextError):
         Request(principal=principal, action=action, **extra)  # type: ignore[arg-type]
 
 
 def test_context_may_repeat_a_derived_key_with_the_same_value() -> None:
-    assert request(context={"aws:PrincipalArn": ALICE}).entries["aws:principalarn"].values == (ALICE,)
+    assert request(context={"aws:PrincipalArn": ALICE}).entries["aws:principalarn"].values == (
+        ALICE,
+    )
 
 
 def test_service_principal_with_explicit_account() -> None:
-    service = Request(principal="logs.us-east-1.amazonaws.com", action="kms:Decrypt", principal_account=ACCOUNT)
+    service = Request(
+        principal="logs.us-east-1.amazonaws.com", action="kms:Decrypt", principal_account=ACCOUNT
+    )
     assert service.account == ACCOUNT
 
 
@@ -117,15 +129,15 @@ def test_is_root_must_match_the_caller() -> None:
     ("key_statements", "identity_statements", "principal", "basis"),
     [
         ([statement("Allow", ALICE)], [], ALICE, Basis.KEY_POLICY),
-        ([statement("Allow", ROOT, "kms:*")], [statement()], ALICE, Basis.DELEGATED_TO_IDENTITY_POLICY),
-        ([statement("Allow", ROOT, "kms:*")], [], ALICE, Basis.DELEGATED_WITHOUT_IDENTITY_ALLOW),
+        ([ROOT_ALL], [statement()], ALICE, Basis.DELEGATED_TO_IDENTITY_POLICY),
+        ([ROOT_ALL], [], ALICE, Basis.DELEGATED_WITHOUT_IDENTITY_ALLOW),
         ([statement("Allow", BOB)], [statement()], ALICE, Basis.KEY_POLICY_DOES_NOT_DELEGATE),
         ([statement("Allow", BOB)], [], ALICE, Basis.NO_ALLOW),
-        ([statement("Allow", "arn:aws:iam::444455556666:user/carol")], [], "arn:aws:iam::444455556666:user/carol", Basis.CROSS_ACCOUNT_WITHOUT_IDENTITY_ALLOW),
-        ([statement("Allow", "arn:aws:iam::444455556666:user/carol")], [statement()], "arn:aws:iam::444455556666:user/carol", Basis.KEY_POLICY_AND_IDENTITY_POLICY),
+        ([statement("Allow", CAROL)], [], CAROL, Basis.CROSS_ACCOUNT_WITHOUT_IDENTITY_ALLOW),
+        ([statement("Allow", CAROL)], [statement()], CAROL, Basis.KEY_POLICY_AND_IDENTITY_POLICY),
         ([statement("Allow", ALICE)], [statement("Deny")], ALICE, Basis.EXPLICIT_DENY),
     ],
-)  # fmt: skip
+)
 def test_basis(
     key_statements: list[dict[str, object]],
     identity_statements: list[dict[str, object]],
@@ -133,7 +145,9 @@ def test_basis(
     basis: Basis,
 ) -> None:
     identity = [identity_policy(body) for body in identity_statements]
-    evaluation = decide_key_access(key_policy(*key_statements), identity, request(principal), ACCOUNT)
+    evaluation = decide_key_access(
+        key_policy(*key_statements), identity, request(principal), ACCOUNT
+    )
     assert evaluation.basis is basis
 
 
@@ -157,7 +171,10 @@ def test_missing_context_values_are_sorted_and_unique() -> None:
             "Allow",
             ALICE,
             Condition={
-                "StringEquals": {"kms:EncryptionContext:B": "x", "kms:EncryptionContext:a": "${aws:PrincipalTag/t}"}
+                "StringEquals": {
+                    "kms:EncryptionContext:B": "x",
+                    "kms:EncryptionContext:a": "${aws:PrincipalTag/t}",
+                }
             },
         ),
         statement("Deny", ALICE, "kms:Encrypt", Condition={"Bool": {"aws:Z": "true"}}),
@@ -172,16 +189,23 @@ def test_missing_context_values_are_sorted_and_unique() -> None:
 
 
 def test_indeterminate_conditions_say_why() -> None:
-    def reason(condition: dict[str, object], context: dict[str, object], principal: str = ALICE) -> str | None:
+    def reason(
+        condition: dict[str, object], context: dict[str, object], principal: str = ALICE
+    ) -> str | None:
         policy = key_policy(statement("Allow", principal, Condition=condition))
         (evaluated,) = evaluate_policy(policy, request(principal, context=context)).evaluated
         (result,) = evaluated.conditions
         assert result.indeterminate and not result.result
         return result.reason
 
-    assert reason({"StringEquals": {"aws:TagKeys": "a"}}, {"aws:TagKeys": ["a", "b"]}) == MULTIPLE_VALUES
+    assert (
+        reason({"StringEquals": {"aws:TagKeys": "a"}}, {"aws:TagKeys": ["a", "b"]})
+        == MULTIPLE_VALUES
+    )
     assert reason({"NumericLessThan": {"aws:N": "1"}}, {"aws:N": "x"}) == UNCOMPARABLE
-    assert reason({"StringNotEquals": {"aws:X": "${aws:username}"}}, {"aws:X": "y"}, APP) == UNRESOLVED
+    assert (
+        reason({"StringNotEquals": {"aws:X": "${aws:username}"}}, {"aws:X": "y"}, APP) == UNRESOLVED
+    )
 
 
 def test_account_action_decisions() -> None:
@@ -189,6 +213,9 @@ def test_account_action_decisions() -> None:
     deny = identity_policy(statement("Deny", action="kms:CreateKey"))
     create = Request(principal=ALICE, action="kms:CreateKey")
     assert decide_account_action([allow], create, is_root=False).decision is Decision.ALLOWED
-    assert decide_account_action([allow, deny], create, is_root=False).decision is Decision.EXPLICIT_DENY
+    assert (
+        decide_account_action([allow, deny], create, is_root=False).decision
+        is Decision.EXPLICIT_DENY
+    )
     root = Request(principal=ROOT, action="kms:CreateKey")
     assert decide_account_action([], root, is_root=True).basis is Basis.ACCOUNT_ROOT

@@ -29,7 +29,13 @@ def write_suite(folder: Path, cases: list[dict[str, Any]], **extra: Any) -> Path
 
 
 def case(principal: str, action: str, expect: str, **extra: Any) -> dict[str, Any]:
-    return {"name": f"{principal} {action}", "principal": principal, "action": action, "expect": expect, **extra}
+    return {
+        "name": f"{principal} {action}",
+        "principal": principal,
+        "action": action,
+        "expect": expect,
+        **extra,
+    }
 
 
 def test_passing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -71,7 +77,9 @@ def test_role_sessions_use_their_roles_identity_policies(tmp_path: Path) -> None
     path = write_suite(
         tmp_path,
         [case(session, "kms:ListKeys", "allowed")],
-        identityPolicies={APP: {"Version": "2012-10-17", "Statement": statement(action="kms:ListKeys")}},
+        identityPolicies={
+            APP: {"Version": "2012-10-17", "Statement": statement(action="kms:ListKeys")}
+        },
     )
     assert run_test_file(path).passed
 
@@ -90,7 +98,11 @@ def test_typed_context_values(tmp_path: Path) -> None:
         "aws:CurrentTime": {"$date": "2026-01-01T00:00:00Z"},
         "aws:Blob": {"$base64": "QUJD"},
     }
-    document = {"policy": "key.json", "keyArn": KEY_ARN, "cases": [case(APP, "kms:Decrypt", "allowed", context=context)]}
+    document = {
+        "policy": "key.json",
+        "keyArn": KEY_ARN,
+        "cases": [case(APP, "kms:Decrypt", "allowed", context=context)],
+    }
     (tmp_path / "suite.json").write_text(json.dumps(document))
     assert run_test_file(tmp_path / "suite.json").passed
 
@@ -102,11 +114,15 @@ def test_typed_context_values(tmp_path: Path) -> None:
         json.dumps([]),
         json.dumps({"policy": "missing.json", "keyArn": KEY_ARN, "cases": [{}]}),
         json.dumps({"policy": {"Statement": []}, "keyArn": KEY_ARN, "cases": [{}]}),
-        json.dumps({"policy": {"Version": "2012-10-17", "Statement": statement("Allow", "*")}, "cases": []}),
+        json.dumps(
+            {"policy": {"Version": "2012-10-17", "Statement": statement("Allow", "*")}, "cases": []}
+        ),
         '{"keyArn": "a", "keyArn": "b"}',
     ],
 )
-def test_unusable_test_files(tmp_path: Path, document: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unusable_test_files(
+    tmp_path: Path, document: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "suite.json"
     path.write_text(document)
     with pytest.raises(TestFileError):
@@ -140,7 +156,9 @@ def test_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "(at /Statement/Effect)" in captured.err
 
 
-def test_validate_identity_and_missing_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_identity_and_missing_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "identity.json"
     path.write_text(policy_text(statement()))
     assert main(["validate", "--identity", str(path)]) == 0
@@ -160,7 +178,9 @@ def test_lint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     clean = tmp_path / "clean.json"
     clean.write_text(KEY_POLICY)
     risky = tmp_path / "risky.json"
-    risky.write_text(policy_text(statement("Allow", ROOT, "kms:*"), statement("Allow", APP, "kms:*")))
+    risky.write_text(
+        policy_text(statement("Allow", ROOT, "kms:*"), statement("Allow", APP, "kms:*"))
+    )
     warning_only = tmp_path / "warning.json"
     warning_only.write_text(policy_text(statement("Allow", ROOT, "kms:*"), version=None))
     assert main(["lint", str(clean)]) == 0

@@ -49,7 +49,9 @@ def test_missing_and_legacy_versions_are_reported() -> None:
 
 def test_variables_under_2008_are_literal() -> None:
     found = lint(
-        statement("Allow", APP, Condition={"StringEquals": {"aws:PrincipalTag/x": "${aws:username}"}}),
+        statement(
+            "Allow", APP, Condition={"StringEquals": {"aws:PrincipalTag/x": "${aws:username}"}}
+        ),
         version="2008-10-17",
     )
     literal = [finding for finding in found if finding.code == "literal-variable"]
@@ -111,7 +113,9 @@ def test_public_allow_without_condition_is_an_error() -> None:
     assert public and public[0].severity is Severity.ERROR
     assert public[0].pointer == "/Statement/1/Principal"
     conditioned = lint(
-        statement("Allow", "*", "kms:Decrypt", Condition={"StringEquals": {"kms:CallerAccount": ACCOUNT}})
+        statement(
+            "Allow", "*", "kms:Decrypt", Condition={"StringEquals": {"kms:CallerAccount": ACCOUNT}}
+        )
     )
     assert "public-allow" not in codes(conditioned)
 
@@ -124,7 +128,11 @@ def test_full_access_to_non_root() -> None:
 
 
 def test_unknown_actions() -> None:
-    found = [f for f in lint(statement("Allow", APP, ["kms:Decrypt", "kms:ReEncrypt"])) if f.code == "unknown-action"]
+    found = [
+        f
+        for f in lint(statement("Allow", APP, ["kms:Decrypt", "kms:ReEncrypt"]))
+        if f.code == "unknown-action"
+    ]
     assert [finding.pointer for finding in found] == ["/Statement/1/Action/1"]
     assert "kms:ReEncryptFrom" in found[0].message
     assert "unknown-action" not in codes(lint(statement("Allow", APP, "kms:ReEncrypt*")))
@@ -132,7 +140,9 @@ def test_unknown_actions() -> None:
 
 def test_set_operator_on_single_valued_key() -> None:
     found = lint(
-        statement("Allow", APP, Condition={"ForAnyValue:StringEquals": {"kms:CallerAccount": ACCOUNT}})
+        statement(
+            "Allow", APP, Condition={"ForAnyValue:StringEquals": {"kms:CallerAccount": ACCOUNT}}
+        )
     )
     assert "set-operator-on-single-value" in codes(found)
 
@@ -144,7 +154,9 @@ def test_plain_operator_on_multi_valued_key() -> None:
     assert "plain-operator-on-multi-value" in codes(found)
     fine = lint(
         statement(
-            "Allow", APP, Condition={"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": "Dept"}}
+            "Allow",
+            APP,
+            Condition={"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": "Dept"}},
         )
     )
     assert "plain-operator-on-multi-value" not in codes(fine)
@@ -202,7 +214,9 @@ def test_create_grant_counts_as_use() -> None:
 
 
 def test_read_only_actions_are_neutral() -> None:
-    assert not violations(statement("Allow", APP, ["kms:Decrypt", "kms:DescribeKey", "kms:List*", "kms:Get*"]))
+    assert not violations(
+        statement("Allow", APP, ["kms:Decrypt", "kms:DescribeKey", "kms:List*", "kms:Get*"])
+    )
 
 
 def test_account_root_is_exempt() -> None:
@@ -237,7 +251,9 @@ def test_separate_principals_are_fine() -> None:
 
 
 def test_not_action_allow_is_expanded_against_the_catalogue() -> None:
-    assert violations({"Effect": "Allow", "Principal": {"AWS": APP}, "NotAction": "kms:Decrypt", "Resource": "*"})
+    assert violations(
+        {"Effect": "Allow", "Principal": {"AWS": APP}, "NotAction": "kms:Decrypt", "Resource": "*"}
+    )
 
 
 def test_identity_policies_have_no_separation_findings() -> None:

@@ -229,7 +229,9 @@ def test_duplicate_sids_are_refused() -> None:
 def test_key_policy_sid_may_contain_spaces_identity_sid_may_not() -> None:
     assert parse_policy(policy_text(allow_alice(Sid="Allow use of the key")))
     text = policy_text(statement(Sid="Allow use"))
-    assert_issue(text, IssueCode.INVALID_SID, "/Statement/0/Sid", '"Allow use"', kind=PolicyKind.IDENTITY)
+    assert_issue(
+        text, IssueCode.INVALID_SID, "/Statement/0/Sid", '"Allow use"', kind=PolicyKind.IDENTITY
+    )
 
 
 @pytest.mark.parametrize("effect", ["allow", "DENY", "Permit"])
@@ -339,7 +341,10 @@ def test_bare_string_principal_must_be_star() -> None:
 def test_federated_principals_are_refused() -> None:
     text = policy_text(allow_alice(Principal={"Federated": "cognito-identity.amazonaws.com"}))
     assert_issue(
-        text, IssueCode.UNSUPPORTED_PRINCIPAL_TYPE, "/Statement/0/Principal/Federated", '"Federated"'
+        text,
+        IssueCode.UNSUPPORTED_PRINCIPAL_TYPE,
+        "/Statement/0/Principal/Federated",
+        '"Federated"',
     )
 
 
@@ -359,9 +364,7 @@ def test_accepted_principal_forms() -> None:
         f"arn:aws:sts::{ACCOUNT}:federated-user/bob",
         f"arn:aws-cn:iam::{ACCOUNT}:root",
     ]
-    body = allow_alice(
-        Principal={"AWS": principals, "Service": "logs.us-east-1.amazonaws.com"}
-    )
+    body = allow_alice(Principal={"AWS": principals, "Service": "logs.us-east-1.amazonaws.com"})
     clause = parse_policy(policy_text(body)).statements[0].principal
     assert clause is not None and clause.everyone
     assert ROOT in clause.arns  # the bare account id, canonicalised
@@ -392,7 +395,11 @@ def test_star_principal_object_form() -> None:
             IssueCode.ACTION_MISSING_VENDOR,
             "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
         ),
-        ("kms:Decrypt:x", IssueCode.ACTION_MULTIPLE_COLONS, "Actions/Condition can contain only one colon."),
+        (
+            "kms:Decrypt:x",
+            IssueCode.ACTION_MULTIPLE_COLONS,
+            "Actions/Condition can contain only one colon.",
+        ),
         ("k$s:Decrypt", IssueCode.INVALID_VENDOR, "Vendor k$s is not valid"),
         ("*:Decrypt", IssueCode.INVALID_VENDOR, "Vendor * is not valid"),
         ("kms:Encrypt kms:Decrypt", IssueCode.INVALID_ACTION, None),
@@ -485,7 +492,8 @@ def with_condition(condition: object, kind: PolicyKind = PolicyKind.KEY) -> str:
 
 
 @pytest.mark.parametrize(
-    ("operator", "hint"), [("stringEquals", "StringEquals"), ("ForAnyValue:stringlikeifexists", None)]
+    ("operator", "hint"),
+    [("stringEquals", "StringEquals"), ("ForAnyValue:stringlikeifexists", None)],
 )
 def test_operator_names_are_case_sensitive(operator: str, hint: str | None) -> None:
     text = with_condition({operator: {"aws:SourceIp": "x"}})
@@ -506,7 +514,9 @@ def test_unknown_operator() -> None:
 
 def test_null_if_exists_is_refused() -> None:
     text = with_condition({"NullIfExists": {"aws:SourceIp": "true"}})
-    assert_issue(text, IssueCode.NULL_IF_EXISTS, "/Statement/0/Condition/NullIfExists", '"NullIfExists"')
+    assert_issue(
+        text, IssueCode.NULL_IF_EXISTS, "/Statement/0/Condition/NullIfExists", '"NullIfExists"'
+    )
 
 
 def test_every_operator_and_modifier_is_accepted() -> None:
@@ -560,7 +570,9 @@ def test_for_any_value_on_encryption_context_is_accepted() -> None:
     assert parse_policy(text)
 
 
-@pytest.mark.parametrize("key", ["aws:ResourceTag/Project", "kms:ResourceAliases", "AWS:resourcetag/x"])
+@pytest.mark.parametrize(
+    "key", ["aws:ResourceTag/Project", "kms:ResourceAliases", "AWS:resourcetag/x"]
+)
 def test_resource_keys_are_not_permitted_in_key_policies(key: str) -> None:
     text = with_condition({"ForAnyValue:StringEquals": {key: "x"}})
     issue = only_issue(text)
@@ -573,7 +585,10 @@ def test_resource_keys_are_not_permitted_in_key_policies(key: str) -> None:
 def test_condition_key_needs_a_vendor() -> None:
     text = with_condition({"IpAddress": {"SourceIp": "10.0.0.0/8"}})
     issue = assert_issue(
-        text, IssueCode.INVALID_CONDITION_KEY, "/Statement/0/Condition/IpAddress/SourceIp", '"SourceIp"'
+        text,
+        IssueCode.INVALID_CONDITION_KEY,
+        "/Statement/0/Condition/IpAddress/SourceIp",
+        '"SourceIp"',
     )
     assert issue.message.startswith("Actions/Conditions must be prefaced by a vendor")
 
@@ -633,7 +648,7 @@ def test_malformed_variable_in_condition() -> None:
     assert only_issue(text).code == IssueCode.INVALID_VARIABLE.value
 
 
-# --- Several issues, positions of statements --------------------------------------------------------
+# --- Several issues, positions of statements ---------------------------------------------
 
 
 def test_all_issues_are_reported_in_position_order() -> None:

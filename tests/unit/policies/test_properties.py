@@ -168,7 +168,9 @@ def test_adding_an_allow_never_turns_an_allow_into_a_deny(
 
 @settings(max_examples=120, deadline=None)
 @given(scenario=scenarios(), data=st.data())
-def test_statement_and_policy_order_never_matter(scenario: dict[str, Any], data: st.DataObject) -> None:
+def test_statement_and_policy_order_never_matter(
+    scenario: dict[str, Any], data: st.DataObject
+) -> None:
     shuffled_key = data.draw(st.permutations(scenario["key"]))
     shuffled_identity = data.draw(st.permutations(scenario["identity"]))
     assert decide(scenario) is decide(scenario, key=shuffled_key, identity=shuffled_identity)
@@ -212,7 +214,9 @@ json_values = st.recursive(
     ),
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(st.one_of(st.sampled_from(VOCABULARY), st.text(max_size=5)), children, max_size=5),
+        st.dictionaries(
+            st.one_of(st.sampled_from(VOCABULARY), st.text(max_size=5)), children, max_size=5
+        ),
     ),
     max_leaves=25,
 )
@@ -233,7 +237,9 @@ def test_parser_only_raises_policy_errors_on_arbitrary_text(text: str, kind: Pol
 
 @settings(max_examples=400, deadline=None)
 @given(document=json_values, kind=st.sampled_from(list(PolicyKind)))
-def test_parser_only_raises_policy_errors_on_arbitrary_json(document: Any, kind: PolicyKind) -> None:
+def test_parser_only_raises_policy_errors_on_arbitrary_json(
+    document: Any, kind: PolicyKind
+) -> None:
     _parses_or_refuses(json.dumps(document), kind)
 
 

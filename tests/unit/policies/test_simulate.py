@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from ipaddress import ip_address
+from typing import Any
 
 import pytest
 
@@ -29,12 +30,14 @@ KEY_POLICY = policy_text(
         Sid="Use",
         Condition={"StringEquals": {"kms:EncryptionContext:Dept": "IT"}},
     ),
-    statement("Deny", "*", "kms:*", Sid="TLS", Condition={"Bool": {"aws:SecureTransport": "false"}}),
+    statement(
+        "Deny", "*", "kms:*", Sid="TLS", Condition={"Bool": {"aws:SecureTransport": "false"}}
+    ),
 )
 IDENTITY = policy_text(statement(action=["kms:Decrypt", "kms:ListKeys"]))
 
 
-def run(**overrides: object) -> dict[str, object]:
+def run(**overrides: object) -> dict[str, Any]:
     arguments: dict[str, object] = {
         "key_policy": KEY_POLICY,
         "identity_policies": {"alice-policy": IDENTITY},
@@ -47,9 +50,8 @@ def run(**overrides: object) -> dict[str, object]:
     return simulate(**arguments)  # type: ignore[arg-type]
 
 
-def results(output: dict[str, object]) -> list[dict[str, object]]:
-    value = output["EvaluationResults"]
-    assert isinstance(value, list)
+def results(output: dict[str, Any]) -> list[dict[str, Any]]:
+    value: list[dict[str, Any]] = output["EvaluationResults"]
     return value
 
 
@@ -93,8 +95,18 @@ def test_delegated_decision_is_explained() -> None:
     ]
     assert decisive[0]["StartPosition"] == {"Line": 4, "Column": 5}
     assert result["PolicyDecisions"] == [
-        {"Source": "key-policy", "Kind": "key", "Decision": "implicitDeny", "DelegatesToIdentityPolicies": True},
-        {"Source": "alice-policy", "Kind": "identity", "Decision": "allowed", "DelegatesToIdentityPolicies": False},
+        {
+            "Source": "key-policy",
+            "Kind": "key",
+            "Decision": "implicitDeny",
+            "DelegatesToIdentityPolicies": True,
+        },
+        {
+            "Source": "alice-policy",
+            "Kind": "identity",
+            "Decision": "allowed",
+            "DelegatesToIdentityPolicies": False,
+        },
     ]
 
 
@@ -171,5 +183,7 @@ def test_context_keys_discovery() -> None:
 
 
 def test_grant_input() -> None:
-    (result,) = results(run(principal=f"arn:aws:iam::{ACCOUNT}:user/bob", identity_policies={}, grant_allows=True))
+    (result,) = results(
+        run(principal=f"arn:aws:iam::{ACCOUNT}:user/bob", identity_policies={}, grant_allows=True)
+    )
     assert (result["Decision"], result["Basis"]) == ("allowed", "grant")

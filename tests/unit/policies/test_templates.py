@@ -71,7 +71,9 @@ def test_administrators_users_policy_shape() -> None:
         "Allow use of the key",
     ]
     admin_actions = document["Statement"][1]["Action"]
-    assert not any(action.startswith("kms:Create") and action != "kms:CreateAlias" for action in admin_actions)
+    assert not any(
+        action.startswith("kms:Create") and action != "kms:CreateAlias" for action in admin_actions
+    )
     assert "kms:CreateGrant" not in admin_actions and "kms:Create*" not in admin_actions
     assert document["Statement"][1]["Principal"] == {"AWS": [KEY_ADMIN]}
     assert document["Statement"][2]["Principal"] == {"AWS": [APP, ALICE]}
@@ -125,7 +127,7 @@ def test_invalid_template_inputs_are_refused(
 
 def test_principal_lists_must_not_be_strings() -> None:
     with pytest.raises(TypeError):
-        administrators_users_policy("aws", ACCOUNT, KEY_ADMIN, [])  # type: ignore[arg-type]
+        administrators_users_policy("aws", ACCOUNT, KEY_ADMIN, [])
 
 
 @pytest.mark.parametrize(

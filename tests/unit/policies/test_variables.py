@@ -55,5 +55,7 @@ def test_unresolved_value_beside_a_definite_match_under_a_negated_operator() -> 
     policy = key_policy(
         statement("Allow", APP, "kms:*"), statement("Deny", APP, Condition=condition)
     )
-    request = Request(principal=APP, action="kms:Decrypt", resource=KEY_ARN, context={"aws:Thing": "x"})
+    request = Request(
+        principal=APP, action="kms:Decrypt", resource=KEY_ARN, context={"aws:Thing": "x"}
+    )
     assert decide_key_access(policy, [], request, ACCOUNT).decision is Decision.ALLOWED
