@@ -18,11 +18,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     """The WSGI application for ``settings`` (read from the environment if absent)."""
     from app.api import access_keys, audit, health, identity, keys, openapi, policy
     from app.api.endpoint import begin_request
+    from app.awsapi import door
     from app.api.errors import register_error_handlers
     from app.api.runtime import Runtime, install
     from app.auth.jwt_verifier import TokenVerifier
     from app.auth.local_issuer import LocalIssuer
     from app.crypto.root_key import load_root_key
+    from app.operations.access_keys import sigv4_verifier
     from app.operations.scheduler import Scheduler
     from app.operations.services import Services
     from app.store.database import bind_database, open_database
@@ -46,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask("trent")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    install(app, Runtime(services=services, verifier=verifier))
+    install(app, Runtime(services=services, verifier=verifier, sigv4=sigv4_verifier(services)))
     register_error_handlers(app)
 
     app.before_request(begin_request)
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         audit.blueprint,
         access_keys.blueprint,
         openapi.blueprint,
+        door.blueprint,
     ):
         app.register_blueprint(blueprint)
     if settings.scheduler_interval_seconds > 0:

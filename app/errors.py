@@ -19,9 +19,15 @@ or internal details. Anything for operators goes to the log, not here.
     ├── TagError                        400
     ├── UnsupportedOperationError       400
     ├── LimitExceededError              400
-    ├── InvalidSignatureError           400 KMSInvalidSignatureException
+    ├── KMSInvalidSignatureError        400 KMSInvalidSignatureException
     ├── InvalidMacError                 400 KMSInvalidMacException
     ├── UnauthenticatedError            401
+    │   ├── IncompleteSignatureError        (AWS door, SigV4)
+    │   ├── InvalidSignatureError           (AWS door, SigV4)
+    │   ├── UnrecognizedClientError         (AWS door)
+    │   └── MissingAuthenticationTokenError (AWS door)
+    ├── UnknownOperationError           400 (AWS door)
+    ├── SerializationError              400 (AWS door)
     ├── AccessDeniedError               403
     ├── NotFoundError                   404
     ├── MethodNotAllowedError           405
@@ -134,7 +140,7 @@ class LimitExceededError(KmsError):
     status = 400
 
 
-class InvalidSignatureError(KmsError):
+class KMSInvalidSignatureError(KmsError):
     code = "KMSInvalidSignatureException"
     status = 400
 
@@ -159,6 +165,46 @@ class UnauthenticatedError(KmsError):
         #: Why authentication failed: for the log and the audit event only,
         #: never part of the response, and never containing a token.
         self.reason = reason
+
+
+class IncompleteSignatureError(UnauthenticatedError):
+    """AWS door: a SigV4 ``Authorization`` header with parts missing."""
+
+    code = "IncompleteSignatureException"
+
+
+class InvalidSignatureError(UnauthenticatedError):
+    """AWS door: a SigV4 signature that does not verify, is expired or misscoped."""
+
+    code = "InvalidSignatureException"
+
+
+class UnrecognizedClientError(UnauthenticatedError):
+    """AWS door: an access key (or token) the service does not know."""
+
+    code = "UnrecognizedClientException"
+    default_message = "The security token included in the request is invalid."
+
+
+class MissingAuthenticationTokenError(UnauthenticatedError):
+    """AWS door: no credentials at all."""
+
+    code = "MissingAuthenticationTokenException"
+    default_message = "Missing Authentication Token"
+
+
+class UnknownOperationError(KmsError):
+    """AWS door: an ``X-Amz-Target`` that names no operation."""
+
+    code = "UnknownOperationException"
+    status = 400
+
+
+class SerializationError(KmsError):
+    """AWS door: a body that is not a well-formed JSON object."""
+
+    code = "SerializationException"
+    status = 400
 
 
 class AccessDeniedError(KmsError):

@@ -8,6 +8,7 @@ from typing import Protocol
 from flask import Flask, current_app
 
 from app.auth.principal import Principal
+from app.auth.sigv4 import SigV4Verifier
 from app.operations.services import Services
 
 
@@ -19,6 +20,7 @@ class Verifier(Protocol):
 class Runtime:
     services: Services
     verifier: Verifier
+    sigv4: SigV4Verifier
 
 
 def install(app: Flask, runtime: Runtime) -> None:

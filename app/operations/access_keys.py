@@ -309,6 +309,7 @@ def sigv4_verifier(services: Services) -> SigV4Verifier:
     return SigV4Verifier(
         services.settings,
         secret_lookup(services),
-        clock=services.clock,
+        # Read the service's clock at each call, so that it can be replaced.
+        clock=lambda: services.now(),
         on_verified=record_use(services),
     )

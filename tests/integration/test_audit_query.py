@@ -136,22 +136,18 @@ FILTERS: dict[str, tuple[AuditQuery, Any]] = {
 }
 
 
-@pytest.mark.parametrize("scoped", [False, True], ids=["all accounts", "own account"])
-@pytest.mark.parametrize("name", list(FILTERS))
-def test_filters_pages_and_newest_first(made: list[Made], name: str, scoped: bool) -> None:
-    q, keep = FILTERS[name]
-    account = ACCOUNT if scoped else None
+def test_filters_pages_and_newest_first(made: list[Made]) -> None:
+    # One test walks every filter (a fresh database per case would be slow).
+    for name, (q, keep) in FILTERS.items():
+        for account in (None, ACCOUNT):
 
-    def visible(m: Made) -> bool:
-        return not scoped or ACCOUNT in (m.account, m.key_account)
+            def visible(m: Made, account: str | None = account) -> bool:
+                return account is None or account in (m.account, m.key_account)
 
-    expected = [m.seq for m in reversed(made) if keep(m) and visible(m)]
-    for limit in (7, 1000):
-        events = _all_pages(q, account, limit)
-        assert [e["seq"] for e in events] == expected
-    if not scoped:
-        assert expected  # every filter but "no match" selects something
-        return
+            expected = [m.seq for m in reversed(made) if keep(m) and visible(m)]
+            for limit in (7, 1000):
+                events = _all_pages(q, account, limit)
+                assert [e["seq"] for e in events] == expected, (name, account, limit)
 
 
 def test_filters_were_not_vacuous(made: list[Made]) -> None:
