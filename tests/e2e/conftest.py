@@ -1,0 +1,120 @@
+"""A real Trent server process (gunicorn, SQLite) for end-to-end tests, and
+access keys for a few principals, made through its REST door."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ACCOUNT = "111122223333"
+TRENT = str(Path(sys.executable).with_name("trent"))
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    env: dict[str, str]
+    data_dir: Path
+
+    def token(self, *args: str) -> str:
+        return subprocess.run(
+            [TRENT, "token", "issue", "--account", ACCOUNT, *args],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    def rest(self, method: str, path: str, token: str, body: object | None = None) -> object:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Authorization", f"Bearer {token}")
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            return json.loads(response.read())
+
+    def access_key(self, *principal: str) -> tuple[str, str]:
+        created = self.rest("POST", "/v1/access-keys", self.token(*principal))
+        assert isinstance(created, dict)
+        key = created["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("e2e") / "var"
+    port = _free_port()
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("TRENT_", "AWS_"))
+    }
+    env.update(
+        {
+            "TRENT_DATA_DIR": str(data_dir),
+            "TRENT_BIND": f"127.0.0.1:{port}",
+            "TRENT_SCHEDULER_INTERVAL": "0",
+        }
+    )
+    subprocess.run([TRENT, "init"], env=env, check=True, capture_output=True)
+    log = open(data_dir.parent / "server.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [TRENT, "serve", "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=1) as response:  # noqa: S310
+                if response.status == 200:
+                    break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                raise RuntimeError(
+                    "the server did not start:\n"
+                    + (data_dir.parent / "server.log").read_text(errors="replace")
+                ) from None
+            time.sleep(0.2)
+    try:
+        yield Server(url=url, env=env, data_dir=data_dir)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def aws_env(server: Server) -> dict[str, str]:
+    """Environment for AWS clients in a subprocess: no config files, the
+    account root's access key, and the KMS endpoint pointed at Trent."""
+    akid, secret = server.access_key("--root")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TRENT_"))}
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": akid,
+            "AWS_SECRET_ACCESS_KEY": secret,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_ENDPOINT_URL_KMS": server.url,
+        }
+    )
+    return env
