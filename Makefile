@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export TRENT_DATA_DIR ?= ./var
 export TRENT_BIND ?= 127.0.0.1:8080
 
-.PHONY: run test lint types contracts pytest bench clean
+.PHONY: run test lint types contracts policy-tests pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,16 @@ types: $(VENV)/.installed
 	$(BIN)/mypy
 
 contracts: $(VENV)/.installed
-	$(BIN)/lint-imports --config setup.cfg
+	$(BIN)/lint-imports setup.cfg
+
+# The shipped policy templates and examples, tested the way policy authors test theirs.
+policy-tests: $(VENV)/.installed
+	$(BIN)/trent policy test tests/vectors/policy_tests/*.json
 
 pytest: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test: lint types contracts pytest
+test: lint types contracts policy-tests pytest
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench

@@ -18,11 +18,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     """The WSGI application for ``settings`` (read from the environment if absent)."""
     from app.api import access_keys, audit, health, identity, keys, openapi, policy
     from app.api.endpoint import begin_request
-    from app.awsapi import door
     from app.api.errors import register_error_handlers
     from app.api.runtime import Runtime, install
     from app.auth.jwt_verifier import TokenVerifier
     from app.auth.local_issuer import LocalIssuer
+    from app.awsapi import door
     from app.crypto.root_key import load_root_key
     from app.operations.access_keys import sigv4_verifier
     from app.operations.scheduler import Scheduler
@@ -31,6 +31,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     settings = settings or load_settings()
     logging.getLogger("trent").setLevel(settings.log_level)
+    # peewee logs every statement with its parameters at DEBUG: sealed key
+    # material, policy documents. Those never go to a log, whatever the level.
+    logging.getLogger("peewee").setLevel(logging.INFO)
 
     bind_database(
         open_database(

@@ -245,5 +245,15 @@ def policy(args: tuple[str, ...]) -> None:
     sys.exit(policy_main(list(args)))
 
 
+def _register_groups() -> None:
+    from app.audit.commands import audit
+    from app.auth.commands import access_key
+
+    main.add_command(audit)
+    main.add_command(access_key)
+
+
+_register_groups()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, request, stream_with_context
+from flask import Blueprint, Response, jsonify, request, stream_with_context
 from marshmallow import post_load
 
-from app.api.endpoint import call, request_info, require_principal
+from app.api.endpoint import call, execute, require_principal
 from app.api.openapi import documented
 from app.api.runtime import runtime
-from app.api.schemas.base import Int, StrictSchema, Text, load
+from app.api.schemas.base import Int, StrictSchema, Text
 from app.audit.query import MAX_LIMIT
 from app.audit.record import OUTCOMES
 from app.errors import ValidationError
 from app.operations import audit_log
-from app.operations.context import OperationContext
 
 blueprint = Blueprint("audit", __name__)
 blueprint.before_request(require_principal)
@@ -118,14 +117,11 @@ def get_event(event_id: str) -> Response:
     "Matching audit events, oldest first, as CloudTrail-like JSON Lines (streamed).",
 )
 def export_events() -> Response:
-    typed = load(AuditFilterSchema(), _query(*_FILTERS))
-    services = runtime().services
-    context = OperationContext(principal=g.principal, request=request_info())
-    # Authorization and validation run before the first byte is sent, so a
-    # refusal is still an ordinary JSON error response.
-    with services.connection():
-        lines = audit_log.export_audit_events(services, context, typed)
-    return Response(stream_with_context(lines), mimetype="application/x-ndjson")
+    # The request's audit event is written (and authorization decided) before
+    # the first byte is sent; a database failure in mid-stream can only cut
+    # the stream short, as the status line has gone out by then.
+    result = execute(audit_log.export_audit_events, AuditFilterSchema(), _query(*_FILTERS))
+    return Response(stream_with_context(result["lines"]), mimetype="application/x-ndjson")
 
 
 @blueprint.get("/v1/audit/verify")
@@ -134,4 +130,9 @@ def export_events() -> Response:
 )
 def verify_log() -> Response:
     _query()
-    return call(audit_log.verify_audit_log, None)
+    execute(audit_log.authorize_audit_read, None)
+    services = runtime().services
+    # Outside the unit of work: see audit_log.verify_audit_log.
+    with services.connection():
+        report = audit_log.verify_audit_log(services)
+    return jsonify(report)

@@ -15,6 +15,7 @@ import logging
 from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
+from app.api.endpoint import audit_failure
 from app.errors import (
     KmsError,
     MethodNotAllowedError,
@@ -22,7 +23,6 @@ from app.errors import (
     RequestTooLargeError,
     ValidationError,
 )
-from app.api.endpoint import audit_failure
 from app.operations.failures import as_kms_error
 
 log = logging.getLogger("trent.api")

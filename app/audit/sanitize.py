@@ -101,6 +101,24 @@ ALLOWED_PARAMETERS: dict[str, tuple[str, str]] = {
     "PolicyDocumentSha256": ("policyDocumentSha256", _SHA256_HEX),
 }
 
+_AUDIT_FILTERS: dict[str, tuple[str, str]] = {
+    "Principal": ("principal", _STRING),
+    "Operation": ("operation", _STRING),
+    "Key": ("key", _STRING),
+    "Outcome": ("outcome", _STRING),
+    "ErrorCode": ("errorCode", _STRING),
+    "Since": ("since", _INTEGER),
+    "Until": ("until", _INTEGER),
+}
+
+#: Names allowed for one operation only (generic words like ``Key`` must not be
+#: recorded for any other operation, where they might one day carry a secret).
+OPERATION_PARAMETERS: dict[str, dict[str, tuple[str, str]]] = {
+    "SearchAuditEvents": {**_AUDIT_FILTERS, "Cursor": ("cursor", _STRING)},
+    "ExportAuditEvents": _AUDIT_FILTERS,
+    "GetAuditEvent": {"EventId": ("eventId", _STRING)},
+}
+
 #: What CloudTrail records for these operations even when the caller sent nothing.
 _DEFAULTS: dict[str, dict[str, str]] = {
     "Encrypt": {"encryptionAlgorithm": "SYMMETRIC_DEFAULT"},
@@ -216,10 +234,12 @@ def _recorded(kind: str, value: Any) -> Any:
 def sanitize_parameters(event_name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """The request parameters of ``event_name`` that are safe to record."""
     result: dict[str, Any] = {}
+    own = OPERATION_PARAMETERS.get(event_name, {})
     for name, value in params.items():
         if not isinstance(name, str) or value is None:
             continue
-        spec = ALLOWED_PARAMETERS.get(pascal_name(name))
+        pascal = pascal_name(name)
+        spec = own.get(pascal) or ALLOWED_PARAMETERS.get(pascal)
         if spec is None:
             continue
         recorded_name, kind = spec

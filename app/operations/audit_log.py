@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.audit import query
-from app.audit.log import AuditLog
 from app.audit.verify import verify
-from app.errors import ServiceUnavailableError
 from app.operations import access
 from app.operations.context import OperationContext
 from app.operations.services import Services
@@ -58,18 +56,6 @@ class GetAuditEventRequest:
     event_id: str
 
 
-def audit_log_of(services: Services) -> AuditLog:
-    """The process's :class:`AuditLog` (``services.audit``).
-
-    Read defensively: without an audit log the service must not answer
-    audit requests as if the log were empty, so its absence is a 503.
-    """
-    audit = getattr(services, "audit", None)
-    if not isinstance(audit, AuditLog):
-        raise ServiceUnavailableError()
-    return audit
-
-
 def search_audit_events(
     services: Services, ctx: OperationContext, req: SearchAuditEventsRequest
 ) -> dict[str, Any]:
@@ -92,12 +78,13 @@ def get_audit_event(
 
 def export_audit_events(
     services: Services, ctx: OperationContext, req: AuditFilterRequest
-) -> Iterator[str]:
-    """JSON Lines of the matching events, oldest first.
+) -> dict[str, Iterator[str]]:
+    """``{"lines": …}``: JSON Lines of the matching events, oldest first.
 
-    Authorization and filter validation happen now, inside the caller's
-    connection; the returned iterator reads the rows later, in a connection
-    of its own, as the response is streamed.
+    Authorization and filter validation happen now, in the caller's unit of
+    work (so a refusal is an ordinary error and the request's audit event is
+    written before anything is streamed); the iterator reads the rows later,
+    in a connection of its own, as the response is sent.
     """
     access.authorize_account_action(services, ctx, READ_AUDIT_LOG)
     lines = query.export_records(
@@ -108,12 +95,22 @@ def export_audit_events(
         with services.connection():
             yield from lines
 
-    return stream()
+    return {"lines": stream()}
 
 
-def verify_audit_log(services: Services, ctx: OperationContext, req: object) -> dict[str, Any]:
-    """Verify the whole chain against the process's exported checkpoints."""
+def authorize_audit_read(services: Services, ctx: OperationContext, req: object) -> None:
+    """Only the permission check (for work done outside the unit of work)."""
     access.authorize_account_action(services, ctx, READ_AUDIT_LOG)
-    audit = audit_log_of(services)
+
+
+def verify_audit_log(services: Services) -> dict[str, Any]:
+    """Verify the whole chain against the process's exported checkpoints.
+
+    Call it inside a connection but outside any transaction, after
+    :func:`authorize_audit_read`: it streams over the whole table, and on
+    SQLite a write transaction would hold the database's write lock (and so
+    stall every other request) for as long as that takes.
+    """
+    audit = services.audit
     exported = audit.checkpoint_file if audit.checkpoint_file.exists() else None
     return verify(audit, exported_checkpoints=exported).as_dict()

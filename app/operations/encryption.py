@@ -118,6 +118,8 @@ def encrypt(services: Services, ctx: OperationContext, req: EncryptRequest) -> d
         req.encryption_context,
         req.encryption_algorithm,
     ).key
+    ctx.notes.encryption_context = dict(req.encryption_context)
+    ctx.notes.key_version = key.current_version
     blob = ciphertext_format.encrypt(
         _current_material(services, key),
         key_id=key_uuid(key),
@@ -151,6 +153,8 @@ def _open(
 ) -> tuple[Key, bytes]:
     """Find the key a ciphertext names, authorize, and decrypt it."""
     header = ciphertext_format.parse_header(blob)
+    ctx.notes.encryption_context = dict(context)
+    ctx.notes.key_version = header.key_version
     key = key_store.get_key_by_id(str(header.key_id))
     expected: ResolvedKey | None = None
     if key_id is not None:
@@ -273,6 +277,8 @@ def generate_data_key(
     key = _usable_key(
         services, ctx, req.key_id, operation, f"kms:{operation}", req.encryption_context, None
     ).key
+    ctx.notes.encryption_context = dict(req.encryption_context)
+    ctx.notes.key_version = key.current_version
     data_key = new_data_key(
         _current_material(services, key),
         key_id=key_uuid(key),

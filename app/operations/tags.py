@@ -8,7 +8,7 @@ from typing import Any
 
 from app.errors import TagError
 from app.keys.model import require_state
-from app.operations import access
+from app.operations.access import authorize_key_action, request_tag_conditions
 from app.operations.context import OperationContext
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
@@ -44,8 +44,8 @@ def tag_resource(services: Services, ctx: OperationContext, req: TagResourceRequ
     with services.unit_of_work():
         key = resolve_key(services, ctx, req.key_id, allow_alias=False).key
         tags = validate_new_tags(req.tags, existing={})
-        access.authorize_key_action(
-            services, ctx, "kms:TagResource", key, conditions=access.request_tag_conditions(tags)
+        authorize_key_action(
+            services, ctx, "kms:TagResource", key, conditions=request_tag_conditions(tags)
         )
         require_state("TagResource", key)
         validate_new_tags(req.tags, existing=key.tags)
@@ -61,7 +61,7 @@ class UntagResourceRequest:
 def untag_resource(services: Services, ctx: OperationContext, req: UntagResourceRequest) -> None:
     with services.unit_of_work():
         key = resolve_key(services, ctx, req.key_id, allow_alias=False).key
-        access.authorize_key_action(
+        authorize_key_action(
             services, ctx, "kms:UntagResource", key, conditions={"aws:TagKeys": list(req.tag_keys)}
         )
         require_state("UntagResource", key)
@@ -79,7 +79,7 @@ def list_resource_tags(
     services: Services, ctx: OperationContext, req: ListResourceTagsRequest
 ) -> dict[str, Any]:
     key = resolve_key(services, ctx, req.key_id, allow_alias=False).key
-    access.authorize_key_action(services, ctx, "kms:ListResourceTags", key)
+    authorize_key_action(services, ctx, "kms:ListResourceTags", key)
     page, next_marker = key_store.list_tags(key.key_id, req.limit, req.marker)
     result: dict[str, Any] = {
         "Tags": [{"TagKey": k, "TagValue": v} for k, v in page],

@@ -27,8 +27,8 @@ from typing import Any
 import peewee
 
 from app.crypto.material import SealedMaterial
+from app.store.base import BaseModel
 from app.store.database import database_proxy
-from app.store.models import BaseModel
 
 STATUS_ACTIVE = "Active"
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import peewee
 
+from app.store.base import BaseModel
 from app.store.database import database_proxy, is_postgres, is_sqlite
-from app.store.models import BaseModel
 
 #: The single chain-head row has this primary key.
 HEAD_ROW_ID = 1

@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import peewee
 
-from app.store.database import database_proxy
-
-
-class BaseModel(peewee.Model):
-    class Meta:
-        database = database_proxy
-        legacy_table_names = False
+from app.store.access_keys import AccessKeyRow
+from app.store.audit import AUDIT_MODELS
+from app.store.base import BaseModel
 
 
 class KeyRow(BaseModel):
@@ -105,13 +101,6 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     AliasRow,
     KeyTagRow,
     IdentityPolicyRow,
+    *AUDIT_MODELS,
+    AccessKeyRow,
 )
-
-# The audit tables subclass BaseModel, so they are imported once it exists.
-from app.store.audit import AUDIT_MODELS  # noqa: E402
-
-ALL_MODELS += AUDIT_MODELS
-
-from app.store.access_keys import AccessKeyRow  # noqa: E402  (subclasses BaseModel above)
-
-ALL_MODELS += (AccessKeyRow,)

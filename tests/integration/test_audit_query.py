@@ -151,7 +151,7 @@ def test_filters_pages_and_newest_first(made: list[Made]) -> None:
 
 
 def test_filters_were_not_vacuous(made: list[Made]) -> None:
-    for name, (q, keep) in FILTERS.items():
+    for name, (_, keep) in FILTERS.items():
         count = len([m for m in made if keep(m)])
         assert (count == 0) == (name == "no match"), name
         assert count < COUNT or name == "everything"

@@ -212,3 +212,14 @@ def test_a_name_off_the_list_never_carries_its_value(name: str, secret: bytes) -
     assert sanitize_parameters("Encrypt", {name: marker}) == {
         "encryptionAlgorithm": "SYMMETRIC_DEFAULT"
     }
+
+
+def test_audit_filters_are_recorded_only_for_audit_reads() -> None:
+    filters = {"principal": "arn:aws:iam::1:user/a", "key": "k-1", "since": 5, "cursor": "c"}
+    assert sanitize_parameters("SearchAuditEvents", filters) == filters
+    assert sanitize_parameters("ExportAuditEvents", filters) == {
+        "principal": "arn:aws:iam::1:user/a",
+        "key": "k-1",
+        "since": 5,
+    }
+    assert sanitize_parameters("CreateKey", filters) == {}

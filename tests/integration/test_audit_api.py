@@ -1,0 +1,191 @@
+"""``/v1/audit``: search, one event, export and verify through the REST door."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from urllib.parse import quote
+
+import pytest
+from flask.testing import FlaskClient
+
+from app.config import Settings
+from tests.api.kms import Kms
+from tests.conftest import ACCOUNT, OTHER_ACCOUNT, TokenFactory, bearer
+
+ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
+ROOT = f"arn:aws:iam::{ACCOUNT}:root"
+READER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "trent:ReadAuditLog", "Resource": "*"}],
+}
+
+
+@pytest.fixture
+def root(client: FlaskClient, token: TokenFactory) -> Kms:
+    return Kms(client, token(root=True))
+
+
+@pytest.fixture
+def key_id(root: Kms) -> str:
+    key = root.new_key(Description="audited")
+    assert root.encrypt(key, b"hello").status_code == 200
+    return key
+
+
+def _events(kms: Kms, **query: object) -> list[dict[str, object]]:
+    response = kms.get("/v1/audit/events", **query)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    events: list[dict[str, object]] = response.get_json()["events"]
+    return events
+
+
+def test_search_newest_first_with_filters(root: Kms, key_id: str) -> None:
+    events = _events(root)
+    seqs = [event["seq"] for event in events]
+    assert seqs == sorted(seqs, reverse=True)
+    assert [e["eventName"] for e in events[-2:]] == ["Encrypt", "CreateKey"]
+    encrypt = _events(root, operation="Encrypt")
+    assert len(encrypt) == 1 and encrypt[0]["outcome"] == "success"
+    assert encrypt[0]["principal"]["arn"] == ROOT  # type: ignore[index]
+    by_key = _events(root, key=key_id)
+    assert "Encrypt" in {e["eventName"] for e in by_key}
+    assert all(e["resources"][0].endswith(key_id) for e in by_key)  # type: ignore[index]
+    assert _events(root, principal=ALICE) == []
+    assert _events(root, outcome="denied") == []
+    assert len(_events(root, since=0, until=4102444800)) >= 2
+
+
+def test_cursor_pages(root: Kms, key_id: str) -> None:
+    for _ in range(3):
+        root.encrypt(key_id, b"more")
+    seen: list[object] = []
+    cursor = None
+    for _ in range(20):
+        query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        body = root.get("/v1/audit/events", **query).get_json()
+        assert len(body["events"]) <= 2
+        seen.extend(event["seq"] for event in body["events"])
+        cursor = body.get("nextCursor")
+        if cursor is None:
+            break
+    assert seen == sorted(seen, reverse=True) and len(seen) == len(set(seen)) >= 5
+
+
+@pytest.mark.parametrize(
+    "query, code",
+    [
+        ({"cursor": "bm9wZQ=="}, "InvalidMarkerException"),
+        ({"limit": 0}, "ValidationException"),
+        ({"limit": 1001}, "ValidationException"),
+        ({"limit": "ten"}, "ValidationException"),
+        ({"since": "yesterday"}, "ValidationException"),
+        ({"outcome": "maybe"}, "ValidationException"),
+        ({"colour": "blue"}, "ValidationException"),
+    ],
+)
+def test_bad_queries_are_400(root: Kms, query: dict[str, object], code: str) -> None:
+    response = root.get("/v1/audit/events", **query)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == code
+
+
+def test_one_event_and_a_missing_one(root: Kms, key_id: str) -> None:
+    newest = _events(root, operation="Encrypt")[0]
+    response = root.get(f"/v1/audit/events/{newest['eventId']}")
+    assert response.status_code == 200
+    assert response.get_json()["event"] == newest
+    missing = root.get("/v1/audit/events/00000000-0000-4000-8000-000000000000")
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["code"] == "NotFoundException"
+
+
+def test_export_streams_cloudtrail_json_lines(root: Kms, key_id: str) -> None:
+    response = root.get("/v1/audit/export", operation="CreateKey")
+    assert response.status_code == 200
+    assert response.mimetype == "application/x-ndjson"
+    records = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert len(records) == 1
+    record = records[0]
+    assert record["eventName"] == "CreateKey" and record["eventSource"] == "kms.trent"
+    assert record["userIdentity"]["arn"] == ROOT
+    assert record["readOnly"] is False
+    assert record["requestParameters"]["description"] == "audited"
+    bad = root.get("/v1/audit/export", outcome="nope")
+    assert bad.status_code == 400 and bad.mimetype == "application/json"
+
+
+def test_verify(root: Kms, key_id: str, settings: Settings) -> None:
+    report = root.get("/v1/audit/verify").get_json()
+    assert report["ok"] is True and report["firstBadSeq"] is None
+    assert report["eventsChecked"] >= 2
+    db = sqlite3.connect(settings.data_dir / "trent.db")
+    db.execute("UPDATE audit_event SET event_name = 'Decrypt' WHERE seq = 2")
+    db.commit()
+    db.close()
+    broken = root.get("/v1/audit/verify").get_json()
+    assert broken["ok"] is False and broken["firstBadSeq"] == 2
+    assert broken["findings"][0]["kind"] == "column_mismatch"
+
+
+def test_reading_the_log_is_its_own_permission(
+    client: FlaskClient, token: TokenFactory, root: Kms, key_id: str
+) -> None:
+    alice = Kms(client, token(user="alice"))
+    event_id = _events(root)[0]["eventId"]
+    paths = [
+        "/v1/audit/events",
+        f"/v1/audit/events/{event_id}",
+        "/v1/audit/export",
+        "/v1/audit/verify",
+    ]
+    for path in paths:
+        response = alice.get(path)
+        assert response.status_code == 403, path
+        assert response.get_json()["error"]["code"] == "AccessDeniedException"
+    attached = root.put(
+        f"/v1/principals/{quote(ALICE, safe='')}/policies/read-audit",
+        {"PolicyDocument": json.dumps(READER_POLICY)},
+    )
+    assert attached.status_code == 200
+    for path in paths:
+        assert alice.get(path).status_code == 200, path
+    # The refusals were audited like any other denial.
+    denied = _events(root, principal=ALICE, outcome="denied")
+    assert {e["eventName"] for e in denied} == {
+        "SearchAuditEvents",
+        "GetAuditEvent",
+        "ExportAuditEvents",
+        "VerifyAuditLog",
+    }
+
+
+def test_audit_reads_are_audited_with_their_filters(root: Kms, key_id: str) -> None:
+    root.get("/v1/audit/events", principal=ALICE, limit=5)
+    root.get("/v1/audit/export", operation="Encrypt")
+    searches = _events(root, operation="SearchAuditEvents")
+    assert searches[0]["requestParameters"] == {"principal": ALICE, "limit": 5}
+    exports = _events(root, operation="ExportAuditEvents")
+    assert exports[0]["requestParameters"] == {"operation": "Encrypt"}
+
+
+def test_an_account_sees_only_its_own_share(
+    client: FlaskClient, token: TokenFactory, root: Kms, key_id: str
+) -> None:
+    other = Kms(client, token(account=OTHER_ACCOUNT, root=True))
+    assert other.get("/v1/keys").status_code == 200
+    theirs = _events(other)
+    assert theirs and {e["principal"]["account"] for e in theirs} == {OTHER_ACCOUNT}  # type: ignore[index]
+    ours = _events(root)
+    assert OTHER_ACCOUNT not in {e["principal"]["account"] for e in ours}  # type: ignore[index]
+    assert other.get(f"/v1/audit/events/{ours[-1]['eventId']}").status_code == 404
+    lines = other.get("/v1/audit/export").get_data(as_text=True).splitlines()
+    assert all(json.loads(line)["userIdentity"]["accountId"] == OTHER_ACCOUNT for line in lines)
+
+
+def test_no_token_no_log(client: FlaskClient) -> None:
+    for path in ("/v1/audit/events", "/v1/audit/export", "/v1/audit/verify"):
+        response = client.get(path)
+        assert response.status_code == 401
+    response = client.get("/v1/audit/events", headers=bearer("garbage"))
+    assert response.status_code == 401
