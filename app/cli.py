@@ -172,6 +172,9 @@ def _run_gunicorn(address: str, workers: int, settings: Settings) -> None:
                 "errorlog": "-",
                 "loglevel": settings.log_level.lower(),
                 "proc_name": "trent",
+                # No runtime management socket: it would be one more way in,
+                # and every gunicorn on the host would share its default path.
+                "control_socket_disable": True,
             }
             for key, value in options.items():
                 self.cfg.set(key, value)

@@ -35,6 +35,7 @@ from app.errors import (
     ValidationError,
 )
 from app.operations.context import Door, OperationContext, RequestInfo
+from app.operations.kinds import is_read_only
 from app.operations.services import Services
 
 log = logging.getLogger("trent.auth")
@@ -156,9 +157,16 @@ def execute(
     g.ctx = context
     with services.connection():
         typed = load(schema, data or {}, ignore_unknown=ignore_unknown) if schema else None
-        with services.unit_of_work():
+        if is_read_only(operation):
+            # Nothing to commit but the event: the write lock is held only
+            # for the audit insert, and the result is returned after it commits.
             result = operation(services, context, typed)
-            services.audit.append(_event("success", 200, None, services))
+            with services.unit_of_work():
+                services.audit.append(_event("success", 200, None, services))
+        else:
+            with services.unit_of_work():
+                result = operation(services, context, typed)
+                services.audit.append(_event("success", 200, None, services))
     g.audited = True
     return result or {}
 

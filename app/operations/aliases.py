@@ -17,6 +17,7 @@ from app.keys.identifiers import alias_arn, validate_alias_name
 from app.keys.model import Alias, Key, KeyState, require_state
 from app.operations import access
 from app.operations.context import OperationContext
+from app.operations.kinds import read_only
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
 from app.store import keys as key_store
@@ -112,6 +113,7 @@ class ListAliasesRequest:
     marker: str | None = None
 
 
+@read_only
 def list_aliases(
     services: Services, ctx: OperationContext, req: ListAliasesRequest
 ) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from app.errors import (
 from app.keys.model import ENCRYPT_DECRYPT, SYMMETRIC_DEFAULT, Key, require_state
 from app.operations import access
 from app.operations.context import OperationContext
+from app.operations.kinds import read_only
 from app.operations.resolve import ResolvedKey, key_uuid, load_material, resolve_key
 from app.operations.services import Services
 from app.store import keys as key_store
@@ -107,6 +108,7 @@ class EncryptRequest:
     encryption_algorithm: str | None = None
 
 
+@read_only
 def encrypt(services: Services, ctx: OperationContext, req: EncryptRequest) -> dict[str, Any]:
     _check_grant_tokens(req.grant_tokens)
     key = _usable_key(
@@ -180,6 +182,7 @@ def _open(
     return key, ciphertext_format.decrypt(material, header, blob, context)
 
 
+@read_only
 def decrypt(services: Services, ctx: OperationContext, req: DecryptRequest) -> dict[str, Any]:
     _check_grant_tokens(req.grant_tokens)
     key, plaintext = _open(
@@ -211,6 +214,7 @@ class ReEncryptRequest:
     grant_tokens: list[str] = field(default_factory=list)
 
 
+@read_only
 def re_encrypt(services: Services, ctx: OperationContext, req: ReEncryptRequest) -> dict[str, Any]:
     """Decrypt under the source key and encrypt under the destination key in one
     call; the plaintext never leaves the service."""
@@ -263,6 +267,7 @@ class GenerateDataKeyRequest:
     with_plaintext: bool = True
 
 
+@read_only
 def generate_data_key(
     services: Services, ctx: OperationContext, req: GenerateDataKeyRequest
 ) -> dict[str, Any]:
@@ -299,6 +304,7 @@ class GenerateRandomRequest:
     number_of_bytes: int | None = None
 
 
+@read_only
 def generate_random(
     services: Services, ctx: OperationContext, req: GenerateRandomRequest
 ) -> dict[str, Any]:

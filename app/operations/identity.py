@@ -23,6 +23,7 @@ from app.errors import (
 )
 from app.operations import access
 from app.operations.context import OperationContext
+from app.operations.kinds import read_only
 from app.operations.services import Services
 from app.store import identity_policies as identity_store
 
@@ -34,6 +35,7 @@ POLICY_NAME_RE = re.compile(r"^[\w+=,.@-]{1,128}$")
 MAX_POLICIES_PER_PRINCIPAL = 10
 
 
+@read_only
 def whoami(services: Services, ctx: OperationContext, _: None) -> dict[str, Any]:
     return ctx.principal.as_dict()
 
@@ -93,6 +95,7 @@ def put_principal_policy(
         identity_store.put(ctx.principal.account, req.principal_arn, name, document, services.now())
 
 
+@read_only
 def get_principal_policy(
     services: Services, ctx: OperationContext, req: PrincipalPolicyRequest
 ) -> dict[str, Any]:
@@ -114,6 +117,7 @@ def delete_principal_policy(
             raise NotFoundError(f"No policy {name} is attached to {req.principal_arn}.")
 
 
+@read_only
 def list_principal_policies(
     services: Services, ctx: OperationContext, req: PrincipalPolicyRequest
 ) -> dict[str, Any]:

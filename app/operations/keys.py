@@ -23,6 +23,7 @@ from app.keys.model import (
 from app.operations import access, policy_documents
 from app.operations.context import OperationContext
 from app.operations.key_updates import DAY, apply_changes
+from app.operations.kinds import read_only
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
 from app.operations.tags import validate_new_tags
@@ -144,6 +145,7 @@ class KeyIdRequest:
     key_id: str
 
 
+@read_only
 def describe_key(services: Services, ctx: OperationContext, req: KeyIdRequest) -> dict[str, Any]:
     resolved = resolve_key(services, ctx, req.key_id, allow_alias=True)
     access.authorize_key_action(
@@ -158,6 +160,7 @@ class ListRequest:
     marker: str | None = None
 
 
+@read_only
 def list_keys(services: Services, ctx: OperationContext, req: ListRequest) -> dict[str, Any]:
     access.authorize_account_action(services, ctx, "kms:ListKeys")
     page, next_marker = key_store.list_keys(ctx.principal.account, req.limit, req.marker)

@@ -14,6 +14,7 @@ import policies
 from app.errors import LimitExceededError, ValidationError
 from app.operations import access
 from app.operations.context import OperationContext
+from app.operations.kinds import read_only
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
 
@@ -45,6 +46,7 @@ class ValidatePolicyRequest:
     policy_type: str = "KEY"
 
 
+@read_only
 def validate_policy(
     services: Services, ctx: OperationContext, req: ValidatePolicyRequest
 ) -> dict[str, Any]:
@@ -73,6 +75,7 @@ class SimulatePolicyRequest:
     context: dict[str, Any] = field(default_factory=dict)
 
 
+@read_only
 def simulate_policy(
     services: Services, ctx: OperationContext, req: SimulatePolicyRequest
 ) -> dict[str, Any]:

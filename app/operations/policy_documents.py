@@ -26,6 +26,7 @@ from app.keys.model import Key, require_state
 from app.operations import access
 from app.operations.context import OperationContext
 from app.operations.key_updates import apply_changes
+from app.operations.kinds import read_only
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
 
@@ -130,6 +131,7 @@ def _policy_name(name: str) -> None:
         raise NotFoundError("No such policy exists")
 
 
+@read_only
 def get_key_policy(
     services: Services, ctx: OperationContext, req: GetKeyPolicyRequest
 ) -> dict[str, Any]:
@@ -174,6 +176,7 @@ def put_key_policy(services: Services, ctx: OperationContext, req: PutKeyPolicyR
         apply_changes(key, policy=req.policy)
 
 
+@read_only
 def list_key_policies(services: Services, ctx: OperationContext, req: Any) -> dict[str, Any]:
     key = resolve_key(services, ctx, req.key_id, allow_alias=False).key
     access.authorize_key_action(services, ctx, "kms:ListKeyPolicies", key)

@@ -21,6 +21,7 @@ from app.keys.model import SYMMETRIC_DEFAULT, Key, KeyState, require_state
 from app.operations import access
 from app.operations.context import OperationContext
 from app.operations.key_updates import DAY, apply_changes
+from app.operations.kinds import read_only
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
 from app.store import keys as key_store
@@ -102,6 +103,7 @@ def disable_key_rotation(
         apply_changes(key, rotation_enabled=False, next_rotation_at=None)
 
 
+@read_only
 def get_key_rotation_status(
     services: Services, ctx: OperationContext, req: KeyRotationRequest
 ) -> dict[str, Any]:
@@ -147,6 +149,7 @@ class ListKeyRotationsRequest:
     marker: str | None = None
 
 
+@read_only
 def list_key_rotations(
     services: Services, ctx: OperationContext, req: ListKeyRotationsRequest
 ) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from app.errors import TagError
 from app.keys.model import require_state
 from app.operations.access import authorize_key_action, request_tag_conditions
 from app.operations.context import OperationContext
+from app.operations.kinds import read_only
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
 from app.store import keys as key_store
@@ -75,6 +76,7 @@ class ListResourceTagsRequest:
     marker: str | None = None
 
 
+@read_only
 def list_resource_tags(
     services: Services, ctx: OperationContext, req: ListResourceTagsRequest
 ) -> dict[str, Any]:
