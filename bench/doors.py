@@ -152,7 +152,9 @@ class TrentFixture:
         headers = _rest_headers(token)
 
         def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-            status, answer = call_json(base_url, HttpRequest("POST", path, headers, _json_bytes(body)))
+            status, answer = call_json(
+                base_url, HttpRequest("POST", path, headers, _json_bytes(body))
+            )
             if status != 200 or not isinstance(answer, dict):
                 raise BenchError(f"Trent {path} answered {status}: {str(answer)[:500]}")
             return answer
@@ -162,7 +164,12 @@ class TrentFixture:
         ciphertext = post(f"/v1/keys/{key_id}/encrypt", {"Plaintext": plaintext})["CiphertextBlob"]
         access_key = post("/v1/access-keys", {})["AccessKey"]
         return cls(
-            base_url, token, key_id, ciphertext, access_key["AccessKeyId"], access_key["SecretAccessKey"]
+            base_url,
+            token,
+            key_id,
+            ciphertext,
+            access_key["AccessKeyId"],
+            access_key["SecretAccessKey"],
         )
 
 
@@ -194,7 +201,10 @@ def _sign(base_url: str, target: str, body: bytes, access_key_id: str, secret: s
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"TrentService.{target}"}
+    headers = {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": f"TrentService.{target}",
+    }
     aws_request = AWSRequest(method="POST", url=f"{base_url}/", data=body, headers=headers)
     SigV4Auth(Credentials(access_key_id, secret), "kms", REGION).add_auth(aws_request)
     signed = {
@@ -217,7 +227,10 @@ class TrentRestDoor:
     def load_spec(self, operation: str, workdir: Path) -> LoadSpec:
         key_id = self.fixture.key_id
         if operation == "Encrypt":
-            path, body = f"/v1/keys/{key_id}/encrypt", {"Plaintext": b64(os.urandom(PLAINTEXT_BYTES))}
+            path, body = (
+                f"/v1/keys/{key_id}/encrypt",
+                {"Plaintext": b64(os.urandom(PLAINTEXT_BYTES))},
+            )
         elif operation == "Decrypt":
             path, body = "/v1/decrypt", {"CiphertextBlob": self.fixture.ciphertext}
         else:

@@ -39,7 +39,7 @@ def bin_path(name: str) -> str:
     candidate = Path(sys.executable).parent / name
     if candidate.exists():
         return str(candidate)
-    raise BenchError(f"{name} not found next to {sys.executable}: run `make bench` or `pip install -e .`")
+    raise BenchError(f"{name} not found next to {sys.executable}: run `pip install -e .` first")
 
 
 def clean_environment(extra: Mapping[str, str]) -> dict[str, str]:

@@ -46,7 +46,7 @@ def parsed_identity_policy(document: str, name: str, partition: str = "aws") -> 
 
 
 def identity_policies_of(ctx: OperationContext) -> list[policies.Policy]:
-    documents = identity_store.documents_for([ctx.principal.arn])
+    documents = identity_store.documents_for(ctx.principal.arn)
     result = []
     for name, document in documents:
         try:

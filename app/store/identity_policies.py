@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from app.store.database import database_proxy
 from app.store.models import IdentityPolicyRow
 
 
@@ -51,11 +50,14 @@ def names(principal_arn: str) -> list[str]:
     return [r.name for r in rows]
 
 
-def documents_for(principal_arns: Sequence[str]) -> list[tuple[str, str]]:
-    """``(name, document)`` of every policy attached to any of ``principal_arns``."""
-    rows = (
-        IdentityPolicyRow.select(IdentityPolicyRow.name, IdentityPolicyRow.document)
-        .where(IdentityPolicyRow.principal_arn.in_(list(principal_arns)))
-        .order_by(IdentityPolicyRow.principal_arn, IdentityPolicyRow.name)
-    )
-    return [(r.name, r.document) for r in rows]
+def documents_for(principal_arn: str) -> list[tuple[str, str]]:
+    """``(name, document)`` of every policy attached to ``principal_arn``.
+
+    Read on every authorized request, so the statement is written out once
+    instead of being built by the query builder each time.
+    """
+    p = database_proxy.obj.param
+    sql = f"SELECT name, document FROM identity_policy WHERE principal_arn = {p} ORDER BY name"
+    return [
+        (name, document) for name, document in database_proxy.execute_sql(sql, (principal_arn,))
+    ]

@@ -18,6 +18,7 @@ import peewee
 from app.crypto.material import SealedMaterial
 from app.errors import AlreadyExistsError, InvalidMarkerError
 from app.keys.model import Alias, Key, KeyState, KeyVersionInfo
+from app.store.database import database_proxy
 from app.store.models import AliasRow, KeyRow, KeyTagRow, KeyVersionRow
 
 _KEY_FIELDS = {
@@ -32,31 +33,6 @@ _KEY_FIELDS = {
     "on_demand_rotations",
     "current_version",
 }
-
-
-def _to_key(row: KeyRow, material_id: str | None, tags: Mapping[str, str]) -> Key:
-    return Key(
-        key_id=row.id,
-        account=row.account,
-        arn=row.arn,
-        description=row.description,
-        key_usage=row.key_usage,
-        key_spec=row.key_spec,
-        origin=row.origin,
-        state=KeyState(row.state),
-        created_at=row.created_at,
-        policy=row.policy,
-        current_version=row.current_version,
-        rotation_enabled=bool(row.rotation_enabled),
-        rotation_period_days=row.rotation_period_days,
-        next_rotation_at=row.next_rotation_at,
-        on_demand_rotations=row.on_demand_rotations,
-        deletion_date=row.deletion_date,
-        pending_window_days=row.pending_window_days,
-        current_material_id=material_id,
-        revision=row.revision,
-        tags=MappingProxyType(dict(tags)),
-    )
 
 
 def insert_key(key: Key, sealed: SealedMaterial, material_id: str, tags: Mapping[str, str]) -> None:
@@ -89,15 +65,50 @@ def insert_key(key: Key, sealed: SealedMaterial, material_id: str, tags: Mapping
     replace_tags(key.key_id, tags)
 
 
+# Every request reads its key: these two statements are written out once
+# rather than built by the query builder each time (its cost dominated the
+# request). ``{p}`` is the driver's parameter placeholder.
+_KEY_SQL = (
+    "SELECT k.id, k.account, k.arn, k.description, k.key_usage, k.key_spec, k.origin, k.state, "
+    "k.created_at, k.policy, k.current_version, k.rotation_enabled, k.rotation_period_days, "
+    "k.next_rotation_at, k.on_demand_rotations, k.deletion_date, k.pending_window_days, "
+    'v.material_id, k.revision FROM "key" k LEFT JOIN key_version v '
+    "ON v.key_id = k.id AND v.version = k.current_version WHERE k.id = {p} AND k.account = {p}"
+)
+_TAGS_SQL = "SELECT tag_key, tag_value FROM key_tag WHERE key_id = {p}"
+
+
+def _sql(template: str) -> str:
+    return template.format(p=database_proxy.obj.param)
+
+
 def get_key(account: str, key_id: str) -> Key | None:
-    row = KeyRow.get_or_none((KeyRow.id == key_id) & (KeyRow.account == account))
+    row = database_proxy.execute_sql(_sql(_KEY_SQL), (key_id, account)).fetchone()
     if row is None:
         return None
-    version = KeyVersionRow.get_or_none(
-        (KeyVersionRow.key == row.id) & (KeyVersionRow.version == row.current_version)
+    tags = dict(database_proxy.execute_sql(_sql(_TAGS_SQL), (key_id,)).fetchall())
+    return Key(
+        key_id=row[0],
+        account=row[1],
+        arn=row[2],
+        description=row[3],
+        key_usage=row[4],
+        key_spec=row[5],
+        origin=row[6],
+        state=KeyState(row[7]),
+        created_at=row[8],
+        policy=row[9],
+        current_version=row[10],
+        rotation_enabled=bool(row[11]),
+        rotation_period_days=row[12],
+        next_rotation_at=row[13],
+        on_demand_rotations=row[14],
+        deletion_date=row[15],
+        pending_window_days=row[16],
+        current_material_id=row[17],
+        revision=row[18],
+        tags=MappingProxyType(tags),
     )
-    tags = {t.tag_key: t.tag_value for t in KeyTagRow.select().where(KeyTagRow.key == row.id)}
-    return _to_key(row, version.material_id if version else None, tags)
 
 
 def get_key_by_id(key_id: str) -> Key | None:

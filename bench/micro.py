@@ -1,0 +1,101 @@
+"""The micro-benchmarks of the pieces, run as subprocesses in a short mode.
+
+Each existing module (``bench.policy_eval``, ``bench.crypto_ops``,
+``bench.token_verify``, ``bench.audit_append``) is run as ``python -m`` with
+options that keep it short, and its output is kept verbatim in the report.
+A failing micro-benchmark is reported, not fatal: the load figures stand alone.
+They run after the servers have stopped, on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MicroBenchmark:
+    name: str
+    module: str
+    quick: tuple[str, ...]
+    default: tuple[str, ...]
+
+
+MICRO_BENCHMARKS = (
+    MicroBenchmark(
+        "policy evaluation", "bench.policy_eval", ("--seconds", "0.1"), ("--seconds", "0.5")
+    ),
+    MicroBenchmark("ciphertext encrypt/decrypt", "bench.crypto_ops", (), ()),
+    MicroBenchmark(
+        "token verification",
+        "bench.token_verify",
+        ("--iterations", "100"),
+        ("--iterations", "1000"),
+    ),
+    MicroBenchmark(
+        "audit append (SQLite, durable)",
+        "bench.audit_append",
+        ("--skip-search", "--engines", "sqlite", "--writers", "16", "--seconds", "1"),
+        ("--skip-search", "--engines", "sqlite", "--writers", "1,16", "--seconds", "3"),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class MicroResult:
+    name: str
+    command: str
+    seconds: float
+    returncode: int
+    output: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_all(repository: Path, quick: bool) -> list[MicroResult]:
+    results = []
+    for benchmark in MICRO_BENCHMARKS:
+        arguments = benchmark.quick if quick else benchmark.default
+        command = [sys.executable, "-m", benchmark.module, *arguments]
+        print(f"micro: {benchmark.name} …", file=sys.stderr, flush=True)
+        started = time.monotonic()
+        try:
+            completed = subprocess.run(
+                command,
+                cwd=repository,
+                capture_output=True,
+                text=True,
+                timeout=60 if quick else 300,
+            )
+            output = completed.stdout.rstrip()
+            if completed.returncode != 0:
+                output += "\n" + completed.stderr.rstrip()[-2000:]
+            returncode = completed.returncode
+        except subprocess.TimeoutExpired:
+            output, returncode = "timed out", -1
+        results.append(
+            MicroResult(
+                name=benchmark.name,
+                command=" ".join(["python", "-m", benchmark.module, *arguments]),
+                seconds=round(time.monotonic() - started, 1),
+                returncode=returncode,
+                output=output,
+            )
+        )
+    return results
+
+
+def audit_events_per_second(results: list[MicroResult], writers: int = 16) -> float | None:
+    """Durable audited events/s on SQLite with ``writers`` writers, read from the output."""
+    for result in results:
+        if result.name.startswith("audit append"):
+            found = re.search(rf"^sqlite\s+{writers}\s+([\d,]+)", result.output, re.MULTILINE)
+            if found:
+                return float(found.group(1).replace(",", ""))
+    return None

@@ -1,0 +1,280 @@
+"""The report: one table of the load matrix, the issue's targets, and the JSON file.
+
+A cell is one door × operation × connection count; its figures are the median
+over the runs of successful answers per second, of p50 and of p99, and the sum
+over the runs of error answers (status above 399) and socket errors. The
+ratios divide a Trent cell's req/s by moto's (same operation and connections)
+and by the echo floor's (same connections).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.doors import ECHO, LABELS
+from bench.wrk import WrkResult
+
+TRENT_DOORS = ("trent-rest", "trent-aws")
+
+
+@dataclass
+class Cell:
+    door: str
+    operation: str
+    connections: int
+    runs: list[WrkResult] = field(default_factory=list)
+
+    @property
+    def per_second(self) -> float:
+        return statistics.median(r.ok_per_second for r in self.runs)
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(r.p50_ms for r in self.runs)
+
+    @property
+    def p99_ms(self) -> float:
+        return statistics.median(r.p99_ms for r in self.runs)
+
+    @property
+    def non_2xx(self) -> int:
+        return sum(r.non_2xx for r in self.runs)
+
+    @property
+    def socket_errors(self) -> int:
+        return sum(r.socket_errors for r in self.runs)
+
+
+def _find(cells: list[Cell], door: str, operation: str, connections: int) -> Cell | None:
+    for cell in cells:
+        if (cell.door, cell.operation, cell.connections) == (door, operation, connections):
+            return cell
+    return None
+
+
+def ratios(cells: list[Cell], cell: Cell) -> dict[str, float | None]:
+    moto = _find(cells, "moto", cell.operation, cell.connections)
+    echo = _find(cells, "echo", ECHO, cell.connections)
+    versus_moto = None
+    if cell.door in TRENT_DOORS and moto and moto.runs and moto.per_second:
+        versus_moto = cell.per_second / moto.per_second
+    versus_echo = None
+    if cell.door != "echo" and echo and echo.runs and echo.per_second:
+        versus_echo = cell.per_second / echo.per_second
+    return {"trent_over_moto": versus_moto, "over_echo": versus_echo}
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+#: The table's columns: title and width; the first two are left-aligned.
+COLUMNS = (
+    ("door", 10),
+    ("operation", 15),
+    ("conn", 4),
+    ("req/s", 8),
+    ("p50 ms", 7),
+    ("p99 ms", 7),
+    ("non-2xx", 7),
+    ("sock", 4),
+    ("×moto", 5),
+    ("×echo", 5),
+)
+
+
+def _row(values: list[str]) -> str:
+    cells = [
+        value.ljust(width) if index < 2 else value.rjust(width)
+        for index, (value, (_, width)) in enumerate(zip(values, COLUMNS, strict=True))
+    ]
+    return "  ".join(cells).rstrip()
+
+
+def table(cells: list[Cell]) -> str:
+    lines = [_row([title for title, _ in COLUMNS]), _row(["-" * width for _, width in COLUMNS])]
+    for cell in cells:
+        if not cell.runs:
+            continue
+        ratio = ratios(cells, cell)
+        lines.append(
+            _row(
+                [
+                    cell.door,
+                    LABELS[cell.operation],
+                    str(cell.connections),
+                    f"{cell.per_second:.1f}",
+                    f"{cell.p50_ms:.1f}",
+                    f"{cell.p99_ms:.1f}",
+                    str(cell.non_2xx),
+                    str(cell.socket_errors),
+                    _ratio(ratio["trent_over_moto"]),
+                    _ratio(ratio["over_echo"]),
+                ]
+            )
+        )
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    goal: str
+    value: str
+    met: bool | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "goal": self.goal, "value": self.value, "met": self.met}
+
+
+def targets(
+    cells: list[Cell], audit_per_second: float | None, memory_flat: bool | None, memory_text: str
+) -> list[Target]:
+    """The issue's targets, checked against this run's figures."""
+    found: list[Target] = []
+    for door in TRENT_DOORS:
+        cell = _find(cells, door, "Encrypt", 16)
+        if cell is None or not cell.runs:
+            continue
+        ratio = ratios(cells, cell)
+        for key, goal, label in (("trent_over_moto", 6.0, "moto"), ("over_echo", 0.6, "echo")):
+            value = ratio[key]
+            found.append(
+                Target(
+                    f"{door} Encrypt 1 KB @16: Trent/{label}",
+                    f"≥ {goal:g}×",
+                    _ratio(value),
+                    None if value is None else value >= goal,
+                )
+            )
+    for door in TRENT_DOORS:
+        for operation in ("Encrypt", "Decrypt", "GenerateDataKey"):
+            cell = _find(cells, door, operation, 16)
+            if cell is not None and cell.runs:
+                found.append(
+                    Target(
+                        f"{door} {LABELS[operation]} @16: p99",
+                        "≤ 20 ms",
+                        f"{cell.p99_ms:.1f} ms",
+                        cell.p99_ms <= 20.0,
+                    )
+                )
+    found.append(
+        Target(
+            "audit: 16 writers on SQLite, durable",
+            "≥ 3,000 events/s",
+            "not measured" if audit_per_second is None else f"{audit_per_second:,.0f} events/s",
+            None if audit_per_second is None else audit_per_second >= 3000,
+        )
+    )
+    found.append(
+        Target("memory: worker RSS over the soak", "flat ± 10 %", memory_text, memory_flat)
+    )
+    return found
+
+
+def targets_text(found: list[Target]) -> str:
+    marks = {True: "met", False: "NOT MET", None: "—"}
+    width = max(len(t.name) for t in found)
+    return "\n".join(
+        f"{t.name:<{width}}  {t.goal:<16}  {t.value:<18}  {marks[t.met]}" for t in found
+    )
+
+
+def _run(command: list[str]) -> str:
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return completed.stdout.strip() or "unknown"
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def machine(repository: Path, wrk_version: str) -> dict[str, Any]:
+    cpu_model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_kib = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_kib = int(line.split()[1])
+    except OSError:
+        pass
+    commit = _run(["git", "-C", str(repository), "rev-parse", "--short", "HEAD"])
+    dirty = _run(["git", "-C", str(repository), "status", "--porcelain", "--untracked-files=no"])
+    return {
+        "cpu_model": cpu_model,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_kib / 1024 / 1024, 1) if memory_kib else None,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "kernel": platform.release(),
+        "python": sys.version.split()[0],
+        "sqlite": sqlite3.sqlite_version,
+        "wrk": wrk_version,
+        "packages": {
+            name: _version(name)
+            for name in ("trent", "flask", "gunicorn", "cryptography", "pyjwt", "peewee", "moto")
+        },
+        "commit": commit + (" (modified)" if dirty not in ("", "unknown") else ""),
+    }
+
+
+def machine_text(info: dict[str, Any]) -> str:
+    return (
+        f"{info['cpu_model']}, {info['cores']} cores, {info['memory_gib']} GiB; "
+        f"Linux {info['kernel']}; Python {info['python']}, SQLite {info['sqlite']}; "
+        f"{info['wrk']}; trent {info['commit']}"
+    )
+
+
+def write_json(path: Path, document: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def default_json_path(results_dir: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return results_dir / f"bench-{stamp}.json"
+
+
+def cells_json(cells: list[Cell]) -> list[dict[str, Any]]:
+    return [
+        {
+            "door": cell.door,
+            "operation": cell.operation,
+            "connections": cell.connections,
+            "requests_per_second": round(cell.per_second, 1),
+            "p50_ms": round(cell.p50_ms, 2),
+            "p99_ms": round(cell.p99_ms, 2),
+            "non_2xx": cell.non_2xx,
+            "socket_errors": cell.socket_errors,
+            **{k: None if v is None else round(v, 3) for k, v in ratios(cells, cell).items()},
+            "runs": [r.as_json() for r in cell.runs],
+        }
+        for cell in cells
+        if cell.runs
+    ]
