@@ -63,6 +63,7 @@ from app.auth.local_issuer import (
     check_tags,
 )
 from app.auth.principal import Principal
+from app.auth.token_cache import VerifiedTokens
 from app.config import ConfigError, IssuerConfig, Settings
 from app.errors import UnauthenticatedError
 
@@ -232,6 +233,7 @@ class TokenVerifier:
         self._max_token_chars = settings.jwt_max_token_bytes
         self._max_depth = settings.max_json_depth
         self._clock = clock
+        self._verified = VerifiedTokens()
         self._jwt = _StrictPyJWT(settings.max_json_depth)
         # PyJWT's own exp/nbf/iat checks read the wall clock and coerce with
         # int(); the checks in _check_times use the injected clock and
@@ -320,6 +322,9 @@ class TokenVerifier:
             _reject("not a Bearer authorization")
         if len(token) > self._max_token_chars:
             _reject(f"the token is longer than {self._max_token_chars} bytes")
+        cached = self._verified.get(token, self._clock())
+        if cached is not None:
+            return cached
         compact = _COMPACT_JWS.fullmatch(token)
         if compact is None:
             _reject("not a compact JWS of three unpadded base64url segments")
@@ -374,10 +379,13 @@ class TokenVerifier:
         claims = decoded["payload"]
         if not isinstance(claims, dict):
             _reject("the verified payload is not an object")
-        self._check_times(claims)
-        return self._principal(trusted, claims)
+        valid_from, valid_until = self._check_times(claims)
+        principal = self._principal(trusted, claims)
+        self._verified.put(token, principal, valid_from, valid_until)
+        return principal
 
-    def _check_times(self, claims: Mapping[str, Any]) -> None:
+    def _check_times(self, claims: Mapping[str, Any]) -> tuple[float, float]:
+        """Check the token's times; returns the window in which it stays valid."""
         now = self._clock()
         expires = _timestamp(claims, "exp")
         issued = _timestamp(claims, "iat")
@@ -394,6 +402,8 @@ class TokenVerifier:
             _reject("exp is not after iat")
         if expires - issued > self._max_lifetime:
             _reject("the token lives longer than the maximum lifetime")
+        starts = max(issued, not_before if not_before is not None else issued)
+        return starts - self._leeway, expires + self._leeway
 
     def _principal(self, trusted: _TrustedIssuer, claims: Mapping[str, Any]) -> Principal:
         try:
