@@ -251,9 +251,10 @@ def policy(args: tuple[str, ...]) -> None:
 def _register_groups() -> None:
     from app.audit.commands import audit
     from app.auth.commands import access_key
+    from app.key_commands import decrypt, encrypt, keys
 
-    main.add_command(audit)
-    main.add_command(access_key)
+    for command in (audit, access_key, keys, encrypt, decrypt):
+        main.add_command(command)
 
 
 _register_groups()
