@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from app.audit.events import AuditEvent
 from app.errors import ConflictError
 from app.keys.model import Key
+from app.operations.services import Services
 from app.store import keys as key_store
 
 DAY = 86400.0
@@ -20,3 +23,23 @@ def apply_changes(key: Key, **changes: Any) -> None:
     """
     if not key_store.update_key(key.key_id, expected_revision=key.revision, **changes):
         raise ConflictError("The key was changed by another request at the same time; retry.")
+
+
+def service_event(
+    services: Services, event_name: str, key_arn: str, key_version: int | None = None
+) -> AuditEvent:
+    """The audit event of a change the service makes by itself (an automatic
+    rotation, the deletion of a key whose waiting period ended), as AWS
+    records such actions too. Written in the same transaction as the change."""
+    return AuditEvent(
+        event_id=str(uuid.uuid4()),
+        event_time=services.now(),
+        request_id="",
+        door="scheduler",
+        event_name=event_name,
+        outcome="success",
+        http_status=200,
+        principal_type="service",
+        resources=(key_arn,),
+        key_version=key_version,
+    )

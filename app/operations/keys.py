@@ -22,7 +22,7 @@ from app.keys.model import (
 )
 from app.operations import access, policy_documents
 from app.operations.context import OperationContext
-from app.operations.key_updates import DAY, apply_changes
+from app.operations.key_updates import DAY, apply_changes, service_event
 from app.operations.kinds import read_only
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
@@ -264,6 +264,7 @@ def delete_expired_keys(services: Services) -> list[str]:
             ):
                 continue
             key_store.delete_key(key_id)
+            services.audit.append(service_event(services, "DeleteKey", key.arn))
         services.materials.invalidate(key.arn)
         deleted.append(key.arn)
     return deleted

@@ -20,7 +20,7 @@ from app.errors import ConflictError, LimitExceededError, UnsupportedOperationEr
 from app.keys.model import SYMMETRIC_DEFAULT, Key, KeyState, require_state
 from app.operations import access
 from app.operations.context import OperationContext
-from app.operations.key_updates import DAY, apply_changes
+from app.operations.key_updates import DAY, apply_changes, service_event
 from app.operations.kinds import read_only
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
@@ -208,6 +208,7 @@ def rotate_due_keys(services: Services) -> list[str]:
                     current_version=version,
                     next_rotation_at=now + key.rotation_period_days * DAY,
                 )
+                services.audit.append(service_event(services, "RotateKey", key.arn, version))
         except ConflictError:
             continue
         except Exception as exc:  # noqa: BLE001 - one key's failure must not stop the job

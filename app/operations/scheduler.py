@@ -1,5 +1,7 @@
-"""The background jobs every server process runs: automatic rotation and the
-deletion of keys whose waiting period has ended.
+"""The background jobs every server process runs: automatic rotation, the
+deletion of keys whose waiting period has ended, the summaries of suppressed
+authentication failures, and a signed audit checkpoint (exported to the
+checkpoint file) over the events written since the last one.
 
 Every process runs them; that is safe because each job re-checks and changes
 one key per transaction with a compare-and-set (see
@@ -23,6 +25,8 @@ def run_jobs_once(services: Services) -> tuple[list[str], list[str]]:
     with services.connection():
         rotated = rotate_due_keys(services)
         deleted = delete_expired_keys(services)
+        services.audit.flush_auth_failure_summaries()
+        services.audit.checkpoint()
     for arn in deleted:
         log.info("deleted %s: its waiting period ended", arn)
     return rotated, deleted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -210,6 +211,13 @@ def test_deletion_after_the_window_removes_the_key_its_aliases_and_its_material(
         ).fetchone()[0]
         assert rows == 0, table
     assert db.execute("SELECT COUNT(*) FROM key_version").fetchone()[0] == 1  # keep's only
+    # The service records the deletion it made, as AWS does.
+    events = [json.loads(bytes(b)) for (b,) in db.execute("SELECT body FROM audit_event")]
+    deletion = [e for e in events if e["eventName"] == "DeleteKey"]
+    assert len(deletion) == 1
+    assert deletion[0]["door"] == "scheduler" and deletion[0]["resources"] == [
+        f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{key_id}"
+    ]
 
 
 def test_on_demand_rotation_keeps_old_ciphertexts_decrypting(kms: Kms) -> None:
