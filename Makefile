@@ -39,8 +39,13 @@ pytest: $(VENV)/.installed
 
 test: lint types contracts policy-tests pytest
 
-bench: $(VENV)/.installed
-	$(BIN)/python -m bench
+$(VENV)/.bench-installed: $(VENV)/.installed setup.cfg
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+# Needs wrk (Debian: apt-get install wrk); the harness says so if it is missing.
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

@@ -94,6 +94,8 @@ class Settings:
     partition: str = "aws"
     region: str = "us-east-1"
     workers: int = 2
+    #: Threads per worker: requests in one process share audit group commits.
+    threads: int = 8
     log_level: str = "INFO"
     #: Trust the local issuer created by ``trent init``.
     local_issuer: bool = True
@@ -316,6 +318,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "TRENT_PARTITION",
         "TRENT_REGION",
         "TRENT_WORKERS",
+        "TRENT_THREADS",
         "TRENT_LOG_LEVEL",
         "TRENT_LOCAL_ISSUER",
         "TRENT_JWT_AUDIENCE",
@@ -362,6 +365,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         kwargs["region"] = raw
     if (raw := get("TRENT_WORKERS")) is not None:
         kwargs["workers"] = _parse_int("TRENT_WORKERS", raw, 1, 256)
+    if (raw := get("TRENT_THREADS")) is not None:
+        kwargs["threads"] = _parse_int("TRENT_THREADS", raw, 1, 64)
     if (raw := get("TRENT_LOG_LEVEL")) is not None:
         level = raw.upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):

@@ -5,11 +5,9 @@
 authentication, no cryptography, no database: whatever Trent spends above this
 floor is Trent's own work.
 
-The gunicorn options are those of ``_run_gunicorn`` in ``app/cli.py`` (sync
-workers, the same timeouts, keep-alive and request limits), copied rather than
-imported because that function builds them inside ``trent serve``. The harness
-checks both servers' logs for the worker class they report, so a change to
-Trent's worker model shows up as a mismatch instead of an unfair floor.
+The gunicorn options are ``trent serve``'s own (:func:`app.cli.gunicorn_options`:
+the same worker class and threads, timeouts, keep-alive and request limits).
+The harness also checks both servers' logs for the worker class they report.
 """
 
 from __future__ import annotations
@@ -18,9 +16,6 @@ import argparse
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-
-#: ``Settings.jwt_max_token_bytes`` (8 KiB) plus 1 KiB, as ``trent serve`` sets it.
-LIMIT_REQUEST_FIELD_SIZE = 8192 + 1024
 
 
 def create_app() -> Flask:
@@ -34,19 +29,14 @@ def create_app() -> Flask:
 
 
 def gunicorn_options(bind: str, workers: int) -> dict[str, Any]:
+    from pathlib import Path
+
+    from app.cli import gunicorn_options as trent_options
+    from app.config import Settings
+
+    settings = Settings(data_dir=Path("."))
     return {
-        "bind": bind,
-        "workers": workers,
-        "worker_class": "sync",
-        "timeout": 30,
-        "graceful_timeout": 10,
-        "keepalive": 5,
-        "limit_request_line": 8190,
-        "limit_request_fields": 100,
-        "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,
-        "accesslog": None,
-        "errorlog": "-",
-        "loglevel": "info",
+        **trent_options(bind, workers, settings.threads, settings),
         "proc_name": "trent-echo",
     }
 

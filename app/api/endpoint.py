@@ -158,11 +158,11 @@ def execute(
     with services.connection():
         typed = load(schema, data or {}, ignore_unknown=ignore_unknown) if schema else None
         if is_read_only(operation):
-            # Nothing to commit but the event: the write lock is held only
-            # for the audit insert, and the result is returned after it commits.
+            # Nothing to commit but the event. It joins the next group commit
+            # (shared with concurrent requests) and the result is returned only
+            # once that batch is durable.
             result = operation(services, context, typed)
-            with services.unit_of_work():
-                services.audit.append(_event("success", 200, None, services))
+            services.audit_writer.submit(_event("success", 200, None, services))
         else:
             with services.unit_of_work():
                 result = operation(services, context, typed)

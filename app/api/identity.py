@@ -9,7 +9,7 @@ from marshmallow import post_load
 
 from app.api.endpoint import call, json_body, require_principal
 from app.api.openapi import documented
-from app.api.schemas.base import StrictSchema, Text
+from app.api.schemas.base import StrictSchema, Text, schema
 from app.operations import identity
 
 blueprint = Blueprint("identity", __name__)
@@ -52,7 +52,7 @@ def put_principal_policy(principal_arn: str, policy_name: str) -> Response:
     body = json_body()
     return call(
         identity.put_principal_policy,
-        PutPrincipalPolicySchema(),
+        schema(PutPrincipalPolicySchema),
         {**body, "PrincipalArn": principal_arn, "PolicyName": policy_name},
     )
 
@@ -62,7 +62,7 @@ def put_principal_policy(principal_arn: str, policy_name: str) -> Response:
 def get_principal_policy(principal_arn: str, policy_name: str) -> Response:
     return call(
         identity.get_principal_policy,
-        PrincipalPolicySchema(),
+        schema(PrincipalPolicySchema),
         {"PrincipalArn": principal_arn, "PolicyName": policy_name},
     )
 
@@ -72,7 +72,7 @@ def get_principal_policy(principal_arn: str, policy_name: str) -> Response:
 def delete_principal_policy(principal_arn: str, policy_name: str) -> Response:
     return call(
         identity.delete_principal_policy,
-        PrincipalPolicySchema(),
+        schema(PrincipalPolicySchema),
         {"PrincipalArn": principal_arn, "PolicyName": policy_name},
     )
 
@@ -81,5 +81,7 @@ def delete_principal_policy(principal_arn: str, policy_name: str) -> Response:
 @documented("GET", P, "ListPrincipalPolicies", "Names of a principal's identity policies.")
 def list_principal_policies(principal_arn: str) -> Response:
     return call(
-        identity.list_principal_policies, PrincipalPolicySchema(), {"PrincipalArn": principal_arn}
+        identity.list_principal_policies,
+        schema(PrincipalPolicySchema),
+        {"PrincipalArn": principal_arn},
     )

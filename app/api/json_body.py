@@ -34,6 +34,10 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _depth_exceeds(text: str, limit: int) -> bool:
     """Nesting depth of ``text`` outside strings, without recursion."""
+    if text.count("{") + text.count("[") <= limit:
+        # Too few brackets to nest that deep: skip the character walk (the
+        # common case, and the walk is the costly part of parsing a body).
+        return False
     depth = 0
     in_string = False
     escaped = False

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, request
 from app.api.endpoint import call, json_body, require_principal
 from app.api.openapi import documented
 from app.api.schemas import keys as s
+from app.api.schemas.base import schema
 from app.errors import ValidationError
 from app.operations import aliases, encryption, keys, policy_documents, rotation, tags
 
@@ -64,20 +65,22 @@ K = "/v1/keys/{KeyId}"
 @blueprint.post("/v1/keys")
 @documented("POST", "/v1/keys", "CreateKey", "Create a key.", s.CreateKeySchema)
 def create_key() -> Response:
-    return call(keys.create_key, s.CreateKeySchema(), json_body())
+    return call(keys.create_key, schema(s.CreateKeySchema), json_body())
 
 
 @blueprint.get("/v1/keys")
 @documented("GET", "/v1/keys", "ListKeys", "List the keys of the caller's account.")
 def list_keys() -> Response:
-    return call(keys.list_keys, s.ListKeysSchema(), _query("Limit", "Marker", integers=("Limit",)))
+    return call(
+        keys.list_keys, schema(s.ListKeysSchema), _query("Limit", "Marker", integers=("Limit",))
+    )
 
 
 @blueprint.get("/v1/keys/<path:key_id>")
 @documented("GET", K, "DescribeKey", "Describe a key (id, ARN, alias name or alias ARN).")
 def describe_key(key_id: str) -> Response:
     _query()
-    return call(keys.describe_key, s.DescribeKeySchema(), {"KeyId": key_id})
+    return call(keys.describe_key, schema(s.DescribeKeySchema), {"KeyId": key_id})
 
 
 @blueprint.patch("/v1/keys/<path:key_id>")
@@ -85,19 +88,21 @@ def describe_key(key_id: str) -> Response:
     "PATCH", K, "UpdateKeyDescription", "Change a key's description.", s.UpdateKeyDescriptionSchema
 )
 def update_key_description(key_id: str) -> Response:
-    return call(keys.update_key_description, s.UpdateKeyDescriptionSchema(), _body(KeyId=key_id))
+    return call(
+        keys.update_key_description, schema(s.UpdateKeyDescriptionSchema), _body(KeyId=key_id)
+    )
 
 
 @blueprint.post("/v1/keys/<path:key_id>/enable")
 @documented("POST", K + "/enable", "EnableKey", "Enable a key.")
 def enable_key(key_id: str) -> Response:
-    return call(keys.enable_key, s.KeyIdSchema(), _body(KeyId=key_id))
+    return call(keys.enable_key, schema(s.KeyIdSchema), _body(KeyId=key_id))
 
 
 @blueprint.post("/v1/keys/<path:key_id>/disable")
 @documented("POST", K + "/disable", "DisableKey", "Disable a key.")
 def disable_key(key_id: str) -> Response:
-    return call(keys.disable_key, s.KeyIdSchema(), _body(KeyId=key_id))
+    return call(keys.disable_key, schema(s.KeyIdSchema), _body(KeyId=key_id))
 
 
 @blueprint.post("/v1/keys/<path:key_id>/schedule-deletion")
@@ -109,20 +114,22 @@ def disable_key(key_id: str) -> Response:
     s.ScheduleKeyDeletionSchema,
 )
 def schedule_key_deletion(key_id: str) -> Response:
-    return call(keys.schedule_key_deletion, s.ScheduleKeyDeletionSchema(), _body(KeyId=key_id))
+    return call(
+        keys.schedule_key_deletion, schema(s.ScheduleKeyDeletionSchema), _body(KeyId=key_id)
+    )
 
 
 @blueprint.post("/v1/keys/<path:key_id>/cancel-deletion")
 @documented("POST", K + "/cancel-deletion", "CancelKeyDeletion", "Cancel a scheduled deletion.")
 def cancel_key_deletion(key_id: str) -> Response:
-    return call(keys.cancel_key_deletion, s.KeyIdSchema(), _body(KeyId=key_id))
+    return call(keys.cancel_key_deletion, schema(s.KeyIdSchema), _body(KeyId=key_id))
 
 
 @blueprint.get("/v1/keys/<path:key_id>/rotation")
 @documented("GET", K + "/rotation", "GetKeyRotationStatus", "Rotation status of a key.")
 def get_key_rotation_status(key_id: str) -> Response:
     _query()
-    return call(rotation.get_key_rotation_status, s.KeyRotationSchema(), {"KeyId": key_id})
+    return call(rotation.get_key_rotation_status, schema(s.KeyRotationSchema), {"KeyId": key_id})
 
 
 @blueprint.put("/v1/keys/<path:key_id>/rotation")
@@ -134,40 +141,46 @@ def get_key_rotation_status(key_id: str) -> Response:
     s.EnableKeyRotationSchema,
 )
 def enable_key_rotation(key_id: str) -> Response:
-    return call(rotation.enable_key_rotation, s.EnableKeyRotationSchema(), _body(KeyId=key_id))
+    return call(
+        rotation.enable_key_rotation, schema(s.EnableKeyRotationSchema), _body(KeyId=key_id)
+    )
 
 
 @blueprint.delete("/v1/keys/<path:key_id>/rotation")
 @documented("DELETE", K + "/rotation", "DisableKeyRotation", "Turn off automatic rotation.")
 def disable_key_rotation(key_id: str) -> Response:
     _query()
-    return call(rotation.disable_key_rotation, s.KeyRotationSchema(), {"KeyId": key_id})
+    return call(rotation.disable_key_rotation, schema(s.KeyRotationSchema), {"KeyId": key_id})
 
 
 @blueprint.post("/v1/keys/<path:key_id>/rotations")
 @documented("POST", K + "/rotations", "RotateKeyOnDemand", "Rotate a key now.")
 def rotate_key_on_demand(key_id: str) -> Response:
-    return call(rotation.rotate_key_on_demand, s.KeyRotationSchema(), _body(KeyId=key_id))
+    return call(rotation.rotate_key_on_demand, schema(s.KeyRotationSchema), _body(KeyId=key_id))
 
 
 @blueprint.get("/v1/keys/<path:key_id>/rotations")
 @documented("GET", K + "/rotations", "ListKeyRotations", "List a key's rotations.")
 def list_key_rotations(key_id: str) -> Response:
     query = _query("IncludeKeyMaterial", "Limit", "Marker", integers=("Limit",))
-    return call(rotation.list_key_rotations, s.ListKeyRotationsSchema(), {**query, "KeyId": key_id})
+    return call(
+        rotation.list_key_rotations, schema(s.ListKeyRotationsSchema), {**query, "KeyId": key_id}
+    )
 
 
 @blueprint.get("/v1/keys/<path:key_id>/policy")
 @documented("GET", K + "/policy", "GetKeyPolicy", "A key's policy document.")
 def get_key_policy(key_id: str) -> Response:
     query = _query("PolicyName")
-    return call(policy_documents.get_key_policy, s.GetKeyPolicySchema(), {**query, "KeyId": key_id})
+    return call(
+        policy_documents.get_key_policy, schema(s.GetKeyPolicySchema), {**query, "KeyId": key_id}
+    )
 
 
 @blueprint.put("/v1/keys/<path:key_id>/policy")
 @documented("PUT", K + "/policy", "PutKeyPolicy", "Replace a key's policy.", s.PutKeyPolicySchema)
 def put_key_policy(key_id: str) -> Response:
-    return call(policy_documents.put_key_policy, s.PutKeyPolicySchema(), _body(KeyId=key_id))
+    return call(policy_documents.put_key_policy, schema(s.PutKeyPolicySchema), _body(KeyId=key_id))
 
 
 @blueprint.get("/v1/keys/<path:key_id>/policies")
@@ -175,7 +188,9 @@ def put_key_policy(key_id: str) -> Response:
 def list_key_policies(key_id: str) -> Response:
     query = _query("Limit", "Marker", integers=("Limit",))
     return call(
-        policy_documents.list_key_policies, s.ListKeyPoliciesSchema(), {**query, "KeyId": key_id}
+        policy_documents.list_key_policies,
+        schema(s.ListKeyPoliciesSchema),
+        {**query, "KeyId": key_id},
     )
 
 
@@ -183,13 +198,15 @@ def list_key_policies(key_id: str) -> Response:
 @documented("GET", K + "/tags", "ListResourceTags", "A key's tags.")
 def list_resource_tags(key_id: str) -> Response:
     query = _query("Limit", "Marker", integers=("Limit",))
-    return call(tags.list_resource_tags, s.ListResourceTagsSchema(), {**query, "KeyId": key_id})
+    return call(
+        tags.list_resource_tags, schema(s.ListResourceTagsSchema), {**query, "KeyId": key_id}
+    )
 
 
 @blueprint.post("/v1/keys/<path:key_id>/tags")
 @documented("POST", K + "/tags", "TagResource", "Add or update tags.", s.TagResourceSchema)
 def tag_resource(key_id: str) -> Response:
-    return call(tags.tag_resource, s.TagResourceSchema(), _body(KeyId=key_id))
+    return call(tags.tag_resource, schema(s.TagResourceSchema), _body(KeyId=key_id))
 
 
 @blueprint.delete("/v1/keys/<path:key_id>/tags")
@@ -198,7 +215,7 @@ def untag_resource(key_id: str) -> Response:
     query = _query("TagKeys")
     return call(
         tags.untag_resource,
-        s.UntagResourceSchema(),
+        schema(s.UntagResourceSchema),
         {"KeyId": key_id, "TagKeys": query.get("TagKeys", [])},
     )
 
@@ -206,13 +223,13 @@ def untag_resource(key_id: str) -> Response:
 @blueprint.post("/v1/keys/<path:key_id>/encrypt")
 @documented("POST", K + "/encrypt", "Encrypt", "Encrypt up to 4096 bytes.", s.EncryptSchema)
 def encrypt(key_id: str) -> Response:
-    return call(encryption.encrypt, s.EncryptSchema(), _body(KeyId=key_id))
+    return call(encryption.encrypt, schema(s.EncryptSchema), _body(KeyId=key_id))
 
 
 @blueprint.post("/v1/decrypt")
 @documented("POST", "/v1/decrypt", "Decrypt", "Decrypt a ciphertext.", s.DecryptSchema)
 def decrypt() -> Response:
-    return call(encryption.decrypt, s.DecryptSchema(), json_body())
+    return call(encryption.decrypt, schema(s.DecryptSchema), json_body())
 
 
 @blueprint.post("/v1/re-encrypt")
@@ -220,7 +237,7 @@ def decrypt() -> Response:
     "POST", "/v1/re-encrypt", "ReEncrypt", "Re-encrypt under another key.", s.ReEncryptSchema
 )
 def re_encrypt() -> Response:
-    return call(encryption.re_encrypt, s.ReEncryptSchema(), json_body())
+    return call(encryption.re_encrypt, schema(s.ReEncryptSchema), json_body())
 
 
 @blueprint.post("/v1/keys/<path:key_id>/data-key")
@@ -236,29 +253,31 @@ def generate_data_key(key_id: str) -> Response:
     flag = query.get("plaintext", "true")
     if flag not in ("true", "false"):
         raise ValidationError("The query parameter 'plaintext' must be true or false.")
-    schema = (
-        s.GenerateDataKeySchema() if flag == "true" else s.GenerateDataKeyWithoutPlaintextSchema()
+    chosen = (
+        schema(s.GenerateDataKeySchema)
+        if flag == "true"
+        else schema(s.GenerateDataKeyWithoutPlaintextSchema)
     )
-    return call(encryption.generate_data_key, schema, _body(KeyId=key_id))
+    return call(encryption.generate_data_key, chosen, _body(KeyId=key_id))
 
 
 @blueprint.post("/v1/random")
 @documented("POST", "/v1/random", "GenerateRandom", "Random bytes.", s.GenerateRandomSchema)
 def generate_random() -> Response:
-    return call(encryption.generate_random, s.GenerateRandomSchema(), json_body())
+    return call(encryption.generate_random, schema(s.GenerateRandomSchema), json_body())
 
 
 @blueprint.get("/v1/aliases")
 @documented("GET", "/v1/aliases", "ListAliases", "List aliases, optionally of one key.")
 def list_aliases() -> Response:
     query = _query("KeyId", "Limit", "Marker", integers=("Limit",))
-    return call(aliases.list_aliases, s.ListAliasesSchema(), query)
+    return call(aliases.list_aliases, schema(s.ListAliasesSchema), query)
 
 
 @blueprint.post("/v1/aliases")
 @documented("POST", "/v1/aliases", "CreateAlias", "Create an alias.", s.CreateAliasSchema)
 def create_alias() -> Response:
-    return call(aliases.create_alias, s.CreateAliasSchema(), json_body())
+    return call(aliases.create_alias, schema(s.CreateAliasSchema), json_body())
 
 
 @blueprint.put("/v1/aliases/<path:alias_name>")
@@ -270,11 +289,11 @@ def create_alias() -> Response:
     s.UpdateAliasSchema,
 )
 def update_alias(alias_name: str) -> Response:
-    return call(aliases.update_alias, s.UpdateAliasSchema(), _body(AliasName=alias_name))
+    return call(aliases.update_alias, schema(s.UpdateAliasSchema), _body(AliasName=alias_name))
 
 
 @blueprint.delete("/v1/aliases/<path:alias_name>")
 @documented("DELETE", "/v1/aliases/{AliasName}", "DeleteAlias", "Delete an alias.")
 def delete_alias(alias_name: str) -> Response:
     _query()
-    return call(aliases.delete_alias, s.DeleteAliasSchema(), {"AliasName": alias_name})
+    return call(aliases.delete_alias, schema(s.DeleteAliasSchema), {"AliasName": alias_name})

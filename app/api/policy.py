@@ -10,7 +10,7 @@ from marshmallow import fields, post_load
 
 from app.api.endpoint import call, json_body, require_principal
 from app.api.openapi import documented
-from app.api.schemas.base import StrictSchema, StringMap, Text, TextList, constraint
+from app.api.schemas.base import StrictSchema, StringMap, Text, TextList, constraint, schema
 from app.operations import policy_authoring
 
 blueprint = Blueprint("policy", __name__)
@@ -69,7 +69,7 @@ class SimulatePolicySchema(StrictSchema):
     ValidatePolicySchema,
 )
 def validate() -> Response:
-    return call(policy_authoring.validate_policy, ValidatePolicySchema(), json_body())
+    return call(policy_authoring.validate_policy, schema(ValidatePolicySchema), json_body())
 
 
 @blueprint.post("/v1/policy/simulate")
@@ -81,4 +81,4 @@ def validate() -> Response:
     SimulatePolicySchema,
 )
 def simulate() -> Response:
-    return call(policy_authoring.simulate_policy, SimulatePolicySchema(), json_body())
+    return call(policy_authoring.simulate_policy, schema(SimulatePolicySchema), json_body())

@@ -52,13 +52,36 @@ def canonical_value(value: Any) -> Any:
     raise CanonicalEncodingError(f"{type(value).__name__} has no canonical JSON encoding")
 
 
+def _is_plain(value: Any) -> bool:
+    """True if ``value`` is built only of the exact canonical types (then it
+    can be encoded as it is); raises at the first float."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        raise CanonicalEncodingError("floats have no canonical encoding; use integers")
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not _is_plain(item):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            if not _is_plain(item):
+                return False
+        return True
+    return False
+
+
 def canonical_json(value: Any) -> bytes:
     """The canonical UTF-8 JSON bytes of ``value``."""
+    if not _is_plain(value):
+        value = canonical_value(value)
     text = json.dumps(
-        canonical_value(value),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
-    return text.encode("utf-8")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate somewhere: the cleaning copy replaces it.
+        return canonical_json(canonical_value(value))

@@ -76,8 +76,8 @@ _MAX_ATTEMPTED_PRINCIPAL = 256
 
 @dataclass(frozen=True)
 class _Prepared:
-    body: bytes
-    columns: dict[str, Any]
+    #: The body in canonical types, ``recordedAt`` still to be set.
+    body: dict[str, Any]
 
 
 class AuditLog:
@@ -125,10 +125,14 @@ class AuditLog:
         return self._append_prepared([self._prepare(event, None) for event in events])
 
     def _prepare(self, event: AuditEvent, extra: Mapping[str, Any] | None) -> _Prepared:
-        # Built before the head is locked, so the lock covers only the inserts.
+        # Built and checked before the head is locked, so that the lock covers
+        # little more than the inserts.
         try:
             body = event_body(event, extra=extra)
-            return _Prepared(canonical_json(body), typed_columns(body))
+            body["recordedAt"] = 0
+            canonical_json(body)
+            typed_columns(body)
+            return _Prepared(body)
         except Exception as exc:
             log.error("audit event %s cannot be encoded: %s", event.event_id, exc)
             raise ServiceUnavailableError() from exc
@@ -141,17 +145,22 @@ class AuditLog:
             )
         try:
             head = audit_store.lock_head()
+            # Never earlier than the event before it, whatever this process's
+            # clock says: a time range is then a seq range (see app.store.audit).
+            recorded_at = max(micros(self._clock()), head.recorded_at)
             prev_hash = head.head_hash
             seq = head.last_seq
             rows: list[NewEvent] = []
             for item in prepared:
                 seq += 1
-                mac = entry_mac(self._mac_key, seq, prev_hash, item.body)
-                digest = entry_hash(prev_hash, seq, item.body, mac)
-                rows.append(NewEvent(seq, item.columns, item.body, mac, prev_hash, digest))
+                body = {**item.body, "recordedAt": recorded_at}
+                encoded = canonical_json(body)
+                mac = entry_mac(self._mac_key, seq, prev_hash, encoded)
+                digest = entry_hash(prev_hash, seq, encoded, mac)
+                rows.append(NewEvent(seq, typed_columns(body), encoded, mac, prev_hash, digest))
                 prev_hash = digest
             audit_store.insert_events(rows)
-            audit_store.advance_head(head.last_seq, seq, prev_hash)
+            audit_store.advance_head(head.last_seq, seq, prev_hash, recorded_at)
         except Exception as exc:
             log.error("audit append failed (the request fails closed): %r", exc)
             raise ServiceUnavailableError() from exc

@@ -67,6 +67,9 @@ class AuditQuery:
     key: str | None = None
     outcome: str | None = None
     error_code: str | None = None
+    #: Bounds (inclusive) on when the log recorded the event (``recordedAt``:
+    #: the request's time plus its duration, and never earlier than the event
+    #: before it), which makes a time range an exact ``seq`` range.
     since: float | None = None
     until: float | None = None
 
@@ -154,7 +157,7 @@ def _legs(flt: EventFilter, account: str | None) -> list[EventFilter]:
     if account is None:
         return [flt]
     own = EventFilter(**{**flt.__dict__, "principal_account": account})
-    keys = EventFilter(**{**flt.__dict__, "key_account": account, "not_principal_account": account})
+    keys = EventFilter(**{**flt.__dict__, "cross_account": account})
     return [own, keys]
 
 
@@ -204,7 +207,7 @@ def search(
 def _visible(event: StoredEvent, account: str | None) -> bool:
     return account is None or account in (
         event.columns["principal_account"],
-        event.columns["key_account"],
+        event.columns["cross_account"],
     )
 
 
@@ -291,6 +294,7 @@ def api_event(event: StoredEvent) -> dict[str, Any]:
     result: dict[str, Any] = {
         "eventId": body.get("eventId"),
         "eventTime": _seconds(body.get("eventTime")),
+        "recordedAt": _seconds(body.get("recordedAt")),
         "requestId": body.get("requestId"),
         "sourceIp": body.get("sourceIp"),
         "userAgent": body.get("userAgent"),
@@ -360,6 +364,7 @@ def cloudtrail_record(event: StoredEvent, region: str) -> dict[str, Any]:
         "httpStatus": body.get("httpStatus"),
         "decisionSids": body.get("decisionSids", []),
         "latencyMs": _latency_ms(body),
+        "recordedAt": _iso(body.get("recordedAt")),
         "seq": event.seq,
         "prevHash": event.prev_hash.hex(),
         "hash": event.entry_hash.hex(),
@@ -367,7 +372,7 @@ def cloudtrail_record(event: StoredEvent, region: str) -> dict[str, Any]:
     for member in _EXTRA_MEMBERS:
         if member in body:
             additional[member] = body[member]
-    owner = event.columns.get("key_account") or principal.get("account")
+    owner = event.columns.get("cross_account") or principal.get("account")
     return {
         "eventVersion": EVENT_VERSION,
         "eventID": body.get("eventId"),

@@ -18,7 +18,6 @@ import math
 from collections.abc import Mapping
 from typing import Any, get_args
 
-from app.audit.canonical import canonical_value
 from app.audit.events import AuditEvent, Outcome
 from app.audit.sanitize import sanitize_parameters
 from app.store.audit import COLUMN_LIMITS
@@ -71,6 +70,8 @@ def event_body(event: AuditEvent, *, extra: Mapping[str, Any] | None = None) -> 
 
     ``extra`` adds members that are not part of :class:`AuditEvent` (the
     details of an authentication failure, an aggregation summary).
+    ``recordedAt`` is left ``None``; the writer sets it under the chain-head
+    lock, which is what keeps it from ever decreasing along ``seq``.
     """
     if event.outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}")
@@ -82,6 +83,8 @@ def event_body(event: AuditEvent, *, extra: Mapping[str, Any] | None = None) -> 
         "v": BODY_VERSION,
         "eventId": clip(event.event_id, COLUMN_LIMITS["event_id"]),
         "eventTime": micros(event.event_time),
+        # Set by the writer under the chain-head lock (see AuditLog.append).
+        "recordedAt": None,
         "requestId": clip(event.request_id, COLUMN_LIMITS["request_id"]) or None,
         "door": clip(event.door, COLUMN_LIMITS["door"]),
         "eventName": clip(event.event_name, COLUMN_LIMITS["event_name"]),
@@ -112,18 +115,17 @@ def event_body(event: AuditEvent, *, extra: Mapping[str, Any] | None = None) -> 
             if name in body:
                 raise ValueError(f"extra member {name!r} would overwrite the event's own")
         body.update(extra)
-    value: dict[str, Any] = canonical_value(body)
-    return value
+    return body
 
 
-def _key_parts(arn: str | None) -> tuple[str | None, str | None]:
+def _key_parts(arn: Any) -> tuple[str | None, str | None]:
     """``(key id, account)`` of a KMS key ARN (``arn:aws:kms:region:account:key/id``)."""
-    if arn is None:
+    if not isinstance(arn, str):
         return None, None
     parts = arn.split(":", 5)
     if len(parts) != 6 or parts[0] != "arn":
         return None, None
-    account = clip(parts[4], COLUMN_LIMITS["key_account"]) or None
+    account = clip(parts[4], COLUMN_LIMITS["cross_account"]) or None
     resource = parts[5]
     key_id = clip(resource[4:], COLUMN_LIMITS["key_id"]) if resource.startswith("key/") else None
     return key_id or None, account
@@ -141,9 +143,11 @@ def typed_columns(body: Mapping[str, Any]) -> dict[str, Any]:
         raise TypeError("not an audit event body")
     key_arn = resources[0] if resources else None
     key_id, key_account = _key_parts(key_arn)
+    account = principal["account"]
     return {
         "event_id": body["eventId"],
         "occurred_at": body["eventTime"],
+        "recorded_at": body["recordedAt"],
         "request_id": body["requestId"],
         "door": body["door"],
         "event_name": body["eventName"],
@@ -154,6 +158,6 @@ def typed_columns(body: Mapping[str, Any]) -> dict[str, Any]:
         "principal_account": principal["account"],
         "key_arn": key_arn,
         "key_id": key_id,
-        "key_account": key_account,
+        "cross_account": key_account if key_account != account else None,
         "source_ip": body["sourceIp"],
     }

@@ -8,7 +8,8 @@ memory):
    which never enters the database);
 3. every ``prev_hash`` links to the previous event and every ``entry_hash``
    recomputes;
-4. every typed column equals the value in the body;
+4. every typed column equals the value in the body, and ``recordedAt``
+   never decreases;
 5. checkpoints are numbered 1, 2, 3…, cover consecutive ranges, chain through
    ``prev_checkpoint_hash``, have non-decreasing times, carry a valid
    signature by a trusted key, and their ``head_hash`` equals the recomputed
@@ -121,6 +122,7 @@ class ChainWalker:
         self._mac_key = mac_key
         self.expected_seq = start_seq
         self.prev_hash = prev_hash
+        self.recorded_at: int | None = None
         self.checked = 0
         self.findings = findings if findings is not None else _Findings(MAX_FINDINGS)
 
@@ -158,6 +160,15 @@ class ChainWalker:
         except (ValueError, KeyError, TypeError, IndexError):
             self.findings.add("body_unreadable", event.seq, "the body is not an audit event")
             return
+        recorded_at = expected["recorded_at"]
+        if not isinstance(recorded_at, int) or (
+            self.recorded_at is not None and recorded_at < self.recorded_at
+        ):
+            self.findings.add(
+                "time_reversed", event.seq, "recordedAt is earlier than the previous event's"
+            )
+        else:
+            self.recorded_at = recorded_at
         changed = sorted(
             name for name, value in expected.items() if event.columns.get(name) != value
         )
@@ -387,6 +398,8 @@ def verify(
         findings.add("missing", reached + 1, f"event(s) {missing} are missing (head is {bound})")
     elif head is not None and last_hash != head.head_hash:
         findings.add("head_mismatch", bound, "the chain-head hash differs from the last event's")
+    elif head is not None and bound and walker.recorded_at != head.recorded_at:
+        findings.add("head_mismatch", bound, "the chain-head time differs from the last event's")
 
     # Signed history the table no longer reaches: a cut tail or an old backup.
     for checkpoint in stream.remaining():

@@ -21,6 +21,7 @@ from app.api.endpoint import audit_failure, execute, jsonable
 from app.api.errors import http_exception_as_kms_error, unexpected_error
 from app.api.json_body import parse_json_object
 from app.api.runtime import runtime
+from app.api.schemas.base import schema
 from app.auth.principal import Principal
 from app.auth.sigv4 import SigV4Error, signed_request_from_wsgi
 from app.awsapi.targets import TARGET_PREFIX, TARGETS, UNSUPPORTED
@@ -104,7 +105,7 @@ def dispatch() -> Response:
         )
     except ValidationError as exc:
         raise SerializationError(exc.message) from None
-    result = execute(target.operation, target.schema(), body, ignore_unknown=True)
+    result = execute(target.operation, schema(target.schema), body, ignore_unknown=True)
     return _respond(jsonable(dict(result)), 200)
 
 

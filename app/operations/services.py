@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from app.audit.group_commit import GroupCommitter
 from app.audit.log import AuditLog
 from app.config import Settings
 from app.crypto.cache import MaterialCache
@@ -26,6 +27,8 @@ class Services:
     clock: Callable[[], float] = field(default=time.time)
     materials: MaterialCache = field(init=False)
     audit: AuditLog = field(init=False)
+    #: Commits the events of read and cryptographic requests in shared batches.
+    audit_writer: GroupCommitter = field(init=False)
 
     def __post_init__(self) -> None:
         self.materials = MaterialCache(
@@ -34,6 +37,7 @@ class Services:
         # The audit log reads the clock through this object, so a test that
         # moves the service's clock moves the log's too.
         self.audit = AuditLog(self.root_key, self.settings, clock=lambda: self.clock())
+        self.audit_writer = GroupCommitter(self.audit, database.connection, database.transaction)
 
     def now(self) -> float:
         return self.clock()

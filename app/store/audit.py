@@ -34,6 +34,7 @@ GENESIS_HASH = bytes(32)
 EVENT_COLUMNS: tuple[str, ...] = (
     "event_id",
     "occurred_at",
+    "recorded_at",
     "request_id",
     "door",
     "event_name",
@@ -44,7 +45,7 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "principal_account",
     "key_arn",
     "key_id",
-    "key_account",
+    "cross_account",
     "source_ip",
 )
 
@@ -64,7 +65,7 @@ COLUMN_LIMITS: dict[str, int] = {
     "principal_account": 32,
     "key_arn": 1024,
     "key_id": 128,
-    "key_account": 32,
+    "cross_account": 32,
     "source_ip": 64,
 }
 
@@ -76,8 +77,12 @@ class AuditEventRow(BaseModel):
     id = peewee.BigAutoField()
     seq = peewee.BigIntegerField(unique=True)
     event_id = peewee.CharField(max_length=COLUMN_LIMITS["event_id"], unique=True)
-    #: Microseconds since the epoch (UTC).
-    occurred_at = peewee.BigIntegerField(index=True)
+    #: When the request happened: microseconds since the epoch (UTC).
+    occurred_at = peewee.BigIntegerField()
+    #: When the log recorded the event (µs), assigned under the chain-head lock
+    #: and never smaller than the previous event's: it never decreases along
+    #: ``seq``, so a time range is a ``seq`` range found with two index probes.
+    recorded_at = peewee.BigIntegerField()
     request_id = peewee.CharField(max_length=COLUMN_LIMITS["request_id"], null=True)
     door = peewee.CharField(max_length=COLUMN_LIMITS["door"])
     event_name = peewee.CharField(max_length=COLUMN_LIMITS["event_name"])
@@ -86,11 +91,12 @@ class AuditEventRow(BaseModel):
     error_code = peewee.CharField(max_length=COLUMN_LIMITS["error_code"], null=True)
     principal_arn = peewee.CharField(max_length=COLUMN_LIMITS["principal_arn"], null=True)
     principal_account = peewee.CharField(max_length=COLUMN_LIMITS["principal_account"], null=True)
-    #: The first resource of the event (its key ARN), with the key id and the
-    #: key's account parsed from it.
+    #: The first resource of the event (its key ARN) and the key id parsed from it.
     key_arn = peewee.CharField(max_length=COLUMN_LIMITS["key_arn"], null=True)
     key_id = peewee.CharField(max_length=COLUMN_LIMITS["key_id"], null=True)
-    key_account = peewee.CharField(max_length=COLUMN_LIMITS["key_account"], null=True)
+    #: The key's account when it is not the caller's (cross-account use), else
+    #: NULL: the key owner's share of the log beyond its own principals' events.
+    cross_account = peewee.CharField(max_length=COLUMN_LIMITS["cross_account"], null=True)
     source_ip = peewee.CharField(max_length=COLUMN_LIMITS["source_ip"], null=True)
     body = peewee.BlobField()
     body_mac = peewee.BlobField()
@@ -108,7 +114,8 @@ class AuditEventRow(BaseModel):
             (("outcome", "seq"), False),
             (("error_code", "seq"), False),
             (("principal_account", "seq"), False),
-            (("key_account", "seq"), False),
+            (("cross_account", "seq"), False),
+            (("recorded_at", "seq"), False),
         )
 
 
@@ -123,6 +130,8 @@ class AuditHeadRow(BaseModel):
     id = peewee.IntegerField(primary_key=True)
     last_seq = peewee.BigIntegerField()
     head_hash = peewee.BlobField()
+    #: ``recorded_at`` of the last event (0 for an empty log).
+    recorded_at = peewee.BigIntegerField()
 
     class Meta:
         table_name = "audit_head"
@@ -174,6 +183,7 @@ AUDIT_MODELS: tuple[type[BaseModel], ...] = (
 class Head:
     last_seq: int
     head_hash: bytes
+    recorded_at: int
 
 
 @dataclass(frozen=True)
@@ -249,19 +259,21 @@ def lock_head() -> Head:
     row = query.first()
     if row is None:
         raise AuditHeadMissing("the audit chain head row is missing")
-    return Head(int(row.last_seq), _bytes(row.head_hash))
+    return Head(int(row.last_seq), _bytes(row.head_hash), int(row.recorded_at))
 
 
 def read_head() -> Head | None:
     """The committed chain head, without locking it."""
     row = AuditHeadRow.get_or_none(AuditHeadRow.id == HEAD_ROW_ID)
-    return None if row is None else Head(int(row.last_seq), _bytes(row.head_hash))
+    if row is None:
+        return None
+    return Head(int(row.last_seq), _bytes(row.head_hash), int(row.recorded_at))
 
 
-def advance_head(expected_last_seq: int, last_seq: int, head_hash: bytes) -> None:
+def advance_head(expected_last_seq: int, last_seq: int, head_hash: bytes, recorded_at: int) -> None:
     """Move the head from ``expected_last_seq`` to ``last_seq`` (compare-and-set)."""
     updated = (
-        AuditHeadRow.update(last_seq=last_seq, head_hash=head_hash)
+        AuditHeadRow.update(last_seq=last_seq, head_hash=head_hash, recorded_at=recorded_at)
         .where((AuditHeadRow.id == HEAD_ROW_ID) & (AuditHeadRow.last_seq == expected_last_seq))
         .execute()
     )
@@ -274,23 +286,35 @@ def advance_head(expected_last_seq: int, last_seq: int, head_hash: bytes) -> Non
 # -- events ------------------------------------------------------------------
 
 #: Rows per multi-row INSERT (well below SQLite's bound-variable limit).
-_INSERT_CHUNK = 400
+_INSERT_CHUNK = 500
+_INSERT_COLUMNS = (
+    "seq",
+    *EVENT_COLUMNS,
+    "body",
+    "body_mac",
+    "prev_hash",
+    "entry_hash",
+)
+
+
+def _insert_sql(rows: int) -> str:
+    # A plain multi-row INSERT over fixed column names: peewee's query builder
+    # costs more per row than computing the chain does, which bulk loads feel.
+    param = database_proxy.obj.param
+    values = "(" + ", ".join([param] * len(_INSERT_COLUMNS)) + ")"
+    columns = ", ".join(f'"{name}"' for name in _INSERT_COLUMNS)
+    return f'INSERT INTO "audit_event" ({columns}) VALUES ' + ", ".join([values] * rows)
 
 
 def insert_events(events: Sequence[NewEvent]) -> None:
-    rows = [
-        {
-            **event.columns,
-            "seq": event.seq,
-            "body": event.body,
-            "body_mac": event.body_mac,
-            "prev_hash": event.prev_hash,
-            "entry_hash": event.entry_hash,
-        }
-        for event in events
-    ]
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        AuditEventRow.insert_many(rows[start : start + _INSERT_CHUNK]).execute()
+    for start in range(0, len(events), _INSERT_CHUNK):
+        chunk = events[start : start + _INSERT_CHUNK]
+        params: list[Any] = []
+        for event in chunk:
+            params.append(event.seq)
+            params.extend(event.columns[name] for name in EVENT_COLUMNS)
+            params.extend((event.body, event.body_mac, event.prev_hash, event.entry_hash))
+        database_proxy.execute_sql(_insert_sql(len(chunk)), params)
 
 
 _EVENT_SELECT = (
@@ -303,14 +327,26 @@ _EVENT_SELECT = (
 )
 
 
+_COLUMN_COUNT = len(EVENT_COLUMNS)
+
+
+def _raw_rows(query: Any) -> list[Any]:
+    """The rows of ``query`` as the driver returns them: every column here is a
+    plain integer, string or blob, so peewee's per-value conversion (which
+    costs more than verifying a row) is skipped."""
+    return list(database_proxy.execute(query).fetchall())
+
+
 def _to_event(row: Any) -> StoredEvent:
+    """A row of ``_EVENT_SELECT`` (read as a plain tuple: building a model
+    instance per row would cost more than verifying it)."""
     return StoredEvent(
-        seq=int(row.seq),
-        columns={name: getattr(row, name) for name in EVENT_COLUMNS},
-        body=_bytes(row.body),
-        body_mac=_bytes(row.body_mac),
-        prev_hash=_bytes(row.prev_hash),
-        entry_hash=_bytes(row.entry_hash),
+        seq=int(row[0]),
+        columns=dict(zip(EVENT_COLUMNS, row[1 : 1 + _COLUMN_COUNT], strict=True)),
+        body=_bytes(row[-4]),
+        body_mac=_bytes(row[-3]),
+        prev_hash=_bytes(row[-2]),
+        entry_hash=_bytes(row[-1]),
     )
 
 
@@ -322,25 +358,24 @@ def events_in_order(after_seq: int, up_to_seq: int, batch_size: int) -> Iterator
     """
     last = after_seq
     while True:
-        rows = list(
+        rows = _raw_rows(
             AuditEventRow.select(*_EVENT_SELECT)
             .where((AuditEventRow.seq > last) & (AuditEventRow.seq <= up_to_seq))
             .order_by(AuditEventRow.seq)
             .limit(batch_size)
-            .objects()
         )
         for row in rows:
             yield _to_event(row)
         if len(rows) < batch_size:
             return
-        last = int(rows[-1].seq)
+        last = int(rows[-1][0])
 
 
 def event_by_id(event_id: str) -> StoredEvent | None:
     row = (
         AuditEventRow.select(*_EVENT_SELECT)
         .where(AuditEventRow.event_id == event_id)
-        .objects()
+        .tuples()
         .first()
     )
     return None if row is None else _to_event(row)
@@ -361,25 +396,26 @@ class EventFilter:
     key_id: str | None = None
     outcome: str | None = None
     error_code: str | None = None
+    #: Bounds on ``recorded_at`` (inclusive).
     since_us: int | None = None
     until_us: int | None = None
     #: Only events whose principal is in this account.
     principal_account: str | None = None
-    #: Only events whose (first) key is in this account.
-    key_account: str | None = None
-    #: Exclude events whose principal is in this account (NULL is not excluded).
-    not_principal_account: str | None = None
+    #: Only events of other accounts' principals using this account's key.
+    cross_account: str | None = None
 
 
 #: Which filter may drive the index scan when several are given, most
 #: selective first. The others are evaluated on the rows that index yields.
 _INDEX_PREFERENCE = (
+    # Cross-account use is rare: when asked for, it is always the best start.
+    "cross_account",
     "key_id",
     "principal_arn",
     "error_code",
     "event_name",
     "principal_account",
-    "key_account",
+    "cross_account",
     "outcome",
 )
 
@@ -398,6 +434,28 @@ def _unindexed(field: Any) -> Any:
     return field
 
 
+def first_seq_recorded_at_or_after(moment_us: int) -> int | None:
+    value = (
+        AuditEventRow.select(AuditEventRow.seq)
+        .where(AuditEventRow.recorded_at >= moment_us)
+        .order_by(AuditEventRow.recorded_at, AuditEventRow.seq)
+        .limit(1)
+        .scalar()
+    )
+    return None if value is None else int(value)
+
+
+def last_seq_recorded_at_or_before(moment_us: int) -> int | None:
+    value = (
+        AuditEventRow.select(AuditEventRow.seq)
+        .where(AuditEventRow.recorded_at <= moment_us)
+        .order_by(AuditEventRow.recorded_at.desc(), AuditEventRow.seq.desc())
+        .limit(1)
+        .scalar()
+    )
+    return None if value is None else int(value)
+
+
 def find_events(
     flt: EventFilter,
     *,
@@ -413,7 +471,7 @@ def find_events(
         "error_code": flt.error_code,
         "event_name": flt.event_name,
         "principal_account": flt.principal_account,
-        "key_account": flt.key_account,
+        "cross_account": flt.cross_account,
         "outcome": flt.outcome,
     }
     driver = next((name for name in _INDEX_PREFERENCE if equalities[name] is not None), None)
@@ -425,20 +483,18 @@ def find_events(
         conditions.append((field if name == driver else _unindexed(field)) == value)
     if flt.key_arn is not None:
         conditions.append(_unindexed(AuditEventRow.key_arn) == flt.key_arn)
-    if flt.not_principal_account is not None:
-        account = _unindexed(AuditEventRow.principal_account)
-        conditions.append(
-            (account != flt.not_principal_account) | AuditEventRow.principal_account.is_null()
-        )
-    # The time range is evaluated on the rows the seq-ordered scan yields:
-    # events are appended in (nearly) time order, so for the usual "recent"
-    # windows the newest-first scan meets the matching rows at once, and no
-    # sort of a large range is ever needed.
-    occurred = _unindexed(AuditEventRow.occurred_at)
+    # A time range is a seq range (recorded_at never decreases along seq),
+    # found with two probes of the (recorded_at, seq) index.
     if flt.since_us is not None:
-        conditions.append(occurred >= flt.since_us)
+        first = first_seq_recorded_at_or_after(flt.since_us)
+        if first is None:
+            return []
+        conditions.append(AuditEventRow.seq >= first)
     if flt.until_us is not None:
-        conditions.append(occurred <= flt.until_us)
+        last = last_seq_recorded_at_or_before(flt.until_us)
+        if last is None:
+            return []
+        conditions.append(AuditEventRow.seq <= last)
     if before_seq is not None:
         conditions.append(AuditEventRow.seq < before_seq)
     if after_seq is not None:
@@ -447,7 +503,7 @@ def find_events(
     if conditions:
         query = query.where(*conditions)
     order = AuditEventRow.seq.desc() if newest_first else AuditEventRow.seq.asc()
-    return [_to_event(row) for row in query.order_by(order).limit(limit).objects()]
+    return [_to_event(row) for row in _raw_rows(query.order_by(order).limit(limit))]
 
 
 # -- checkpoints -------------------------------------------------------------

@@ -244,6 +244,19 @@ def validation_error(exc: MarshmallowValidationError) -> ValidationError:
     return ValidationError(text, field=member)
 
 
+_INSTANCES: dict[type[Schema], Schema] = {}
+
+
+def schema(cls: type[Schema]) -> Schema:
+    """The one instance of a schema class. Building a marshmallow schema copies
+    all its fields, which cost more than loading a request; loading never
+    changes the instance, so one per class serves every request and thread."""
+    instance = _INSTANCES.get(cls)
+    if instance is None:
+        instance = _INSTANCES.setdefault(cls, cls())
+    return instance
+
+
 def load(schema: Schema, data: Mapping[str, Any], *, ignore_unknown: bool = False) -> Any:
     """Load ``data`` with ``schema``; any problem is a :class:`ValidationError`."""
     try:
