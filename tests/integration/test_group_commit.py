@@ -1,0 +1,109 @@
+"""Group commit: concurrent requests share a transaction, nobody is answered
+before their event is durable, and a failed batch fails every request in it."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+from app.audit.events import AuditEvent
+from app.audit.group_commit import GroupCommitter
+from app.audit.log import AuditLog
+from app.audit.verify import verify
+from app.config import Settings
+from app.crypto.root_key import load_root_key
+from app.errors import ServiceUnavailableError
+from app.store import database
+from tests.conftest import init_data_dir
+
+
+def event(n: int) -> AuditEvent:
+    return AuditEvent(
+        event_id=str(uuid.uuid4()),
+        event_time=1_800_000_000.0 + n,
+        request_id=f"r{n}",
+        door="rest",
+        event_name="Encrypt",
+        outcome="success",
+        http_status=200,
+    )
+
+
+@pytest.fixture
+def writer(tmp_path: Path) -> tuple[Settings, AuditLog, GroupCommitter]:
+    settings = init_data_dir(tmp_path / "var")
+    log = AuditLog(load_root_key(settings), settings)
+    return settings, log, GroupCommitter(log, database.connection, database.transaction)
+
+
+def test_concurrent_events_share_batches_and_all_commit(
+    writer: tuple[Settings, AuditLog, GroupCommitter],
+) -> None:
+    settings, log, committer = writer
+    seqs: list[int] = []
+    lock = threading.Lock()
+    batches: list[int] = []
+    original = log.append_batch
+
+    def counting(events: list[AuditEvent]) -> list[int]:
+        batches.append(len(events))
+        return original(events)
+
+    log.append_batch = counting  # type: ignore[method-assign]
+
+    def request(n: int) -> None:
+        seq = committer.submit(event(n))
+        # The event is durable before submit returns: another connection sees it.
+        db = sqlite3.connect(settings.data_dir / "trent.db")
+        try:
+            found = db.execute("SELECT COUNT(*) FROM audit_event WHERE seq = ?", (seq,)).fetchone()
+        finally:
+            db.close()
+        assert found == (1,)
+        with lock:
+            seqs.append(seq)
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in range(64)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(seqs) == list(range(1, 65))
+    assert sum(batches) == 64
+    assert max(batches) > 1, batches  # at least one batch was shared
+    with database.connection():
+        assert verify(log).ok
+
+
+def test_a_failed_batch_fails_every_request_in_it(
+    writer: tuple[Settings, AuditLog, GroupCommitter],
+) -> None:
+    settings, _, committer = writer
+    db = sqlite3.connect(settings.data_dir / "trent.db")
+    db.execute(
+        "CREATE TRIGGER broken BEFORE INSERT ON audit_event "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    db.commit()
+    failures: list[BaseException] = []
+
+    def request(n: int) -> None:
+        try:
+            committer.submit(event(n))
+        except ServiceUnavailableError as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(failures) == 8
+    db.execute("DROP TRIGGER broken")
+    db.commit()
+    assert committer.submit(event(99)) == 1  # the writer survived and recovers
+    db.close()
