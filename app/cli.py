@@ -9,51 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
-from app.config import ConfigError, Settings, load_settings
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc}") from None
-
-
-@contextmanager
-def _database(settings: Settings) -> Iterator[None]:
-    from app.errors import ServiceUnavailableError
-    from app.store.database import StoreConfigError, bind_database, connection, open_database
-
-    try:
-        bind_database(
-            open_database(
-                settings.database,
-                pool_size=2,
-                pool_timeout=settings.db_pool_timeout,
-                busy_timeout_ms=settings.db_busy_timeout_ms,
-            )
-        )
-        with connection():
-            yield
-    except StoreConfigError as exc:
-        raise click.ClickException(f"database: {exc}") from None
-    except ServiceUnavailableError:
-        raise click.ClickException(f"database: cannot connect to {_safe_url(settings)}") from None
-
-
-def _safe_url(settings: Settings) -> str:
-    url = settings.database
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://…@{rest.split('@', 1)[1]}"
-    return url
+from app.cli_context import database_or_exit, safe_url, settings_or_exit
+from app.config import ConfigError, Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,7 +33,7 @@ def init(if_new: bool) -> None:
     from app.crypto.root_key import FileRootKeyProvider
     from app.store.migrate import apply_migrations
 
-    settings = _settings()
+    settings = settings_or_exit()
     data_dir = settings.data_dir
     marker = data_dir / ".initialised"
     if marker.exists():
@@ -88,9 +50,9 @@ def init(if_new: bool) -> None:
         create_issuer_key(settings.issuer_dir)
         issuer = LocalIssuer.load(settings)
         click.echo(f"created local issuer  {issuer.issuer}")
-    with _database(settings):
+    with database_or_exit(settings):
         applied = apply_migrations()
-    click.echo(f"database ready        {_safe_url(settings)} ({len(applied)} migrations applied)")
+    click.echo(f"database ready        {safe_url(settings)} ({len(applied)} migrations applied)")
     marker.write_text("1\n", encoding="utf-8")
 
 
@@ -99,8 +61,8 @@ def migrate() -> None:
     """Apply pending schema migrations."""
     from app.store.migrate import apply_migrations
 
-    settings = _settings()
-    with _database(settings):
+    settings = settings_or_exit()
+    with database_or_exit(settings):
         applied = apply_migrations()
     if applied:
         for name in applied:
@@ -119,12 +81,12 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
     from app.crypto.root_key import RootKeyUnavailable, load_root_key
     from app.store.migrate import pending_migrations
 
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         load_root_key(settings)
     except RootKeyUnavailable as exc:
         raise click.ClickException(f"root key: {exc}") from None
-    with _database(settings):
+    with database_or_exit(settings):
         pending = pending_migrations()
     if pending:
         raise click.ClickException(
@@ -141,7 +103,7 @@ def _print_banner(address: str, settings: Settings) -> None:
     trent = ".venv/bin/trent" if Path(".venv/bin/trent").exists() else trent
     click.echo(
         f"""
-Trent is starting on http://{address}  (data: {settings.data_dir}, database: {_safe_url(settings)})
+Trent is starting on http://{address}  (data: {settings.data_dir}, database: {safe_url(settings)})
 
 In a second shell, from this directory:
 
@@ -215,7 +177,7 @@ def token_issue(
     """Mint a token for the local issuer; prints the token alone on stdout."""
     from app.auth.local_issuer import LocalIssuer
 
-    settings = _settings()
+    settings = settings_or_exit()
     chosen = [x for x in (user, role, root or None) if x]
     if len(chosen) != 1:
         raise click.ClickException("give exactly one of --user, --role, --root")

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Response, jsonify, stream_with_context
 from marshmallow import post_load
 
-from app.api.endpoint import call, execute, require_principal
+from app.api.endpoint import call, execute, query_parameters, require_principal
 from app.api.openapi import documented
 from app.api.runtime import runtime
 from app.api.schemas.base import Int, StrictSchema, Text
 from app.audit.query import MAX_LIMIT
 from app.audit.record import OUTCOMES
-from app.errors import ValidationError
 from app.operations import audit_log
 
 blueprint = Blueprint("audit", __name__)
@@ -62,28 +61,7 @@ class GetAuditEventSchema(StrictSchema):
 
 
 def _query(*names: str) -> dict[str, Any]:
-    unknown = set(request.args) - set(names)
-    if unknown:
-        raise ValidationError(f"Unknown query parameter {sorted(unknown)[0]!r}.")
-    result: dict[str, Any] = {}
-    for name in names:
-        values = request.args.getlist(name)
-        if not values:
-            continue
-        if len(values) > 1:
-            raise ValidationError(f"The query parameter {name!r} is given more than once.")
-        value = values[0]
-        if name in _INTEGERS:
-            if not value.isascii() or not value.isdigit() or len(value) > 19:
-                raise ValidationError(
-                    f"1 validation error detected: Value at '{name}' failed to satisfy "
-                    "constraint: Member must be an integer",
-                    field=name,
-                )
-            result[name] = int(value)
-        else:
-            result[name] = value
-    return result
+    return query_parameters(*names, integers=_INTEGERS)
 
 
 @blueprint.get("/v1/audit/events")

@@ -101,6 +101,38 @@ def json_body() -> dict[str, Any]:
     return parse_json_object(request.get_data(cache=True), max_depth=settings.max_json_depth)
 
 
+def query_parameters(
+    *names: str, integers: tuple[str, ...] = (), repeatable: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The query string as request members: unknown or repeated parameters
+    are refused, integers must be plain decimal digits."""
+    unknown = set(request.args) - set(names)
+    if unknown:
+        raise ValidationError(f"Unknown query parameter {sorted(unknown)[0]!r}.")
+    result: dict[str, Any] = {}
+    for name in names:
+        values = request.args.getlist(name)
+        if not values:
+            continue
+        if name in repeatable:
+            result[name] = values
+            continue
+        if len(values) > 1:
+            raise ValidationError(f"The query parameter {name!r} is given more than once.")
+        value = values[0]
+        if name in integers:
+            if not value.isascii() or not value.isdigit() or len(value) > 19:
+                raise ValidationError(
+                    f"1 validation error detected: Value at '{name[:1].lower() + name[1:]}' "
+                    "failed to satisfy constraint: Member must be an integer",
+                    field=name,
+                )
+            result[name] = int(value)
+        else:
+            result[name] = value
+    return result
+
+
 def jsonable(value: Any) -> Any:
     """Blobs become standard base64; everything else is already JSON."""
     if isinstance(value, bytes):

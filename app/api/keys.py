@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
-from app.api.endpoint import call, json_body, require_principal
+from app.api.endpoint import call, json_body, query_parameters, require_principal
 from app.api.openapi import documented
 from app.api.schemas import keys as s
 from app.api.schemas.base import schema
@@ -34,29 +34,7 @@ def _body(**path: str) -> dict[str, Any]:
 
 
 def _query(*names: str, integers: tuple[str, ...] = ()) -> dict[str, Any]:
-    unknown = set(request.args) - set(names)
-    if unknown:
-        raise ValidationError(f"Unknown query parameter {sorted(unknown)[0]!r}.")
-    result: dict[str, Any] = {}
-    for name in names:
-        values = request.args.getlist(name)
-        if not values:
-            continue
-        if len(values) > 1 and name != "TagKeys":
-            raise ValidationError(f"The query parameter {name!r} is given more than once.")
-        if name == "TagKeys":
-            result[name] = values
-        elif name in integers:
-            if not values[0].isascii() or not values[0].isdigit():
-                raise ValidationError(
-                    f"1 validation error detected: Value at '{name[0].lower() + name[1:]}' "
-                    "failed to satisfy constraint: Member must be an integer",
-                    field=name,
-                )
-            result[name] = int(values[0])
-        else:
-            result[name] = values[0]
-    return result
+    return query_parameters(*names, integers=integers, repeatable=("TagKeys",))
 
 
 K = "/v1/keys/{KeyId}"

@@ -22,10 +22,9 @@ from app.audit import query
 from app.audit.checkpoints import CheckpointFileError
 from app.audit.log import AuditLog
 from app.audit.verify import AuditIntegrityError, verify
-from app.config import ConfigError, load_settings
+from app.cli_context import database_or_exit, settings_or_exit
 from app.crypto.root_key import RootKeyError, load_root_key
-from app.errors import KmsError, ServiceUnavailableError
-from app.store.database import StoreConfigError, bind_database, connection, open_database
+from app.errors import KmsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,29 +32,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 @contextmanager
 def _audit_log() -> Iterator[AuditLog]:
     """The audit log of the configured database, with a connection held."""
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc}") from None
+    settings = settings_or_exit()
     try:
         root_key = load_root_key(settings)
     except RootKeyError as exc:
         raise click.ClickException(f"root key: {exc}") from None
     try:
-        bind_database(
-            open_database(
-                settings.database,
-                pool_size=2,
-                pool_timeout=settings.db_pool_timeout,
-                busy_timeout_ms=settings.db_busy_timeout_ms,
-            )
-        )
-        with connection():
+        with database_or_exit(settings):
             yield AuditLog(root_key, settings)
-    except StoreConfigError as exc:
-        raise click.ClickException(f"database: {exc}") from None
-    except ServiceUnavailableError:
-        raise click.ClickException("database: cannot connect") from None
     except KmsError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
 
