@@ -12,6 +12,7 @@ import argparse
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -32,7 +33,7 @@ def _integers(text: str) -> tuple[int, ...]:
     return values
 
 
-def _names(choices: tuple[str, ...]) -> object:
+def _names(choices: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
     def parse(text: str) -> tuple[str, ...]:
         names = tuple(part.strip() for part in text.split(",") if part.strip())
         unknown = [name for name in names if name not in choices]
@@ -77,6 +78,13 @@ def parse_options(argv: list[str] | None = None) -> Options:
         metavar="SECONDS",
         help="memory check: Trent worker RSS under load (300 = 5 min)",
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="instead of the benchmark: py-spy top-10 of Trent's workers under each load",
+    )
     parser.add_argument("--skip-micro", action="store_true", help="skip the micro-benchmarks")
     parser.add_argument(
         "--json", type=Path, help="report path (default bench/results/bench-<time>.json)"
@@ -95,6 +103,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
         soak=arguments.soak,
         micro=not arguments.skip_micro,
         json_path=arguments.json,
+        profile=arguments.profile,
     )
     if options.duration < 1 or options.runs < 1 or options.workers < 1 or options.soak < 0:
         parser.error("--duration, --runs and --workers must be at least 1, --soak at least 0")

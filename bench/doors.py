@@ -94,7 +94,7 @@ def b64(data: bytes) -> str:
 def call_json(base_url: str, request: HttpRequest, timeout: float = 30) -> tuple[int, Any]:
     """Send ``request`` once; the status and the decoded JSON answer (or the text)."""
     parts = urlsplit(base_url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
     try:
         connection.request(request.method, request.path, request.body, request.headers)
         response = connection.getresponse()

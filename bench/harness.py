@@ -11,17 +11,18 @@ stop before the micro-benchmarks run, so those see a quiet machine.
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench import memory, micro, report, servers, wrk
+from bench import hotspots, memory, micro, report, servers, wrk
 from bench.doors import (
     ACCOUNT,
     LABELS,
@@ -57,6 +58,8 @@ class Options:
     soak: int
     micro: bool
     json_path: Path | None
+    #: Seconds of py-spy sampling per Trent door and operation; 0 runs the benchmark.
+    profile: int = 0
 
     def validate(self) -> None:
         if "trent-aws" in self.doors and self.duration > SIGNATURE_LIFETIME_SECONDS:
@@ -150,9 +153,14 @@ def _servers(workdir: Path, options: Options) -> Iterator[dict[str, servers.Serv
                     ready_path=ready_path,
                 )
                 started[name] = stack.enter_context(server)
-        for server in started.values():
-            server.wait_ready()
-        yield started
+        try:
+            for server in started.values():
+                server.wait_ready()
+            yield started
+        except BenchError:
+            for server in started.values():
+                _log(f"--- the last lines of {server.name}'s log:\n{server.log_tail(20)}")
+            raise
 
 
 def _mint_token(trent: servers.ServerProcess, seconds: int) -> str:
@@ -207,10 +215,11 @@ def _load_matrix(
     ]
     by_name = {door.name: door for door in doors}
     for door in doors:
-        for operation in _operations(door, options):
+        for index, operation in enumerate(_operations(door, options)):
             spec = door.load_spec(operation, workdir)
             probe(spec, door.name, operation)
-            if options.warmup:
+            # A quick run warms each server up once; a full run each operation.
+            if options.warmup and (index == 0 or not options.quick):
                 _log(f"warm-up: {door.name} {LABELS[operation]} ({options.warmup} s)")
                 wrk.run(wrk_path, spec, max(options.connections), options.warmup)
     total = len(cells) * options.runs
@@ -251,8 +260,54 @@ def _server_notes(started: dict[str, servers.ServerProcess]) -> dict[str, Any]:
     return notes
 
 
+def run_profiles(options: Options) -> int:
+    """The ``--profile`` mode: only Trent, sampled by py-spy under each selected load."""
+    wrk_path = wrk.require_wrk()
+    hotspots.require_py_spy()
+    trent_doors = tuple(d for d in options.doors if d.startswith("trent-")) or ("trent-rest",)
+    options = replace(options, doors=trent_doors)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    profiles = []
+    with tempfile.TemporaryDirectory(prefix="trent-bench-") as directory:
+        workdir = Path(directory)
+        with _servers(workdir, options) as started:
+            doors, _ = _doors(started, workdir, options)
+            for door in doors:
+                for operation in _operations(door, options):
+                    spec = door.load_spec(operation, workdir)
+                    probe(spec, door.name, operation)
+                    wrk.run(wrk_path, spec, 16, max(2, options.warmup))
+                    _log(f"profiling {door.name} {operation} for {options.profile} s")
+                    spec = door.load_spec(operation, workdir)
+                    found = hotspots.profile(
+                        wrk_path,
+                        spec,
+                        started["trent"].pid,
+                        options.profile,
+                        RESULTS_DIR,
+                        door.name,
+                        operation,
+                        stamp,
+                    )
+                    profiles.append(found)
+                    print(found.text() + "\n", flush=True)
+    path = report.write_json(
+        options.json_path or RESULTS_DIR / f"profile-{stamp}.json",
+        {
+            "started": stamp,
+            "machine": report.machine(REPOSITORY, wrk.version(wrk_path)),
+            "workers": options.workers,
+            "profiles": [p.as_json() for p in profiles],
+        },
+    )
+    print(f"written: {path}")
+    return 0
+
+
 def run(options: Options) -> int:
     options.validate()
+    if options.profile:
+        return run_profiles(options)
     wrk_path = wrk.require_wrk()
     if "moto" in options.doors:
         _require_module("moto.server", "moto[server]")
@@ -292,8 +347,9 @@ def run(options: Options) -> int:
             document["servers"] = _server_notes(started)
     micro_results = micro.run_all(REPOSITORY, options.quick) if options.micro else []
     document["elapsed_seconds"] = round(time.time() - started_at, 1)
+    info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     audit_rate = micro.audit_events_per_second(micro_results)
-    memory_flat, memory_text = None, "not run (use --soak 300)"
+    memory_flat, memory_text = None, "not run (--soak 300)"
     if soak_result is not None:
         changes = [w["change_percent"] for w in soak_result.workers]
         memory_flat = all(w["flat"] for w in soak_result.workers) and not soak_result.replaced
@@ -306,49 +362,13 @@ def run(options: Options) -> int:
     json_path = report.write_json(
         options.json_path or report.default_json_path(RESULTS_DIR), document
     )
-    _print_report(info, options, cells, found, micro_results, soak_result, json_path, document)
+    settings = (
+        f"wrk -t2, {options.duration} s per run, median of {options.runs} run(s), "
+        f"{options.warmup} s warm-up per {'server' if options.quick else 'operation'}; "
+        f"gunicorn {options.workers} sync workers (Trent and echo); "
+        "moto: moto.server (threaded Werkzeug)"
+    )
+    report.print_report(
+        info, settings, cells, found, micro_results, soak_result, json_path, document
+    )
     return 0
-
-
-def _print_report(
-    info: dict[str, Any],
-    options: Options,
-    cells: list[report.Cell],
-    found: list[report.Target],
-    micro_results: list[micro.MicroResult],
-    soak_result: memory.SoakResult | None,
-    json_path: Path,
-    document: dict[str, Any],
-) -> None:
-    print(f"\nTrent benchmark — {document['started']}")
-    print(f"machine: {report.machine_text(info)}")
-    print(
-        f"load: wrk -t2, {options.duration} s per run, median of {options.runs} run(s), "
-        f"{options.warmup} s warm-up per operation; gunicorn {options.workers} sync workers "
-        f"(Trent and echo); moto: moto.server (threaded Werkzeug)"
-    )
-    print(
-        "trent-rest: bearer JWT; trent-aws: SigV4 pre-signed per run (verified per request); "
-        "req/s counts 2xx answers only\n"
-    )
-    print(report.table(cells))
-    print("\ntargets (issue 7):")
-    print(report.targets_text(found))
-    if soak_result is not None:
-        print(
-            f"\nmemory soak: trent-rest Encrypt 1 KB c16 for {soak_result.seconds} s "
-            f"({soak_result.load.ok_per_second:.0f} req/s), RSS per worker:"
-        )
-        for worker in soak_result.workers:
-            print(
-                f"  pid {worker['pid']}: first {worker['first_mib']} MiB, last "
-                f"{worker['last_mib']} MiB, max {worker['max_mib']} MiB, "
-                f"change {worker['change_percent']:+.1f} % ({worker['samples']} samples)"
-            )
-        if soak_result.replaced:
-            print(f"  workers replaced during the soak: {soak_result.replaced}")
-    for result in micro_results:
-        status = "" if result.returncode == 0 else f" — FAILED ({result.returncode})"
-        print(f"\nmicro: {result.name} ({result.command}, {result.seconds} s){status}")
-        print(result.output)
-    print(f"\nwritten: {json_path}  (run took {document['elapsed_seconds']:.0f} s)")

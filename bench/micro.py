@@ -40,7 +40,7 @@ MICRO_BENCHMARKS = (
     MicroBenchmark(
         "audit append (SQLite, durable)",
         "bench.audit_append",
-        ("--skip-search", "--engines", "sqlite", "--writers", "16", "--seconds", "1"),
+        ("--skip-search", "--engines", "sqlite", "--writers", "4", "--seconds", "1"),
         ("--skip-search", "--engines", "sqlite", "--writers", "1,16", "--seconds", "3"),
     ),
 )

@@ -16,6 +16,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -23,9 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.doors import ECHO, LABELS
+from bench.memory import SoakResult
+from bench.micro import MicroResult
 from bench.wrk import WrkResult
 
 TRENT_DOORS = ("trent-rest", "trent-aws")
+#: CPU use by others in the second before the run above which the report warns.
+BUSY_BEFORE_START = 0.15
 
 
 @dataclass
@@ -188,7 +193,7 @@ def targets_text(found: list[Target]) -> str:
     marks = {True: "met", False: "NOT MET", None: "—"}
     width = max(len(t.name) for t in found)
     return "\n".join(
-        f"{t.name:<{width}}  {t.goal:<16}  {t.value:<18}  {marks[t.met]}" for t in found
+        f"{t.name:<{width}}  {t.goal:<16}  {t.value:<24}  {marks[t.met]}" for t in found
     )
 
 
@@ -205,6 +210,24 @@ def _version(package: str) -> str | None:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return None
+
+
+def cpu_busy(seconds: float = 1.0) -> float | None:
+    """The fraction of all CPUs' time spent not idle over ``seconds`` (from /proc/stat)."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return sum(fields), idle
+
+    try:
+        total_before, idle_before = sample()
+        time.sleep(seconds)
+        total_after, idle_after = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total_after - total_before
+    return 1 - (idle_after - idle_before) / total if total else None
 
 
 def machine(repository: Path, wrk_version: str) -> dict[str, Any]:
@@ -230,6 +253,7 @@ def machine(repository: Path, wrk_version: str) -> dict[str, Any]:
         "cores": os.cpu_count(),
         "memory_gib": round(memory_kib / 1024 / 1024, 1) if memory_kib else None,
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "cpu_busy_before_start": cpu_busy(),
         "kernel": platform.release(),
         "python": sys.version.split()[0],
         "sqlite": sqlite3.sqlite_version,
@@ -278,3 +302,49 @@ def cells_json(cells: list[Cell]) -> list[dict[str, Any]]:
         for cell in cells
         if cell.runs
     ]
+
+
+def print_report(
+    info: dict[str, Any],
+    settings: str,
+    cells: list[Cell],
+    found: list[Target],
+    micro_results: list[MicroResult],
+    soak_result: SoakResult | None,
+    json_path: Path,
+    document: dict[str, Any],
+) -> None:
+    print(f"\nTrent benchmark — {document['started']}")
+    print(f"machine: {machine_text(info)}")
+    busy = info["cpu_busy_before_start"]
+    if busy is not None and busy > BUSY_BEFORE_START:
+        print(
+            f"warning: the CPUs were {busy:.0%} busy in the second before the run: other work "
+            "shared the machine, so the figures are pessimistic (the ratios less so)"
+        )
+    print(f"load: {settings}")
+    print(
+        "trent-rest: bearer JWT; trent-aws: SigV4 pre-signed per run (verified per request); "
+        "req/s counts 2xx answers only\n"
+    )
+    print(table(cells))
+    print("\ntargets (issue 7):")
+    print(targets_text(found))
+    if soak_result is not None:
+        print(
+            f"\nmemory soak: trent-rest Encrypt 1 KB c16 for {soak_result.seconds} s "
+            f"({soak_result.load.ok_per_second:.0f} req/s), RSS per worker:"
+        )
+        for worker in soak_result.workers:
+            print(
+                f"  pid {worker['pid']}: first {worker['first_mib']} MiB, last "
+                f"{worker['last_mib']} MiB, max {worker['max_mib']} MiB, "
+                f"change {worker['change_percent']:+.1f} % ({worker['samples']} samples)"
+            )
+        if soak_result.replaced:
+            print(f"  workers replaced during the soak: {soak_result.replaced}")
+    for result in micro_results:
+        status = "" if result.returncode == 0 else f" — FAILED ({result.returncode})"
+        print(f"\nmicro: {result.name} ({result.command}, {result.seconds} s){status}")
+        print(result.output)
+    print(f"\nwritten: {json_path}  (run took {document['elapsed_seconds']:.0f} s)")

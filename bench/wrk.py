@@ -38,7 +38,7 @@ def require_wrk() -> str:
 def version(path: str) -> str:
     completed = subprocess.run([path, "-v"], capture_output=True, text=True, timeout=10)
     output = (completed.stdout + completed.stderr).strip().splitlines()
-    return output[0] if output else "unknown"
+    return output[0].split(" Copyright")[0] if output else "unknown"
 
 
 @dataclass(frozen=True)
