@@ -187,18 +187,21 @@ def execute(
     g.params = dict(data or {})
     context = OperationContext(principal=g.principal, request=request_info())
     g.ctx = context
+    read_only = is_read_only(operation)
     with services.connection():
         typed = load(schema, data or {}, ignore_unknown=ignore_unknown) if schema else None
-        if is_read_only(operation):
-            # Nothing to commit but the event. It joins the next group commit
-            # (shared with concurrent requests) and the result is returned only
-            # once that batch is durable.
+        if read_only:
             result = operation(services, context, typed)
-            services.audit_writer.submit(_event("success", 200, None, services))
         else:
             with services.unit_of_work():
                 result = operation(services, context, typed)
                 services.audit.append(_event("success", 200, None, services))
+    if read_only:
+        # Nothing to commit but the event. It joins the next group commit
+        # (shared with concurrent requests) and the result is returned only
+        # once that batch is durable. The request's connection is back in the
+        # pool first, so waiting never holds one the writer might need.
+        services.audit_writer.submit(_event("success", 200, None, services))
     g.audited = True
     return result or {}
 
