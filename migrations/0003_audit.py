@@ -22,7 +22,8 @@ def up(migrator: Any, db: Any) -> None:
         id = peewee.BigAutoField()
         seq = peewee.BigIntegerField(unique=True)
         event_id = peewee.CharField(max_length=64, unique=True)
-        occurred_at = peewee.BigIntegerField(index=True)
+        occurred_at = peewee.BigIntegerField()
+        recorded_at = peewee.BigIntegerField()
         request_id = peewee.CharField(max_length=128, null=True)
         door = peewee.CharField(max_length=16)
         event_name = peewee.CharField(max_length=128)
@@ -33,7 +34,7 @@ def up(migrator: Any, db: Any) -> None:
         principal_account = peewee.CharField(max_length=32, null=True)
         key_arn = peewee.CharField(max_length=1024, null=True)
         key_id = peewee.CharField(max_length=128, null=True)
-        key_account = peewee.CharField(max_length=32, null=True)
+        cross_account = peewee.CharField(max_length=32, null=True)
         source_ip = peewee.CharField(max_length=64, null=True)
         body = peewee.BlobField()
         body_mac = peewee.BlobField()
@@ -49,13 +50,18 @@ def up(migrator: Any, db: Any) -> None:
                 (("outcome", "seq"), False),
                 (("error_code", "seq"), False),
                 (("principal_account", "seq"), False),
-                (("key_account", "seq"), False),
+                (("cross_account", "seq"), False),
+                (("recorded_at", "seq"), False),
+                (("principal_account", "event_name", "seq"), False),
+                (("principal_account", "outcome", "seq"), False),
+                (("principal_account", "error_code", "seq"), False),
             )
 
     class AuditHead(Base):
         id = peewee.IntegerField(primary_key=True)
         last_seq = peewee.BigIntegerField()
         head_hash = peewee.BlobField()
+        recorded_at = peewee.BigIntegerField()
 
         class Meta:
             table_name = "audit_head"
@@ -85,7 +91,7 @@ def up(migrator: Any, db: Any) -> None:
             table_name = "audit_signing_key"
 
     db.create_tables([AuditEvent, AuditHead, AuditCheckpoint, AuditSigningKey])
-    AuditHead.insert(id=1, last_seq=0, head_hash=bytes(32)).execute()
+    AuditHead.insert(id=1, last_seq=0, head_hash=bytes(32), recorded_at=0).execute()
 
 
 def down(migrator: Any, db: Any) -> None:

@@ -73,6 +73,18 @@ def _is_plain(value: Any) -> bool:
     return False
 
 
+def canonical_form(value: Any) -> Any:
+    """``value`` itself when it is already canonical, else its cleaned copy
+    (lone surrogates replaced); raises for values with no canonical form."""
+    if _is_plain(value):
+        try:
+            json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return canonical_value(value)
+        return value
+    return canonical_value(value)
+
+
 def canonical_json(value: Any) -> bytes:
     """The canonical UTF-8 JSON bytes of ``value``."""
     if not _is_plain(value):

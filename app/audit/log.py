@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from app.audit.auth_failures import AuthFailureSampler, SuppressedFailures
-from app.audit.canonical import canonical_json
+from app.audit.canonical import canonical_form, canonical_json
 from app.audit.chain import MAC_KEY_LABEL, entry_hash, entry_mac
 from app.audit.checkpoints import (
     SIGNING_KEY_NAME,
@@ -128,9 +128,10 @@ class AuditLog:
         # Built and checked before the head is locked, so that the lock covers
         # little more than the inserts.
         try:
-            body = event_body(event, extra=extra)
+            # The body's strings are cleaned once, here, so that the typed
+            # columns derived from it hold exactly what the body holds.
+            body: dict[str, Any] = canonical_form(event_body(event, extra=extra))
             body["recordedAt"] = 0
-            canonical_json(body)
             typed_columns(body)
             return _Prepared(body)
         except Exception as exc:

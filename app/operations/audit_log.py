@@ -1,5 +1,8 @@
 """Reading the audit log: search, one event, export, verify.
 
+All of them change nothing (``@read_only``): they run outside a write
+transaction, and their own audit event goes through the group commit.
+
 Reading the log is its own permission, ``trent:ReadAuditLog``, decided on
 identity policies (the account root has it unless denied; key administrators
 and key users do not). A caller sees only its own account's share of the
@@ -18,6 +21,7 @@ from app.audit import query
 from app.audit.verify import verify
 from app.operations import access
 from app.operations.context import OperationContext
+from app.operations.kinds import read_only
 from app.operations.services import Services
 
 READ_AUDIT_LOG = "trent:ReadAuditLog"
@@ -56,6 +60,7 @@ class GetAuditEventRequest:
     event_id: str
 
 
+@read_only
 def search_audit_events(
     services: Services, ctx: OperationContext, req: SearchAuditEventsRequest
 ) -> dict[str, Any]:
@@ -69,6 +74,7 @@ def search_audit_events(
     return result
 
 
+@read_only
 def get_audit_event(
     services: Services, ctx: OperationContext, req: GetAuditEventRequest
 ) -> dict[str, Any]:
@@ -76,15 +82,16 @@ def get_audit_event(
     return {"event": query.get_event(req.event_id, account=ctx.principal.account)}
 
 
+@read_only
 def export_audit_events(
     services: Services, ctx: OperationContext, req: AuditFilterRequest
 ) -> dict[str, Iterator[str]]:
     """``{"lines": …}``: JSON Lines of the matching events, oldest first.
 
-    Authorization and filter validation happen now, in the caller's unit of
-    work (so a refusal is an ordinary error and the request's audit event is
-    written before anything is streamed); the iterator reads the rows later,
-    in a connection of its own, as the response is sent.
+    Authorization and filter validation happen now (so a refusal is an
+    ordinary error, and the request's audit event is durable before anything
+    is streamed); the iterator reads the rows later, in a connection of its
+    own, as the response is sent.
     """
     access.authorize_account_action(services, ctx, READ_AUDIT_LOG)
     lines = query.export_records(
@@ -98,6 +105,7 @@ def export_audit_events(
     return {"lines": stream()}
 
 
+@read_only
 def authorize_audit_read(services: Services, ctx: OperationContext, req: object) -> None:
     """Only the permission check (for work done outside the unit of work)."""
     access.authorize_account_action(services, ctx, READ_AUDIT_LOG)

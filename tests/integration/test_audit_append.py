@@ -97,7 +97,7 @@ def test_a_moved_head_refuses_to_fork_the_chain(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     audit_env.append(3)
-    stale = audit_store.Head(1, bytes(32))
+    stale = audit_store.Head(1, bytes(32), 0)
     monkeypatch.setattr(audit_store, "lock_head", lambda: stale)
     with pytest.raises(ServiceUnavailableError):
         audit_env.append(1)
@@ -281,3 +281,14 @@ def test_no_event_ever_holds_a_secret_it_was_given(audit_env: AuditEnv) -> None:
             assert marker not in where
     assert b"alias/app" in stored  # the allowed parameters are there
     assert AuditHeadRow.get().last_seq == 5
+
+
+def test_lone_surrogates_are_cleaned_in_body_and_columns_alike(
+    audit_env: AuditEnv,  # noqa: F811
+) -> None:
+    odd = f"arn:aws:iam::{ACCOUNT}:user/bad\ud800name"
+    audit_env.append(1, principal_arn=odd, user_agent="agent\udfff")
+    row = AuditEventRow.get(AuditEventRow.seq == 1)
+    assert row.principal_arn == f"arn:aws:iam::{ACCOUNT}:user/bad\ufffdname"
+    assert json.loads(bytes(row.body))["userAgent"] == "agent\ufffd"
+    assert verify(audit_env.log).ok

@@ -104,7 +104,8 @@ def test_a_truncated_log_fails_verify_against_the_export(
     db.execute("DELETE FROM audit_checkpoint")
     db.execute(
         "UPDATE audit_head SET last_seq = 3, "
-        "head_hash = (SELECT entry_hash FROM audit_event WHERE seq = 3)"
+        "head_hash = (SELECT entry_hash FROM audit_event WHERE seq = 3), "
+        "recorded_at = (SELECT recorded_at FROM audit_event WHERE seq = 3)"
     )
     db.commit()
     db.close()

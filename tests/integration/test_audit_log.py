@@ -184,7 +184,10 @@ def _truncate_cleanly(keep: int) -> None:
     """Cut the table after ``keep`` and tidy up as a careful attacker would:
     head moved back, stored checkpoints removed. Only the export remembers."""
     AuditEventRow.delete().where(AuditEventRow.seq > keep).execute()
-    AuditHeadRow.update(last_seq=keep, head_hash=bytes(_row(keep).entry_hash)).execute()
+    last = _row(keep)
+    AuditHeadRow.update(
+        last_seq=keep, head_hash=bytes(last.entry_hash), recorded_at=last.recorded_at
+    ).execute()
     AuditCheckpointRow.delete().execute()
 
 
@@ -349,3 +352,41 @@ def test_the_log_shows_who_appended_in_the_rest_api_shape(audit_env: AuditEnv) -
     event = query.search(query.AuditQuery(), account=None, limit=1).events[0]
     assert event["principal"]["arn"] == ALICE
     assert event["seq"] == 1 and len(event["hash"]) == 64
+
+
+def test_recorded_time_never_goes_backwards(audit_env: AuditEnv) -> None:  # noqa: F811
+    from app.audit import query
+
+    audit_env.append(2)
+    audit_env.clock.now -= 3600  # this process's clock jumps back an hour
+    audit_env.append(2)
+    times = [_row(seq).recorded_at for seq in range(1, 5)]
+    assert times == sorted(times) and times[2] == times[1]
+    assert verify(audit_env.log).ok
+    # A time range is exact even so: the events after the jump count as recorded
+    # no earlier than the one before them.
+    since = int(times[1] // 1_000_000)
+    found = query.search(query.AuditQuery(since=since), account=None).events
+    assert [e["seq"] for e in found] == [4, 3, 2]
+
+
+def test_a_forged_time_reversal_is_reported(audit_env: AuditEnv) -> None:  # noqa: F811
+    """Even someone holding the MAC key cannot reorder time unnoticed."""
+    import json
+
+    from app.audit.canonical import canonical_json
+    from app.audit.chain import entry_mac
+
+    audit_env.append(3)
+    mac_key, _, _ = audit_env.log.verifier_keys()
+    row = _row(3)
+    body = json.loads(bytes(row.body))
+    body["recordedAt"] = _row(1).recorded_at - 1
+    encoded = canonical_json(body)
+    prev = bytes(row.prev_hash)
+    mac = entry_mac(mac_key, 3, prev, encoded)
+    digest = entry_hash(prev, 3, encoded, mac)
+    _set(3, body=encoded, body_mac=mac, entry_hash=digest, recorded_at=body["recordedAt"])
+    AuditHeadRow.update(head_hash=digest, recorded_at=body["recordedAt"]).execute()
+    report = verify(audit_env.log)
+    assert report.findings[0].kind == "time_reversed" and report.first_bad_seq == 3

@@ -75,6 +75,7 @@ def made(audit_env: AuditEnv) -> list[Made]:  # noqa: F811
     with transaction():
         for i in range(COUNT):
             spec = _spec(i)
+            audit_env.clock.now = T0 + 10 * i
             event = make_event(i, time=T0 + 10 * i, **spec)
             seq = audit_env.log.append(event)
             result.append(

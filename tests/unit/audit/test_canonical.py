@@ -89,17 +89,19 @@ def test_event_bodies_hold_no_floats() -> None:
         key_version=3,
         resources=("arn:aws:kms:us-east-1:111122223333:key/k-1",),
     )
-    body = event_body(event)
+    body = {**event_body(event), "recordedAt": 1_700_000_000_200_000}
     encoded = canonical_json(body)
     parsed = json.loads(encoded, parse_float=_no_floats)
     assert parsed["eventTime"] == 1_700_000_000_123_456
     assert parsed["latencyUs"] == 12_750
     columns = typed_columns(parsed)
     assert columns["occurred_at"] == 1_700_000_000_123_456
+    assert columns["recorded_at"] == 1_700_000_000_200_000
     assert columns["key_id"] == "k-1"
-    assert columns["key_account"] == "111122223333"
+    # No caller account, so the key's account is another one's: cross-account.
+    assert columns["cross_account"] == "111122223333"
     # The same event encodes to the same bytes every time.
-    assert canonical_json(event_body(event)) == encoded
+    assert canonical_json({**event_body(event), "recordedAt": 1_700_000_000_200_000}) == encoded
 
 
 def test_huge_strings_are_clipped_so_columns_always_fit() -> None:
