@@ -362,10 +362,12 @@ def run(options: Options) -> int:
     json_path = report.write_json(
         options.json_path or report.default_json_path(RESULTS_DIR), document
     )
+    trent_server = (document.get("servers") or {}).get("trent") or {}
+    worker_class = trent_server.get("worker_class") or "?"
     settings = (
         f"wrk -t2, {options.duration} s per run, median of {options.runs} run(s), "
         f"{options.warmup} s warm-up per {'server' if options.quick else 'operation'}; "
-        f"gunicorn {options.workers} sync workers (Trent and echo); "
+        f"gunicorn {options.workers} {worker_class} workers as `trent serve` (Trent and echo); "
         "moto: moto.server (threaded Werkzeug)"
     )
     report.print_report(
