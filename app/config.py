@@ -112,6 +112,10 @@ class Settings:
     #: Seconds between runs of the background scheduler (rotation, deletion);
     #: 0 disables the in-process scheduler.
     scheduler_interval_seconds: float = 60.0
+    #: Where signed audit checkpoints are appended; keep it off the database's
+    #: disk (another volume, a mounted log store): it is what reveals a
+    #: truncated or rolled-back audit table. Default: the data directory.
+    audit_checkpoint_file: Path | None = None
     #: Longest time an unsealed key version stays cached in a process.
     key_cache_seconds: float = 30.0
     #: Longest time a process may act on cached key state (enable/disable,
@@ -329,6 +333,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "TRENT_ROOT_KEY_FILE",
         "TRENT_ROOT_KEY",
         "TRENT_SCHEDULER_INTERVAL",
+        "TRENT_AUDIT_CHECKPOINT_FILE",
         "TRENT_KEY_CACHE_SECONDS",
         "TRENT_STATE_CACHE_SECONDS",
         # Read by client commands of the CLI, not by the server.
@@ -400,6 +405,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         kwargs["scheduler_interval_seconds"] = _parse_float(
             "TRENT_SCHEDULER_INTERVAL", raw, 0, 86400
         )
+    if (raw := get("TRENT_AUDIT_CHECKPOINT_FILE")) is not None:
+        path = Path(raw).resolve()
+        if not path.parent.is_dir():
+            raise ConfigError(
+                f"TRENT_AUDIT_CHECKPOINT_FILE: directory {path.parent} does not exist"
+            )
+        kwargs["audit_checkpoint_file"] = path
     if (raw := get("TRENT_KEY_CACHE_SECONDS")) is not None:
         kwargs["key_cache_seconds"] = _parse_float("TRENT_KEY_CACHE_SECONDS", raw, 0, 3600)
     if (raw := get("TRENT_STATE_CACHE_SECONDS")) is not None:

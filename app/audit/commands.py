@@ -39,7 +39,7 @@ def _audit_log() -> Iterator[AuditLog]:
         raise click.ClickException(f"root key: {exc}") from None
     try:
         with database_or_exit(settings):
-            yield AuditLog(root_key, settings)
+            yield AuditLog(root_key, settings, checkpoint_file=settings.audit_checkpoint_file)
     except KmsError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
 

@@ -36,7 +36,12 @@ class Services:
         )
         # The audit log reads the clock through this object, so a test that
         # moves the service's clock moves the log's too.
-        self.audit = AuditLog(self.root_key, self.settings, clock=lambda: self.clock())
+        self.audit = AuditLog(
+            self.root_key,
+            self.settings,
+            clock=lambda: self.clock(),
+            checkpoint_file=self.settings.audit_checkpoint_file,
+        )
         self.audit_writer = GroupCommitter(self.audit, database.connection, database.transaction)
 
     def now(self) -> float:

@@ -26,6 +26,7 @@ BAD = [
     ({"TRENT_ISSUERS_FILE": "/nonexistent/issuers.json"}, "TRENT_ISSUERS_FILE"),
     ({"TRENT_LOCAL_ISSUER": "false"}, "TRENT_LOCAL_ISSUER"),
     ({"TRENT_DATBASE_URL": "sqlite:///x"}, "TRENT_DATBASE_URL"),
+    ({"TRENT_AUDIT_CHECKPOINT_FILE": "/nonexistent/dir/c.jsonl"}, "TRENT_AUDIT_CHECKPOINT_FILE"),
 ]
 
 
@@ -56,3 +57,22 @@ def test_no_root_key_means_no_start(tmp_path: Path) -> None:
     settings.root_key_path.unlink()
     with pytest.raises(RootKeyUnavailable, match="trent init"):
         create_app(settings)
+
+
+def test_audit_checkpoints_go_where_the_operator_says(tmp_path: Path) -> None:
+    from app.api.runtime import runtime
+    from app.operations.scheduler import run_jobs_once
+
+    settings = init_data_dir(tmp_path / "var")
+    elsewhere = tmp_path / "offsite" / "checkpoints.jsonl"
+    elsewhere.parent.mkdir()
+    configured = load_settings(
+        {"TRENT_DATA_DIR": str(settings.data_dir), "TRENT_AUDIT_CHECKPOINT_FILE": str(elsewhere)}
+    )
+    app = create_app(configured)
+    client = app.test_client()
+    assert client.get("/v1/whoami").status_code == 401  # one audited event
+    with app.app_context():
+        run_jobs_once(runtime().services)
+    assert elsewhere.read_text().count("\n") == 1
+    assert not (settings.data_dir / "audit-checkpoints.jsonl").exists()
