@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
 PARTITION_RE = re.compile(r"^aws(-[a-z]+)*$")
 
@@ -118,9 +117,6 @@ class Settings:
     audit_checkpoint_file: Path | None = None
     #: Longest time an unsealed key version stays cached in a process.
     key_cache_seconds: float = 30.0
-    #: Longest time a process may act on cached key state (enable/disable,
-    #: policy) after another process changed it.
-    state_cache_seconds: float = 1.0
 
     @property
     def database(self) -> str:
@@ -335,7 +331,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "TRENT_SCHEDULER_INTERVAL",
         "TRENT_AUDIT_CHECKPOINT_FILE",
         "TRENT_KEY_CACHE_SECONDS",
-        "TRENT_STATE_CACHE_SECONDS",
         # Read by client commands of the CLI, not by the server.
         "TRENT_URL",
         "TRENT_TOKEN",
@@ -414,8 +409,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         kwargs["audit_checkpoint_file"] = path
     if (raw := get("TRENT_KEY_CACHE_SECONDS")) is not None:
         kwargs["key_cache_seconds"] = _parse_float("TRENT_KEY_CACHE_SECONDS", raw, 0, 3600)
-    if (raw := get("TRENT_STATE_CACHE_SECONDS")) is not None:
-        kwargs["state_cache_seconds"] = _parse_float("TRENT_STATE_CACHE_SECONDS", raw, 0, 60)
 
     settings = Settings(**kwargs)
     if not settings.local_issuer and not settings.issuers:

@@ -11,9 +11,7 @@ import base64
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -126,7 +124,3 @@ def postgres_url() -> Iterator[str]:
             )
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.close()
-
-
-def with_settings(settings: Settings, **changes: Any) -> Settings:
-    return replace(settings, **changes)

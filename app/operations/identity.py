@@ -24,6 +24,7 @@ from app.errors import (
 from app.operations import access
 from app.operations.context import OperationContext
 from app.operations.kinds import read_only
+from app.operations.policy_documents import issue_text
 from app.operations.services import Services
 from app.store import identity_policies as identity_store
 
@@ -83,8 +84,6 @@ def put_principal_policy(
             "The identity policy is larger than the 32768-byte quota."
         ) from None
     except policies.PolicyError as exc:
-        from app.operations.policy_documents import issue_text
-
         raise MalformedPolicyDocumentError(issue_text(exc.issues[0])) from None
     with services.unit_of_work():
         existing = identity_store.names(req.principal_arn)

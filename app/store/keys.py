@@ -73,7 +73,7 @@ _KEY_SQL = (
     "k.created_at, k.policy, k.current_version, k.rotation_enabled, k.rotation_period_days, "
     "k.next_rotation_at, k.on_demand_rotations, k.deletion_date, k.pending_window_days, "
     'v.material_id, k.revision FROM "key" k LEFT JOIN key_version v '
-    "ON v.key_id = k.id AND v.version = k.current_version WHERE k.id = {p} AND k.account = {p}"
+    "ON v.key_id = k.id AND v.version = k.current_version WHERE k.id = {p}"
 )
 _TAGS_SQL = "SELECT tag_key, tag_value FROM key_tag WHERE key_id = {p}"
 
@@ -83,7 +83,14 @@ def _sql(template: str) -> str:
 
 
 def get_key(account: str, key_id: str) -> Key | None:
-    row = database_proxy.execute_sql(_sql(_KEY_SQL), (key_id, account)).fetchone()
+    """The key with this id in ``account``."""
+    key = get_key_by_id(key_id)
+    return key if key is not None and key.account == account else None
+
+
+def get_key_by_id(key_id: str) -> Key | None:
+    """The key with this id in any account (a ciphertext names its key by id)."""
+    row = database_proxy.execute_sql(_sql(_KEY_SQL), (key_id,)).fetchone()
     if row is None:
         return None
     tags = dict(database_proxy.execute_sql(_sql(_TAGS_SQL), (key_id,)).fetchall())
@@ -109,17 +116,6 @@ def get_key(account: str, key_id: str) -> Key | None:
         revision=row[18],
         tags=MappingProxyType(tags),
     )
-
-
-def get_key_by_id(key_id: str) -> Key | None:
-    """The key with this id in any account (a ciphertext names its key by id)."""
-    row = KeyRow.select(KeyRow.account).where(KeyRow.id == key_id).first()
-    return None if row is None else get_key(row.account, key_id)
-
-
-def key_revision(key_id: str) -> int | None:
-    row = KeyRow.select(KeyRow.revision).where(KeyRow.id == key_id).first()
-    return None if row is None else int(row.revision)
 
 
 def update_key(key_id: str, *, expected_revision: int | None = None, **changes: Any) -> bool:
@@ -296,10 +292,6 @@ def list_aliases(
     page = [_to_alias(r) for r in rows[:limit]]
     next_marker = encode_marker("a", page[-1].name) if len(rows) > limit else None
     return page, next_marker
-
-
-def aliases_of(key_id: str) -> list[str]:
-    return [r.name for r in AliasRow.select(AliasRow.name).where(AliasRow.key == key_id)]
 
 
 # Tags
