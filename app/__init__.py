@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.operations.access_keys import sigv4_verifier
     from app.operations.scheduler import Scheduler
     from app.operations.services import Services
-    from app.store.database import bind_database, open_database
+    from app.store.database import bind_database, configure_read_cache, open_database
 
     settings = settings or load_settings()
     logging.getLogger("trent").setLevel(settings.log_level)
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             busy_timeout_ms=settings.db_busy_timeout_ms,
         )
     )
+    configure_read_cache(settings.change_counter_path, settings.metadata_cache_seconds)
     local_issuer = LocalIssuer.load(settings) if settings.local_issuer else None
     # No root key, no service: load_root_key raises and start-up stops here.
     services = Services(settings=settings, root_key=load_root_key(settings))

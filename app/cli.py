@@ -95,7 +95,101 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
     address = bind or settings.bind
     if banner:
         _print_banner(address, settings)
-    _run_gunicorn(address, workers or settings.workers, threads or settings.threads, settings)
+    supervisor = WriterSupervisor(settings) if settings.audit_writer == "process" else None
+    if supervisor is not None:
+        supervisor.start()
+    try:
+        _run_gunicorn(address, workers or settings.workers, threads or settings.threads, settings)
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+
+
+class WriterSupervisor:
+    """Runs ``trent audit-writer`` beside gunicorn and restarts it if it exits.
+
+    Workers append through their own group commit while it is away, so a
+    restart costs speed, never an event.
+    """
+
+    RESTART_PAUSE_SECONDS = 1.0
+
+    def __init__(self, settings: Settings) -> None:
+        import subprocess
+        import threading
+
+        self._subprocess = subprocess
+        self._settings = settings
+        self._stopping = threading.Event()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._thread = threading.Thread(
+            target=self._run, name="trent-writer-supervisor", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        command = [sys.executable, "-c", "from app.cli import main; main()", "audit-writer"]
+        while not self._stopping.is_set():
+            self._process = self._subprocess.Popen(command)
+            code = self._process.wait()
+            if self._stopping.is_set():
+                break
+            click.echo(f"trent: the audit writer exited ({code}); restarting it", err=True)
+            self._stopping.wait(self.RESTART_PAUSE_SECONDS)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except self._subprocess.TimeoutExpired:
+                process.kill()
+
+
+@main.command("audit-writer", hidden=True)
+def audit_writer() -> None:
+    """The host's audit writer process (``trent serve`` starts it)."""
+    import signal
+
+    from app.audit.log import AuditLog
+    from app.audit.writer_service import WriterServer
+    from app.crypto.root_key import RootKeyUnavailable, load_root_key
+    from app.store.database import bind_database, connection, open_database, transaction
+
+    settings = settings_or_exit()
+    try:
+        root_key = load_root_key(settings)
+    except RootKeyUnavailable as exc:
+        raise click.ClickException(f"root key: {exc}") from None
+    bind_database(
+        open_database(
+            settings.database,
+            pool_size=2,
+            pool_timeout=settings.db_pool_timeout,
+            busy_timeout_ms=settings.db_busy_timeout_ms,
+        )
+    )
+    server = WriterServer(
+        AuditLog(root_key, settings),
+        settings.audit_writer_socket,
+        connection,
+        lambda: transaction(invalidates=False),
+    )
+    parent = os.getppid()
+    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    signal.signal(signal.SIGINT, lambda *_: server.stop())
+    server.listen()
+    try:
+        while not server.stopped:
+            server.serve_once(timeout=0.5)
+            if os.getppid() != parent:
+                break  # the server that started us is gone
+    finally:
+        server.close()
 
 
 def _print_banner(address: str, settings: Settings) -> None:

@@ -31,7 +31,13 @@ def safe_url(settings: Settings) -> str:
 def database_or_exit(settings: Settings) -> Iterator[None]:
     """Bind the configured database and hold one connection."""
     from app.errors import ServiceUnavailableError
-    from app.store.database import StoreConfigError, bind_database, connection, open_database
+    from app.store.database import (
+        StoreConfigError,
+        bind_database,
+        configure_read_cache,
+        connection,
+        open_database,
+    )
 
     try:
         bind_database(
@@ -42,6 +48,10 @@ def database_or_exit(settings: Settings) -> Iterator[None]:
                 busy_timeout_ms=settings.db_busy_timeout_ms,
             )
         )
+        # A command caches nothing, but what it changes, servers on this
+        # host must see at once.
+        counter = settings.change_counter_path
+        configure_read_cache(counter if counter.parent.is_dir() else None, 0)
         with connection():
             yield
     except StoreConfigError as exc:

@@ -117,10 +117,28 @@ class Settings:
     audit_checkpoint_file: Path | None = None
     #: Longest time an unsealed key version stays cached in a process.
     key_cache_seconds: float = 30.0
+    #: Longest time a process serves a key, alias, identity policy or access
+    #: key row that another *host* changed (changes on this host are seen at
+    #: once); 0 reads them from the database on every request.
+    metadata_cache_seconds: float = 2.0
+    #: ``process``: ``trent serve`` runs one audit writer process for all its
+    #: workers (:mod:`app.audit.writer_service`); ``thread``: each worker
+    #: group-commits its own requests' events.
+    audit_writer: str = "process"
 
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'trent.db'}"
+
+    @property
+    def change_counter_path(self) -> Path:
+        """The read cache's change counter, shared by this host's processes."""
+        return self.data_dir / "change-counter"
+
+    @property
+    def audit_writer_socket(self) -> Path:
+        """Where the audit writer process listens (a Unix socket)."""
+        return self.data_dir / "audit-writer.sock"
 
     @property
     def issuer_dir(self) -> Path:
@@ -331,6 +349,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "TRENT_SCHEDULER_INTERVAL",
         "TRENT_AUDIT_CHECKPOINT_FILE",
         "TRENT_KEY_CACHE_SECONDS",
+        "TRENT_METADATA_CACHE_SECONDS",
+        "TRENT_AUDIT_WRITER",
         # Read by client commands of the CLI, not by the server.
         "TRENT_URL",
         "TRENT_TOKEN",
@@ -409,6 +429,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         kwargs["audit_checkpoint_file"] = path
     if (raw := get("TRENT_KEY_CACHE_SECONDS")) is not None:
         kwargs["key_cache_seconds"] = _parse_float("TRENT_KEY_CACHE_SECONDS", raw, 0, 3600)
+    if (raw := get("TRENT_AUDIT_WRITER")) is not None:
+        if raw not in ("process", "thread"):
+            raise ConfigError("TRENT_AUDIT_WRITER must be process or thread")
+        kwargs["audit_writer"] = raw
+    if (raw := get("TRENT_METADATA_CACHE_SECONDS")) is not None:
+        kwargs["metadata_cache_seconds"] = _parse_float("TRENT_METADATA_CACHE_SECONDS", raw, 0, 300)
 
     settings = Settings(**kwargs)
     if not settings.local_issuer and not settings.issuers:

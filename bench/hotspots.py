@@ -8,7 +8,8 @@ for an fsync, for the next connection), so the shares are of wall time, which
 is what latency is made of.
 
 Only the workers' request-serving stacks count (those under gunicorn's
-``handle_request``); the scheduler thread and the master are left out. Two
+``ThreadWorker.handle``, and the audit writer thread that commits for them); the
+scheduler thread and the master are left out. Two
 top lists come out of one recording: the leaf function (where the sample
 landed, in any library) and the deepest frame in Trent's own code (``app/``
 or ``policies/``), which says which line of Trent to look at. The collapsed
@@ -89,6 +90,13 @@ class Profile:
         return "\n".join(lines)
 
 
+#: A gunicorn ``gthread`` worker's frames; its request threads run ``handle``.
+_WORKER_FRAME = "gunicorn/workers/gthread.py"
+_REQUEST_FRAME = "ThreadWorker.handle "
+#: The audit group-commit writer thread works for the requests too.
+_WRITER_FRAME = "GroupCommitter._run"
+
+
 def summarise(stacks: str) -> tuple[int, int, Counter[str], Counter[str]]:
     """Worker samples, request samples, and the two counters, from py-spy's raw output."""
     worker = request = 0
@@ -99,11 +107,11 @@ def summarise(stacks: str) -> tuple[int, int, Counter[str], Counter[str]]:
         if not stack or not count_text.isdigit():
             continue
         frames = [f for f in stack.split(";") if not f.startswith("process ")]
-        if not any("SyncWorker.run_for_one" in f for f in frames):
+        if not any(_WORKER_FRAME in f or _WRITER_FRAME in f for f in frames):
             continue
         count = int(count_text)
         worker += count
-        if not any("handle_request" in f for f in frames):
+        if not any(_REQUEST_FRAME in f or _WRITER_FRAME in f for f in frames):
             continue
         request += count
         leaf[frames[-1]] += count

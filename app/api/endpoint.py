@@ -239,7 +239,7 @@ def audit_failure(error: KmsError, cause: BaseException) -> KmsError:
                     request.remote_addr, str(reason or error.code), None, event
                 )
             else:
-                with services.unit_of_work():
+                with services.unit_of_work(audit_only=True):
                     services.audit.append(event)
     except Exception as exc:  # noqa: BLE001 - any failure to audit fails closed
         audit_log.error(

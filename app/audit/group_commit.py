@@ -24,7 +24,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from app.audit.events import AuditEvent
-from app.audit.log import AuditLog
+from app.audit.log import AuditLog, PreparedEvent
 from app.errors import ServiceUnavailableError
 
 log = logging.getLogger("trent.audit")
@@ -37,7 +37,7 @@ WAIT_SECONDS = 30.0
 
 @dataclass
 class _Pending:
-    event: AuditEvent
+    event: PreparedEvent
     done: threading.Event = field(default_factory=threading.Event)
     seq: int | None = None
     failed: bool = False
@@ -63,7 +63,9 @@ class GroupCommitter:
         """Append ``event`` durably; returns its ``seq``. Blocks until its batch
         committed; raises :class:`ServiceUnavailableError` if it did not."""
         self._ensure_started()
-        pending = _Pending(event)
+        # Encoded here, in the request's thread: the writer's time is what
+        # every request of the batch waits for.
+        pending = _Pending(self._audit.prepare(event))
         self._queue.put(pending)
         if not pending.done.wait(WAIT_SECONDS) or pending.failed or pending.seq is None:
             raise ServiceUnavailableError()
@@ -95,7 +97,7 @@ class GroupCommitter:
         for batch in self._batches():
             try:
                 with self._connection(), self._transaction():
-                    seqs = self._audit.append_batch([p.event for p in batch])
+                    seqs = self._audit.append_prepared([p.event for p in batch])
             except Exception as exc:  # noqa: BLE001 - every waiter must be released
                 log.error("audit batch of %d events failed: %s", len(batch), type(exc).__name__)
                 for pending in batch:

@@ -74,10 +74,37 @@ _MAX_REASON = 64
 _MAX_ATTEMPTED_PRINCIPAL = 256
 
 
+_RECORDED_AT = "recordedAt"
+
+
 @dataclass(frozen=True)
-class _Prepared:
-    #: The body in canonical types, ``recordedAt`` still to be set.
-    body: dict[str, Any]
+class PreparedEvent:
+    """An event encoded up to its place in the chain.
+
+    The canonical body is ``head + <recordedAt> + tail``: the members sorted
+    before ``recordedAt`` and the member's name, then (after the value) the
+    members sorted after it. Building and checking the body, the costly part,
+    happens here, before the chain head is locked and outside the group
+    commit's writer thread; the writer only fills in the time and links the
+    event into the chain.
+    """
+
+    head: bytes
+    tail: bytes
+    #: The typed columns, ``recorded_at`` still ``None``.
+    columns: dict[str, Any]
+
+    def body(self, recorded_at: int) -> bytes:
+        return self.head + str(recorded_at).encode("ascii") + self.tail
+
+
+def _split_encoding(body: dict[str, Any]) -> tuple[bytes, bytes]:
+    """``(head, tail)`` of :class:`PreparedEvent` for a canonical ``body``."""
+    before = canonical_json({k: v for k, v in body.items() if k < _RECORDED_AT})
+    after = canonical_json({k: v for k, v in body.items() if k > _RECORDED_AT})
+    head = before[:-1] + (b"," if len(before) > 2 else b"") + b'"recordedAt":'
+    tail = b"," + after[1:] if len(after) > 2 else b"}"
+    return head, tail
 
 
 class AuditLog:
@@ -118,27 +145,30 @@ class AuditLog:
         Raises :class:`ServiceUnavailableError` on any failure: the caller's
         transaction must then roll back and the request answer 503.
         """
-        return self._append_prepared([self._prepare(event, None)])[0]
+        return self.append_prepared([self.prepare(event)])[0]
 
     def append_batch(self, events: Sequence[AuditEvent]) -> list[int]:
         """Append several events at once (one head lock, one head update)."""
-        return self._append_prepared([self._prepare(event, None) for event in events])
+        return self.append_prepared([self.prepare(event) for event in events])
 
-    def _prepare(self, event: AuditEvent, extra: Mapping[str, Any] | None) -> _Prepared:
-        # Built and checked before the head is locked, so that the lock covers
-        # little more than the inserts.
+    def prepare(self, event: AuditEvent, extra: Mapping[str, Any] | None = None) -> PreparedEvent:
+        """Encode ``event`` for :meth:`append_prepared` (any thread, no lock).
+
+        Raises :class:`ServiceUnavailableError` if it cannot be encoded.
+        """
         try:
             # The body's strings are cleaned once, here, so that the typed
             # columns derived from it hold exactly what the body holds.
             body: dict[str, Any] = canonical_form(event_body(event, extra=extra))
-            body["recordedAt"] = 0
-            typed_columns(body)
-            return _Prepared(body)
+            head, tail = _split_encoding(body)
+            return PreparedEvent(head, tail, typed_columns(body))
         except Exception as exc:
             log.error("audit event %s cannot be encoded: %s", event.event_id, exc)
             raise ServiceUnavailableError() from exc
 
-    def _append_prepared(self, prepared: Sequence[_Prepared]) -> list[int]:
+    def append_prepared(self, prepared: Sequence[PreparedEvent]) -> list[int]:
+        """Link prepared events into the chain, in the caller's open
+        transaction; returns their ``seq`` (fails closed like :meth:`append`)."""
         if not database.database_proxy.in_transaction():
             raise RuntimeError(
                 "AuditLog.append must run inside app.store.database.transaction(), "
@@ -154,11 +184,11 @@ class AuditLog:
             rows: list[NewEvent] = []
             for item in prepared:
                 seq += 1
-                body = {**item.body, "recordedAt": recorded_at}
-                encoded = canonical_json(body)
+                encoded = item.body(recorded_at)
                 mac = entry_mac(self._mac_key, seq, prev_hash, encoded)
                 digest = entry_hash(prev_hash, seq, encoded, mac)
-                rows.append(NewEvent(seq, typed_columns(body), encoded, mac, prev_hash, digest))
+                columns = {**item.columns, "recorded_at": recorded_at}
+                rows.append(NewEvent(seq, columns, encoded, mac, prev_hash, digest))
                 prev_hash = digest
             audit_store.insert_events(rows)
             audit_store.advance_head(head.last_seq, seq, prev_hash, recorded_at)
@@ -193,10 +223,10 @@ class AuditLog:
             }
         }
         try:
-            prepared = [self._prepare(self._summary_event(s), self._summary_extra(s)) for s in due]
-            prepared.append(self._prepare(event, extra))
-            with database.transaction():
-                seqs = self._append_prepared(prepared)
+            prepared = [self.prepare(self._summary_event(s), self._summary_extra(s)) for s in due]
+            prepared.append(self.prepare(event, extra))
+            with database.transaction(invalidates=False):
+                seqs = self.append_prepared(prepared)
         except BaseException:
             self.auth_failures.restore(due)
             raise
@@ -208,9 +238,9 @@ class AuditLog:
         if not due:
             return 0
         try:
-            prepared = [self._prepare(self._summary_event(s), self._summary_extra(s)) for s in due]
-            with database.transaction():
-                self._append_prepared(prepared)
+            prepared = [self.prepare(self._summary_event(s), self._summary_extra(s)) for s in due]
+            with database.transaction(invalidates=False):
+                self.append_prepared(prepared)
         except BaseException:
             self.auth_failures.restore(due)
             raise
@@ -299,7 +329,7 @@ class AuditLog:
             signer_key_id=key.key_id,
         )
         checkpoint = unsigned.with_signature(sign(private, unsigned.signed_bytes()))
-        with database.transaction():
+        with database.transaction(invalidates=False):
             inserted = audit_store.insert_checkpoint(checkpoint.to_stored())
         self.export_checkpoints()
         return checkpoint if inserted else None

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import hmac
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.hmac import HMAC
-
 
 def hmac_sha256(key: bytes, data: bytes) -> bytes:
     """The 32-byte HMAC-SHA256 of ``data`` under ``key`` (which must not be empty)."""
     if not key:
         raise ValueError("an HMAC key must not be empty")
-    mac = HMAC(key, hashes.SHA256())
-    mac.update(data)
-    return mac.finalize()
+    return hmac.digest(key, data, "sha256")
 
 
 def constant_time_equal(a: bytes, b: bytes) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from app.audit.group_commit import GroupCommitter
 from app.audit.log import AuditLog
+from app.audit.writer_service import RemoteCommitter
 from app.config import Settings
 from app.crypto.cache import MaterialCache
 from app.crypto.root_key import RootKeyProvider
@@ -28,7 +29,7 @@ class Services:
     materials: MaterialCache = field(init=False)
     audit: AuditLog = field(init=False)
     #: Commits the events of read and cryptographic requests in shared batches.
-    audit_writer: GroupCommitter = field(init=False)
+    audit_writer: GroupCommitter | RemoteCommitter = field(init=False)
 
     def __post_init__(self) -> None:
         self.materials = MaterialCache(
@@ -42,7 +43,14 @@ class Services:
             clock=lambda: self.clock(),
             checkpoint_file=self.settings.audit_checkpoint_file,
         )
-        self.audit_writer = GroupCommitter(self.audit, database.connection, database.transaction)
+        in_process = GroupCommitter(
+            self.audit, database.connection, lambda: database.transaction(invalidates=False)
+        )
+        self.audit_writer = (
+            RemoteCommitter(self.audit, self.settings.audit_writer_socket, fallback=in_process)
+            if self.settings.audit_writer == "process"
+            else in_process
+        )
 
     def now(self) -> float:
         return self.clock()
@@ -54,9 +62,12 @@ class Services:
             yield
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[None]:
-        """One transaction: every change of an operation commits together."""
-        with database.transaction():
+    def unit_of_work(self, *, audit_only: bool = False) -> Iterator[None]:
+        """One transaction: every change of an operation commits together.
+
+        ``audit_only``: it appends audit events and changes nothing else, so
+        the read caches of the host's processes stay valid."""
+        with database.transaction(invalidates=not audit_only):
             yield
 
     def check_ready(self) -> dict[str, str]:

@@ -28,7 +28,7 @@ import peewee
 
 from app.crypto.material import SealedMaterial
 from app.store.base import BaseModel
-from app.store.database import database_proxy
+from app.store.database import cached, database_proxy
 
 STATUS_ACTIVE = "Active"
 
@@ -115,6 +115,11 @@ def insert(record: AccessKeyRecord, *, max_per_principal: int) -> bool:
 
 
 def get(access_key_id: str) -> AccessKeyRecord | None:
+    """The key's record; outside a write transaction it may come from the read cache."""
+    return cached(("access-key", access_key_id), lambda: _load(access_key_id))
+
+
+def _load(access_key_id: str) -> AccessKeyRecord | None:
     row = AccessKeyRow.get_or_none(AccessKeyRow.access_key_id == access_key_id)
     return None if row is None else _to_record(row)
 

@@ -6,7 +6,11 @@
   (a committed key version must survive power loss, or every ciphertext under
   it becomes undecryptable), foreign keys on, a busy timeout, and
   ``BEGIN IMMEDIATE`` for every write transaction so that a read-then-write
-  never fails half-way with "database is locked".
+  never fails half-way with "database is locked". Write transactions queue on
+  a :class:`WriteLock` first (see there): SQLite's own busy handler waits by
+  sleeping 1, 2, 5, 10 … 100 ms between tries, which made a writer in one
+  worker process wait tens of milliseconds for a lock the other process had
+  released long before.
 * ``postgresql://…`` (scale-out): a bounded connection pool whose wait for a
   free connection is short and positive; running out becomes 503, never a hang
   and never a 400 (peewee's ``MaxConnectionsExceeded`` subclasses ``ValueError``).
@@ -17,24 +21,109 @@ A request takes one connection for its duration (:func:`connection`); one
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import peewee
 from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase, PooledSqliteDatabase
 
 from app.errors import ServiceUnavailableError
+from app.store.read_cache import ChangeCounter, ReadCache
+
+T = TypeVar("T")
 
 #: Every model binds to this proxy; :func:`bind_database` points it at a database.
 database_proxy = peewee.DatabaseProxy()
 
+#: Rows every request reads (see :mod:`app.store.read_cache`); off until
+#: :func:`configure_read_cache` turns it on.
+_read_cache = ReadCache(ChangeCounter(None), ttl_seconds=0)
+_pending = threading.local()
+
 
 class StoreConfigError(Exception):
     """The database URL cannot be used (bad form, missing directory)."""
+
+
+class WriteLock:
+    """Serialises the SQLite write transactions of every thread and process
+    that opens the same database file, and wakes the next writer as soon as
+    the lock is free.
+
+    Two levels: a lock for the threads of this process, then an exclusive
+    ``flock`` on ``<database>-writelock`` for the processes. The thread lock
+    means at most one thread per process is at the file lock; that thread
+    tries it without blocking and, while another process holds it, retries
+    after 50 µs, doubling to at most 1 ms, so a process waits at most about a
+    millisecond longer than it must, and never longer than the busy timeout
+    (then the caller answers 503). The kernel drops the file lock of a process
+    that dies, so a crashed worker cannot leave it held. SQLite's own locking
+    still guards the file underneath; this only decides who asks first.
+    """
+
+    _FIRST_PAUSE = 0.00005
+    _LONGEST_PAUSE = 0.001
+
+    def __init__(self, path: str, timeout_seconds: float) -> None:
+        self.path = path
+        self.timeout_seconds = timeout_seconds
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._fd_pid: int | None = None
+
+    def __repr__(self) -> str:
+        return f"WriteLock({self.path!r})"
+
+    def _file(self) -> int:
+        # One descriptor per process: a forked worker must not share its
+        # parent's open file description (flock belongs to that).
+        if self._fd is None or self._fd_pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._fd_pid = os.getpid()
+        return self._fd
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        deadline = time.monotonic() + self.timeout_seconds
+        if not self._threads.acquire(timeout=self.timeout_seconds):
+            raise ServiceUnavailableError()
+        try:
+            fd = self._file()
+            pause = self._FIRST_PAUSE
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                if time.monotonic() >= deadline:
+                    raise ServiceUnavailableError()
+                time.sleep(pause)
+                pause = min(pause * 2, self._LONGEST_PAUSE)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
+class TrentSqliteDatabase(PooledSqliteDatabase):  # type: ignore[misc]
+    """The pooled SQLite database with its :class:`WriteLock`."""
+
+    def __init__(self, path: str, *, write_lock_timeout: float, **kwargs: Any) -> None:
+        super().__init__(path, **kwargs)
+        self.write_lock = WriteLock(f"{path}-writelock", write_lock_timeout)
 
 
 def open_database(url: str, *, pool_size: int, pool_timeout: float, busy_timeout_ms: int) -> Any:
@@ -45,8 +134,9 @@ def open_database(url: str, *, pool_size: int, pool_timeout: float, busy_timeout
             raise StoreConfigError(
                 f"directory {path.parent} for the SQLite database does not exist"
             )
-        return PooledSqliteDatabase(
+        return TrentSqliteDatabase(
             str(path),
+            write_lock_timeout=busy_timeout_ms / 1000,
             max_connections=pool_size,
             timeout=pool_timeout,
             stale_timeout=600,
@@ -78,7 +168,33 @@ def open_database(url: str, *, pool_size: int, pool_timeout: float, busy_timeout
 
 
 def bind_database(database: Any) -> None:
+    """Point every repository at ``database``; the read cache starts off (empty)."""
+    global _read_cache
     database_proxy.initialize(database)
+    _read_cache = ReadCache(ChangeCounter(None), ttl_seconds=0)
+
+
+def configure_read_cache(counter_file: Path | None, ttl_seconds: float) -> ReadCache:
+    """Cache committed rows for ``ttl_seconds`` (0: off); ``counter_file`` is
+    the change counter shared by the processes of this host."""
+    global _read_cache
+    _read_cache = ReadCache(ChangeCounter(counter_file), ttl_seconds=ttl_seconds)
+    return _read_cache
+
+
+def cached(key: Any, load: Callable[[], T]) -> T:
+    """``load()``, or its committed result cached by :func:`configure_read_cache`.
+
+    Inside a write transaction the rows are always read fresh.
+    """
+    if database_proxy.in_transaction():
+        return load()
+    return _read_cache.get(key, load)
+
+
+def changes_committed() -> None:
+    """Make every process on this host drop what it cached (a write committed)."""
+    _read_cache.counter.bump()
 
 
 def is_sqlite() -> bool:
@@ -119,19 +235,37 @@ def connection() -> Iterator[None]:
 
 
 @contextmanager
-def transaction() -> Iterator[None]:
+def transaction(*, invalidates: bool = True) -> Iterator[None]:
     """One unit of work: commit on success, roll back on any exception.
 
     On SQLite the transaction starts with ``BEGIN IMMEDIATE``: the write lock
     is taken up front, so concurrent writers wait (busy timeout) instead of
     failing when a read inside the transaction is followed by a write.
+
+    After the outermost transaction commits, the read cache of every process
+    on the host is invalidated (:func:`changes_committed`), unless no
+    transaction in it had ``invalidates`` set: the audit log's own appends
+    change no row anything caches.
     """
-    if is_sqlite():
-        with database_proxy.atomic(lock_type="IMMEDIATE"):
+    if database_proxy.in_transaction():
+        # Nested: a savepoint; the outermost transaction commits and invalidates.
+        if invalidates:
+            _pending.invalidate = True
+        with database_proxy.atomic(**({"lock_type": "IMMEDIATE"} if is_sqlite() else {})):
             yield
-    else:
-        with database_proxy.atomic():
-            yield
+        return
+    _pending.invalidate = invalidates
+    write_lock: WriteLock | None = getattr(database_proxy.obj, "write_lock", None)
+    with write_lock.hold() if write_lock is not None else nullcontext():
+        try:
+            with database_proxy.atomic(**({"lock_type": "IMMEDIATE"} if is_sqlite() else {})):
+                yield
+        finally:
+            invalidate, _pending.invalidate = getattr(_pending, "invalidate", False), False
+        # Committed (an exception would have left above): still under the
+        # write lock, so the next writer's readers cannot miss this change.
+        if invalidate:
+            changes_committed()
 
 
 def ping() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.store.database import database_proxy
+from app.store.database import cached, database_proxy
 from app.store.models import IdentityPolicyRow
 
 
@@ -50,14 +50,19 @@ def names(principal_arn: str) -> list[str]:
     return [r.name for r in rows]
 
 
-def documents_for(principal_arn: str) -> list[tuple[str, str]]:
+def documents_for(principal_arn: str) -> tuple[tuple[str, str], ...]:
     """``(name, document)`` of every policy attached to ``principal_arn``.
 
-    Read on every authorized request, so the statement is written out once
-    instead of being built by the query builder each time.
+    Read on every authorized request: outside a write transaction it may come
+    from the read cache, and the statement is written out once instead of
+    being built by the query builder each time.
     """
+    return cached(("identity-policies", principal_arn), lambda: _load_documents(principal_arn))
+
+
+def _load_documents(principal_arn: str) -> tuple[tuple[str, str], ...]:
     p = database_proxy.obj.param
     sql = f"SELECT name, document FROM identity_policy WHERE principal_arn = {p} ORDER BY name"
-    return [
+    return tuple(
         (name, document) for name, document in database_proxy.execute_sql(sql, (principal_arn,))
-    ]
+    )

@@ -18,7 +18,7 @@ import peewee
 from app.crypto.material import SealedMaterial
 from app.errors import AlreadyExistsError, InvalidMarkerError
 from app.keys.model import Alias, Key, KeyState, KeyVersionInfo
-from app.store.database import database_proxy
+from app.store.database import cached, database_proxy
 from app.store.models import AliasRow, KeyRow, KeyTagRow, KeyVersionRow
 
 _KEY_FIELDS = {
@@ -89,7 +89,14 @@ def get_key(account: str, key_id: str) -> Key | None:
 
 
 def get_key_by_id(key_id: str) -> Key | None:
-    """The key with this id in any account (a ciphertext names its key by id)."""
+    """The key with this id in any account (a ciphertext names its key by id).
+
+    Outside a write transaction the committed row may come from the read
+    cache (:func:`app.store.database.cached`)."""
+    return cached(("key", key_id), lambda: _load_key(key_id))
+
+
+def _load_key(key_id: str) -> Key | None:
     row = database_proxy.execute_sql(_sql(_KEY_SQL), (key_id,)).fetchone()
     if row is None:
         return None
@@ -241,6 +248,10 @@ def _to_alias(row: AliasRow) -> Alias:
 
 
 def get_alias(account: str, name: str) -> Alias | None:
+    return cached(("alias", account, name), lambda: _load_alias(account, name))
+
+
+def _load_alias(account: str, name: str) -> Alias | None:
     row = AliasRow.get_or_none((AliasRow.account == account) & (AliasRow.name == name))
     return None if row is None else _to_alias(row)
 

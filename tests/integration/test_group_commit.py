@@ -12,7 +12,7 @@ import pytest
 
 from app.audit.events import AuditEvent
 from app.audit.group_commit import GroupCommitter
-from app.audit.log import AuditLog
+from app.audit.log import AuditLog, PreparedEvent
 from app.audit.verify import verify
 from app.config import Settings
 from app.crypto.root_key import load_root_key
@@ -47,13 +47,13 @@ def test_concurrent_events_share_batches_and_all_commit(
     seqs: list[int] = []
     lock = threading.Lock()
     batches: list[int] = []
-    original = log.append_batch
+    original = log.append_prepared
 
-    def counting(events: list[AuditEvent]) -> list[int]:
+    def counting(events: list[PreparedEvent]) -> list[int]:
         batches.append(len(events))
         return original(events)
 
-    log.append_batch = counting  # type: ignore[method-assign]
+    log.append_prepared = counting  # type: ignore[method-assign]
 
     def request(n: int) -> None:
         seq = committer.submit(event(n))

@@ -1,0 +1,327 @@
+"""One audit writer for every worker process of a host.
+
+Group commit inside one worker (:mod:`app.audit.group_commit`) shares an fsync
+between that worker's requests, but measured under load two things kept it
+slow: the workers took turns on the database's write lock, and the writer
+thread, which gives up the GIL around every SQLite call, waited to get it
+back behind the worker's busy request threads (a 3-event batch took 5-7 ms).
+``trent serve`` therefore starts one more process, the *audit writer*, that
+does nothing but append: workers send it their encoded events over a Unix
+socket in the data directory and block until it answers.
+
+The writer reads whatever events are waiting on all its connections, appends
+them in one transaction (one head lock, one fsync) and then answers each with
+its ``seq``. Nothing changes in what a request is promised: it is not answered
+before its event is durable, and an event that cannot be written, or whose
+fate is unknown (the writer died mid-batch), fails the request with 503.
+
+Failure handling:
+
+* When the socket is not there or refuses a connection (the writer is being
+  restarted), a worker appends through its own group commit instead, which
+  is slower and exactly as safe: both paths take the database's write lock
+  and the chain head, so the chain stays linear whoever writes.
+* Only processes of the service's own user may connect (``SO_PEERCRED``),
+  and the socket file is mode 0600: whoever can send to the writer can have
+  events MACed.
+* ``trent serve``'s master process restarts a writer that exits.
+
+Wire format, both directions length-prefixed (4 bytes, big-endian). A request
+is ``u32 len(head) || head || u32 len(tail) || tail || columns-json`` (see
+:class:`~app.audit.log.PreparedEvent`); the answer is the ``seq`` as a signed
+64-bit integer, or ``-1`` for "not written".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import selectors
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from app.audit.events import AuditEvent
+from app.audit.log import AuditLog, PreparedEvent
+from app.errors import ServiceUnavailableError
+
+log = logging.getLogger("trent.audit")
+
+#: Longest path of a Unix socket (``sun_path`` is 108 bytes on Linux).
+MAX_SOCKET_PATH = 100
+#: Largest request frame; an encoded event is a few KiB at most.
+MAX_FRAME = 1 << 20
+#: Longest a request waits for the writer's answer before failing with 503.
+ANSWER_TIMEOUT_SECONDS = 30.0
+#: After a failed connection, how long a thread appends by itself before trying again.
+RETRY_SECONDS = 1.0
+#: Most events in one transaction.
+MAX_BATCH = 512
+
+_LENGTH = struct.Struct(">I")
+_ANSWER = struct.Struct(">q")
+_FAILED = -1
+
+
+def encode_request(event: PreparedEvent) -> bytes:
+    columns = json.dumps(event.columns, separators=(",", ":")).encode("utf-8")
+    payload = b"".join(
+        (_LENGTH.pack(len(event.head)), event.head, _LENGTH.pack(len(event.tail)), event.tail)
+    )
+    payload += columns
+    return _LENGTH.pack(len(payload)) + payload
+
+
+def decode_request(payload: bytes) -> PreparedEvent:
+    """The event in a request frame's payload; ``ValueError`` if malformed."""
+    view = memoryview(payload)
+    try:
+        (head_length,) = _LENGTH.unpack_from(view, 0)
+        head_end = 4 + head_length
+        (tail_length,) = _LENGTH.unpack_from(view, head_end)
+    except struct.error:
+        raise ValueError("truncated audit event frame") from None
+    tail_end = head_end + 4 + tail_length
+    if tail_end > len(payload):
+        raise ValueError("truncated audit event frame")
+    columns = json.loads(bytes(view[tail_end:]))
+    if not isinstance(columns, dict):
+        raise ValueError("audit event columns must be an object")
+    return PreparedEvent(bytes(view[4:head_end]), bytes(view[head_end + 4 : tail_end]), columns)
+
+
+def _same_user(conn: socket.socket) -> bool:
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return bool(uid == os.getuid())
+
+
+class _Connection:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = bytearray()
+
+    def frames(self) -> list[bytes]:
+        """Complete frames received so far (``ValueError`` for an oversized one)."""
+        found: list[bytes] = []
+        while len(self.buffer) >= 4:
+            (length,) = _LENGTH.unpack_from(self.buffer, 0)
+            if length > MAX_FRAME:
+                raise ValueError("audit event frame too large")
+            if len(self.buffer) < 4 + length:
+                break
+            found.append(bytes(self.buffer[4 : 4 + length]))
+            del self.buffer[: 4 + length]
+        return found
+
+
+class WriterServer:
+    """The writer process's loop: read every waiting event, append, answer."""
+
+    def __init__(
+        self,
+        audit: AuditLog,
+        path: Path,
+        connection: Callable[[], AbstractContextManager[None]],
+        transaction: Callable[[], AbstractContextManager[None]],
+    ) -> None:
+        self._audit = audit
+        self.path = path
+        self._connection = connection
+        self._transaction = transaction
+        self._selector = selectors.DefaultSelector()
+        self._stop = threading.Event()
+        self._listener: socket.socket | None = None
+
+    def __repr__(self) -> str:
+        return f"WriterServer({str(self.path)!r})"
+
+    def listen(self) -> None:
+        if len(str(self.path)) > MAX_SOCKET_PATH:
+            raise ValueError(f"socket path {self.path} is too long for a Unix socket")
+        if self.path.exists() or self.path.is_symlink():
+            self.path.unlink()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # Created under a restrictive umask, then bound: never world-connectable.
+        old_umask = os.umask(0o177)
+        try:
+            listener.bind(str(self.path))
+        finally:
+            os.umask(old_umask)
+        listener.listen(256)
+        listener.setblocking(False)
+        self._listener = listener
+        self._selector.register(listener, selectors.EVENT_READ, None)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def serve_forever(self) -> None:
+        if self._listener is None:
+            self.listen()
+        try:
+            while not self._stop.is_set():
+                self.serve_once(timeout=0.5)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for key in list(self._selector.get_map().values()):
+            self._selector.unregister(key.fileobj)
+            key.fileobj.close()  # type: ignore[union-attr]
+        self._selector.close()
+        if self._listener is not None:
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
+            self._listener = None
+
+    def serve_once(self, timeout: float) -> int:
+        """Read what is waiting, append it in one transaction; returns how many events."""
+        batch: list[tuple[_Connection, PreparedEvent]] = []
+        for key, _ in self._selector.select(timeout):
+            if key.data is None:
+                self._accept()
+                continue
+            conn: _Connection = key.data
+            try:
+                data = conn.sock.recv(1 << 16)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                self._drop(conn)
+                continue
+            conn.buffer += data
+            try:
+                for frame in conn.frames():
+                    batch.append((conn, decode_request(frame)))
+            except (ValueError, UnicodeDecodeError) as exc:
+                log.error("audit writer: dropping a connection that sent a bad frame: %s", exc)
+                batch = [(c, e) for c, e in batch if c is not conn]
+                self._drop(conn)
+        for start in range(0, len(batch), MAX_BATCH):
+            self._commit(batch[start : start + MAX_BATCH])
+        return len(batch)
+
+    def _accept(self) -> None:
+        assert self._listener is not None
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            if not _same_user(sock):
+                log.error("audit writer: refused a connection from another user")
+                sock.close()
+                continue
+            sock.setblocking(False)
+            self._selector.register(sock, selectors.EVENT_READ, _Connection(sock))
+
+    def _drop(self, conn: _Connection) -> None:
+        try:
+            self._selector.unregister(conn.sock)
+        except (KeyError, ValueError):
+            pass
+        conn.sock.close()
+
+    def _commit(self, batch: list[tuple[_Connection, PreparedEvent]]) -> None:
+        if not batch:
+            return
+        try:
+            with self._connection(), self._transaction():
+                seqs = self._audit.append_prepared([event for _, event in batch])
+        except Exception as exc:  # noqa: BLE001 - every waiter must be answered
+            log.error("audit batch of %d events failed: %s", len(batch), type(exc).__name__)
+            seqs = [_FAILED] * len(batch)
+        for (conn, _), seq in zip(batch, seqs, strict=True):
+            try:
+                conn.sock.setblocking(True)
+                conn.sock.sendall(_LENGTH.pack(_ANSWER.size) + _ANSWER.pack(seq))
+                conn.sock.setblocking(False)
+            except OSError:
+                self._drop(conn)
+
+
+class RemoteCommitter:
+    """A worker's side: hand events to the writer process, or append them
+    through ``fallback`` (the in-process group commit) while it is away."""
+
+    def __init__(self, audit: AuditLog, path: Path, fallback: Any) -> None:
+        self._audit = audit
+        self.path = path
+        self._fallback = fallback
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"RemoteCommitter({str(self.path)!r})"
+
+    def submit(self, event: AuditEvent) -> int:
+        sock = self._socket()
+        if sock is None:
+            return int(self._fallback.submit(event))
+        frame = encode_request(self._audit.prepare(event))
+        try:
+            sock.sendall(frame)
+        except OSError:
+            # Nothing reached the writer: this event may still go the other way.
+            self._close()
+            return int(self._fallback.submit(event))
+        try:
+            answer = _receive(sock, 4 + _ANSWER.size)
+        except OSError as exc:
+            # Sent, but its fate is unknown: fail closed.
+            self._close()
+            log.error("audit writer did not answer (%s); answering 503", type(exc).__name__)
+            raise ServiceUnavailableError() from exc
+        (seq,) = _ANSWER.unpack_from(answer, 4)
+        if seq == _FAILED:
+            raise ServiceUnavailableError()
+        return int(seq)
+
+    def _socket(self) -> socket.socket | None:
+        sock: socket.socket | None = getattr(self._local, "sock", None)
+        if sock is not None and getattr(self._local, "pid", None) == os.getpid():
+            return sock
+        if time.monotonic() < getattr(self._local, "retry_at", 0.0):
+            return None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(ANSWER_TIMEOUT_SECONDS)
+        try:
+            sock.connect(str(self.path))
+        except OSError:
+            sock.close()
+            self._local.retry_at = time.monotonic() + RETRY_SECONDS
+            return None
+        self._local.sock = sock
+        self._local.pid = os.getpid()
+        return sock
+
+    def _close(self) -> None:
+        sock = getattr(self._local, "sock", None)
+        self._local.sock = None
+        self._local.retry_at = time.monotonic() + RETRY_SECONDS
+        if sock is not None:
+            sock.close()
+
+
+def _receive(sock: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionResetError("the audit writer closed the connection")
+        data += chunk
+    return bytes(data)

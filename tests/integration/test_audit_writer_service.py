@@ -1,0 +1,240 @@
+"""The host's audit writer process: events from several clients share a
+transaction, nobody is answered before their event is durable, a failed batch
+fails every request in it, and a worker falls back to its own group commit
+while the writer is away."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import struct
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.audit.events import AuditEvent
+from app.audit.group_commit import GroupCommitter
+from app.audit.log import AuditLog, PreparedEvent
+from app.audit.verify import verify
+from app.audit.writer_service import (
+    RemoteCommitter,
+    WriterServer,
+    decode_request,
+    encode_request,
+)
+from app.config import Settings
+from app.crypto.root_key import load_root_key
+from app.errors import ServiceUnavailableError
+from app.store import database
+from tests.conftest import init_data_dir
+
+
+def event(n: int) -> AuditEvent:
+    return AuditEvent(
+        event_id=str(uuid.uuid4()),
+        event_time=1_800_000_000.0 + n,
+        request_id=f"r{n}",
+        door="rest",
+        event_name="Encrypt",
+        outcome="success",
+        http_status=200,
+        principal_arn="arn:aws:iam::111122223333:user/alice",
+        principal_account="111122223333",
+        resources=("arn:aws:kms:us-east-1:111122223333:key/" + str(uuid.UUID(int=n)),),
+    )
+
+
+class Writer:
+    def __init__(self, settings: Settings, log: AuditLog) -> None:
+        self.settings = settings
+        self.log = log
+        self.batches: list[int] = []
+        original = log.append_prepared
+
+        def counting(events: list[PreparedEvent]) -> list[int]:
+            self.batches.append(len(events))
+            return original(events)
+
+        self.server = WriterServer(
+            AuditLog(log._root_key, settings),
+            settings.audit_writer_socket,
+            database.connection,
+            lambda: database.transaction(invalidates=False),
+        )
+        self.server._audit.append_prepared = counting  # type: ignore[method-assign]
+        self.server.listen()
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[tuple[Settings, AuditLog]]:
+    # A short data directory path: a Unix socket path has at most 108 bytes.
+    data_dir = Path("/tmp") / f"trent-writer-{uuid.uuid4().hex[:12]}"
+    settings = init_data_dir(data_dir)
+    yield settings, AuditLog(load_root_key(settings), settings)
+    for path in sorted(data_dir.rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    data_dir.rmdir()
+
+
+def committer(settings: Settings, log: AuditLog) -> tuple[RemoteCommitter, GroupCommitter]:
+    fallback = GroupCommitter(
+        log, database.connection, lambda: database.transaction(invalidates=False)
+    )
+    return RemoteCommitter(log, settings.audit_writer_socket, fallback=fallback), fallback
+
+
+def durable(settings: Settings, seq: int) -> bool:
+    db = sqlite3.connect(settings.data_dir / "trent.db")
+    try:
+        row = db.execute("SELECT COUNT(*) FROM audit_event WHERE seq = ?", (seq,)).fetchone()
+    finally:
+        db.close()
+    return bool(row == (1,))
+
+
+def test_a_request_frame_round_trips() -> None:
+    prepared = PreparedEvent(b'{"a":1,"recordedAt":', b',"z":"\xc3\xa9"}', {"door": "rest", "n": 1})
+    frame = encode_request(prepared)
+    assert struct.unpack(">I", frame[:4])[0] == len(frame) - 4
+    assert decode_request(frame[4:]) == prepared
+    with pytest.raises(ValueError):
+        decode_request(frame[4:12])
+
+
+def test_events_from_many_threads_share_batches_and_are_durable_when_answered(
+    env: tuple[Settings, AuditLog],
+) -> None:
+    settings, log = env
+    writer = Writer(settings, log)
+    remote, _ = committer(settings, log)
+    seqs: list[int] = []
+    lock = threading.Lock()
+
+    def request(n: int) -> None:
+        for i in range(4):
+            seq = remote.submit(event(n * 10 + i))
+            assert durable(settings, seq)  # before submit returned
+            with lock:
+                seqs.append(seq)
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.stop()
+    assert sorted(seqs) == list(range(1, 65))
+    assert sum(writer.batches) == 64  # every event went through the writer
+    assert max(writer.batches) > 1, writer.batches
+    with database.connection():
+        assert verify(log).ok
+
+
+def test_a_failed_batch_fails_every_request_in_it_and_the_writer_recovers(
+    env: tuple[Settings, AuditLog],
+) -> None:
+    settings, log = env
+    writer = Writer(settings, log)
+    remote, _ = committer(settings, log)
+    db = sqlite3.connect(settings.data_dir / "trent.db")
+    db.execute(
+        "CREATE TRIGGER broken BEFORE INSERT ON audit_event "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    db.commit()
+    failures: list[BaseException] = []
+
+    def request(n: int) -> None:
+        try:
+            remote.submit(event(n))
+        except ServiceUnavailableError as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(failures) == 8
+    db.execute("DROP TRIGGER broken")
+    db.commit()
+    db.close()
+    assert remote.submit(event(99)) == 1
+    writer.stop()
+
+
+def test_without_a_writer_a_worker_appends_by_itself(env: tuple[Settings, AuditLog]) -> None:
+    settings, log = env
+    remote, fallback = committer(settings, log)
+    assert not settings.audit_writer_socket.exists()
+    assert remote.submit(event(1)) == 1
+    assert durable(settings, 1)
+    # Then the writer comes back: a thread uses it again once its retry pause is over.
+    writer = Writer(settings, log)
+    remote._local.retry_at = 0.0
+    assert remote.submit(event(2)) == 2
+    writer.stop()
+    assert writer.batches == [1]
+
+
+def test_a_writer_that_dies_after_the_event_was_sent_fails_the_request(
+    env: tuple[Settings, AuditLog],
+) -> None:
+    settings, log = env
+    path = settings.audit_writer_socket
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+
+    def accept_read_and_vanish() -> None:
+        conn, _ = listener.accept()
+        conn.recv(1 << 16)
+        conn.close()
+
+    thread = threading.Thread(target=accept_read_and_vanish)
+    thread.start()
+    remote, _ = committer(settings, log)
+    with pytest.raises(ServiceUnavailableError):
+        remote.submit(event(1))
+    thread.join()
+    listener.close()
+    # The fate of that event was unknown, so it was not sent another way either.
+    with database.connection():
+        assert verify(log).events_checked == 0
+
+
+def test_a_bad_frame_drops_only_its_connection(env: tuple[Settings, AuditLog]) -> None:
+    settings, log = env
+    writer = Writer(settings, log)
+    bad = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    bad.connect(str(settings.audit_writer_socket))
+    bad.sendall(struct.pack(">I", 12) + b"not a frame!")
+    assert bad.recv(16) == b""  # closed without an answer
+    bad.close()
+    huge = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    huge.connect(str(settings.audit_writer_socket))
+    huge.sendall(struct.pack(">I", 1 << 30))
+    assert huge.recv(16) == b""
+    huge.close()
+    remote, _ = committer(settings, log)
+    assert remote.submit(event(1)) == 1
+    writer.stop()
+    assert writer.batches == [1]
+
+
+def test_the_socket_is_for_the_service_user_only(env: tuple[Settings, AuditLog]) -> None:
+    settings, log = env
+    writer = Writer(settings, log)
+    assert (os.stat(settings.audit_writer_socket).st_mode & 0o777) == 0o600
+    writer.stop()
+    assert not settings.audit_writer_socket.exists()
