@@ -56,6 +56,12 @@ class Profile:
     leaf: list[tuple[str, int]]
     trent_frame: list[tuple[str, int]]
     stacks_path: Path
+    #: The second recording, ``--gil``: where the CPU (the GIL) went.
+    cpu_load: wrk.WrkResult | None = None
+    cpu_samples: int = 0
+    cpu_leaf: tuple[tuple[str, int], ...] = ()
+    cpu_trent_frame: tuple[tuple[str, int], ...] = ()
+    cpu_stacks_path: Path | None = None
 
     def as_json(self) -> dict[str, Any]:
         def shares(rows: list[tuple[str, int]]) -> list[dict[str, Any]]:
@@ -73,6 +79,19 @@ class Profile:
             "top_leaf": shares(self.leaf),
             "top_trent_frame": shares(self.trent_frame),
             "stacks": str(self.stacks_path),
+            "cpu": {
+                "load": self.cpu_load.as_json() if self.cpu_load else None,
+                "samples": self.cpu_samples,
+                "top_leaf": [
+                    {"frame": f, "percent": round(c / max(1, self.cpu_samples) * 100, 1)}
+                    for f, c in self.cpu_leaf
+                ],
+                "top_trent_frame": [
+                    {"frame": f, "percent": round(c / max(1, self.cpu_samples) * 100, 1)}
+                    for f, c in self.cpu_trent_frame
+                ],
+                "stacks": str(self.cpu_stacks_path) if self.cpu_stacks_path else None,
+            },
         }
 
     def text(self) -> str:
@@ -87,14 +106,30 @@ class Profile:
         lines.append("  top deepest frames in Trent's code (app/, policies/):")
         lines += [f"    {c / self.request_samples:6.1%}  {f}" for f, c in self.trent_frame]
         lines.append(f"  collapsed stacks: {self.stacks_path}")
+        if self.cpu_samples and self.cpu_load is not None:
+            total = self.cpu_samples
+            lines.append(
+                f"  CPU (py-spy --gil: only the thread holding the GIL, in the workers and the "
+                f"audit writer; {self.cpu_load.ok_per_second:.0f} req/s while sampled):"
+            )
+            lines.append("  top leaf functions:")
+            lines += [f"    {c / total:6.1%}  {f}" for f, c in self.cpu_leaf]
+            lines.append("  top deepest frames in Trent's code:")
+            lines += [f"    {c / total:6.1%}  {f}" for f, c in self.cpu_trent_frame]
+            lines.append(f"  collapsed stacks: {self.cpu_stacks_path}")
         return "\n".join(lines)
 
 
 #: A gunicorn ``gthread`` worker's frames; its request threads run ``handle``.
 _WORKER_FRAME = "gunicorn/workers/gthread.py"
 _REQUEST_FRAME = "ThreadWorker.handle "
-#: The audit group-commit writer thread works for the requests too.
-_WRITER_FRAME = "GroupCommitter._run"
+#: The audit writers work for the requests too: a worker's group-commit
+#: thread, and the host's audit writer process that ``trent serve`` starts.
+_WRITER_FRAMES = ("GroupCommitter._run", "WriterServer.serve_once")
+
+
+def _is_writer(frame: str) -> bool:
+    return any(name in frame for name in _WRITER_FRAMES)
 
 
 def summarise(stacks: str) -> tuple[int, int, Counter[str], Counter[str]]:
@@ -107,11 +142,11 @@ def summarise(stacks: str) -> tuple[int, int, Counter[str], Counter[str]]:
         if not stack or not count_text.isdigit():
             continue
         frames = [f for f in stack.split(";") if not f.startswith("process ")]
-        if not any(_WORKER_FRAME in f or _WRITER_FRAME in f for f in frames):
+        if not any(_WORKER_FRAME in f or _is_writer(f) for f in frames):
             continue
         count = int(count_text)
         worker += count
-        if not any(_REQUEST_FRAME in f or _WRITER_FRAME in f for f in frames):
+        if not any(_REQUEST_FRAME in f or _is_writer(f) for f in frames):
             continue
         request += count
         leaf[frames[-1]] += count
@@ -126,8 +161,16 @@ def summarise(stacks: str) -> tuple[int, int, Counter[str], Counter[str]]:
 
 
 def record(
-    wrk_path: str, spec: LoadSpec, master_pid: int, seconds: int, results_dir: Path, name: str
+    wrk_path: str,
+    spec: LoadSpec,
+    master_pid: int,
+    seconds: int,
+    results_dir: Path,
+    name: str,
+    mode: str = "wall",
 ) -> tuple[wrk.WrkResult, str, Path]:
+    """Sample under load: ``wall`` keeps idle stacks (``--idle``), ``cpu`` keeps
+    only the thread holding the GIL (``--gil``), i.e. where Python spends CPU."""
     py_spy = require_py_spy()
     results_dir.mkdir(parents=True, exist_ok=True)
     stacks_path = results_dir / f"{name}.stacks.txt"
@@ -135,7 +178,8 @@ def record(
     try:
         time.sleep(1)
         completed = subprocess.run(
-            [py_spy, "record", "--pid", str(master_pid), "--subprocesses", "--idle"]
+            [py_spy, "record", "--pid", str(master_pid), "--subprocesses"]
+            + (["--idle"] if mode == "wall" else ["--gil"])
             + [
                 "--function",
                 "--nonblocking",
@@ -176,6 +220,10 @@ def profile(
     worker, request, leaf, trent = summarise(stacks)
     if not request:
         raise BenchError(f"py-spy recorded no request-serving samples ({stacks_path})")
+    cpu_load, cpu_stacks, cpu_path = record(
+        wrk_path, spec, master_pid, seconds, results_dir, f"{name}-cpu", mode="cpu"
+    )
+    _, cpu_samples, cpu_leaf, cpu_trent = summarise(cpu_stacks)
     return Profile(
         door,
         operation,
@@ -186,4 +234,9 @@ def profile(
         leaf.most_common(TOP),
         trent.most_common(TOP),
         stacks_path,
+        cpu_load,
+        cpu_samples,
+        tuple(cpu_leaf.most_common(TOP)),
+        tuple(cpu_trent.most_common(TOP)),
+        cpu_path,
     )

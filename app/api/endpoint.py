@@ -187,15 +187,15 @@ def execute(
     g.params = dict(data or {})
     context = OperationContext(principal=g.principal, request=request_info())
     g.ctx = context
+    typed = load(schema, data or {}, ignore_unknown=ignore_unknown) if schema else None
     read_only = is_read_only(operation)
-    with services.connection():
-        typed = load(schema, data or {}, ignore_unknown=ignore_unknown) if schema else None
-        if read_only:
+    if read_only:
+        with services.connection_if_used():
             result = operation(services, context, typed)
-        else:
-            with services.unit_of_work():
-                result = operation(services, context, typed)
-                services.audit.append(_event("success", 200, None, services))
+    else:
+        with services.connection(), services.unit_of_work():
+            result = operation(services, context, typed)
+            services.audit.append(_event("success", 200, None, services))
     if read_only:
         # Nothing to commit but the event. It joins the next group commit
         # (shared with concurrent requests) and the result is returned only

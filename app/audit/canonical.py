@@ -97,3 +97,31 @@ def canonical_json(value: Any) -> bytes:
     except UnicodeEncodeError:
         # A lone surrogate somewhere: the cleaning copy replaces it.
         return canonical_json(canonical_value(value))
+
+
+def _encode(value: Any) -> bytes:
+    # Raises UnicodeEncodeError at a lone surrogate.
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def canonical_split(value: Mapping[str, Any], member: str) -> tuple[dict[str, Any], bytes, bytes]:
+    """``(clean, head, tail)`` such that ``head + <v> + tail`` is the canonical
+    encoding of ``clean`` with its top-level ``member`` set to the encoding
+    ``<v>`` of any value; ``clean`` is :func:`canonical_form` of ``value``.
+
+    The audit log encodes an event once, before the time it is recorded at is
+    known, and fills that time in under the chain-head lock.
+    """
+    clean: dict[str, Any] = dict(value) if _is_plain(value) else canonical_value(value)
+    clean.pop(member, None)
+    try:
+        before = _encode({k: v for k, v in clean.items() if k < member})
+        after = _encode({k: v for k, v in clean.items() if k > member})
+    except UnicodeEncodeError:
+        return canonical_split(canonical_value(clean), member)
+    name = _encode(member) + b":"
+    head = before[:-1] + (b"," if len(before) > 2 else b"") + name
+    tail = b"," + after[1:] if len(after) > 2 else b"}"
+    return clean, head, tail

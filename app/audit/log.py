@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from app.audit.auth_failures import AuthFailureSampler, SuppressedFailures
-from app.audit.canonical import canonical_form, canonical_json
+from app.audit.canonical import canonical_split
 from app.audit.chain import MAC_KEY_LABEL, entry_hash, entry_mac
 from app.audit.checkpoints import (
     SIGNING_KEY_NAME,
@@ -100,10 +100,7 @@ class PreparedEvent:
 
 def _split_encoding(body: dict[str, Any]) -> tuple[bytes, bytes]:
     """``(head, tail)`` of :class:`PreparedEvent` for a canonical ``body``."""
-    before = canonical_json({k: v for k, v in body.items() if k < _RECORDED_AT})
-    after = canonical_json({k: v for k, v in body.items() if k > _RECORDED_AT})
-    head = before[:-1] + (b"," if len(before) > 2 else b"") + b'"recordedAt":'
-    tail = b"," + after[1:] if len(after) > 2 else b"}"
+    _, head, tail = canonical_split(body, _RECORDED_AT)
     return head, tail
 
 
@@ -159,8 +156,8 @@ class AuditLog:
         try:
             # The body's strings are cleaned once, here, so that the typed
             # columns derived from it hold exactly what the body holds.
-            body: dict[str, Any] = canonical_form(event_body(event, extra=extra))
-            head, tail = _split_encoding(body)
+            body, head, tail = canonical_split(event_body(event, extra=extra), _RECORDED_AT)
+            body[_RECORDED_AT] = None
             return PreparedEvent(head, tail, typed_columns(body))
         except Exception as exc:
             log.error("audit event %s cannot be encoded: %s", event.event_id, exc)

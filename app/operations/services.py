@@ -62,6 +62,12 @@ class Services:
             yield
 
     @contextmanager
+    def connection_if_used(self) -> Iterator[None]:
+        """A connection only if a query runs (reads may all come from the cache)."""
+        with database.connection_if_used():
+            yield
+
+    @contextmanager
     def unit_of_work(self, *, audit_only: bool = False) -> Iterator[None]:
         """One transaction: every change of an operation commits together.
 

@@ -235,6 +235,19 @@ def connection() -> Iterator[None]:
 
 
 @contextmanager
+def connection_if_used() -> Iterator[None]:
+    """Like :func:`connection`, but a connection is taken only when a query
+    runs (peewee connects on first use): a request whose reads all come from
+    the read cache never takes one from the pool. Connection failures surface
+    from the query, and are mapped to 503 there like any other."""
+    try:
+        yield
+    finally:
+        if not database_proxy.is_closed():
+            database_proxy.close()
+
+
+@contextmanager
 def transaction(*, invalidates: bool = True) -> Iterator[None]:
     """One unit of work: commit on success, roll back on any exception.
 

@@ -40,3 +40,11 @@ def test_the_body_of_an_event_alone_and_of_an_empty_body() -> None:
     assert head + b"7" + tail == b'{"recordedAt":7}'
     head, tail = _split_encoding({"a": 1, "z": "\u2028"})
     assert json.loads(head + b"7" + tail) == {"a": 1, "recordedAt": 7, "z": "\u2028"}
+
+
+def test_a_lone_surrogate_is_replaced_as_the_canonical_encoding_does() -> None:
+    body = {"userAgent": "bad \ud800 agent", "nested": {"k\udfff": ["\ud800"]}}
+    head, tail = _split_encoding(body)
+    encoded = head + b"5" + tail
+    assert encoded == canonical_json({**body, "recordedAt": 5})
+    assert json.loads(encoded)["userAgent"] == "bad \ufffd agent"
