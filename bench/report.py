@@ -177,7 +177,7 @@ def targets(
                 )
     found.append(
         Target(
-            "audit: 16 writers on SQLite, durable",
+            "audit: 16 writers (2 proc x 8 threads) via the audit writer, SQLite durable",
             "≥ 3,000 events/s",
             "not measured" if audit_per_second is None else f"{audit_per_second:,.0f} events/s",
             None if audit_per_second is None else audit_per_second >= 3000,
