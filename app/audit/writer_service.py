@@ -138,6 +138,7 @@ class WriterServer:
         self._selector = selectors.DefaultSelector()
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
+        self._held: AbstractContextManager[None] | None = None
 
     def __repr__(self) -> str:
         return f"WriterServer({str(self.path)!r})"
@@ -176,6 +177,7 @@ class WriterServer:
             self.close()
 
     def close(self) -> None:
+        self._release_connection()
         for key in list(self._selector.get_map().values()):
             self._selector.unregister(key.fileobj)
             key.fileobj.close()  # type: ignore[union-attr]
@@ -241,18 +243,42 @@ class WriterServer:
         if not batch:
             return
         try:
-            with self._connection(), self._transaction():
+            # One connection for the writer's life (taken again after a failure):
+            # a pool checkout per batch is work every request would wait for.
+            if self._held is None:
+                held = self._connection()
+                held.__enter__()
+                self._held = held
+            with self._transaction():
                 seqs = self._audit.append_prepared([event for _, event in batch])
         except Exception as exc:  # noqa: BLE001 - every waiter must be answered
             log.error("audit batch of %d events failed: %s", len(batch), type(exc).__name__)
             seqs = [_FAILED] * len(batch)
+            self._release_connection()
         for (conn, _), seq in zip(batch, seqs, strict=True):
+            answer = _LENGTH.pack(_ANSWER.size) + _ANSWER.pack(seq)
             try:
-                conn.sock.setblocking(True)
-                conn.sock.sendall(_LENGTH.pack(_ANSWER.size) + _ANSWER.pack(seq))
-                conn.sock.setblocking(False)
+                # 12 bytes into a socket whose peer waits for them: the send
+                # completes at once; block only in the unlikely other case.
+                if conn.sock.send(answer) != len(answer):
+                    raise BlockingIOError
+            except BlockingIOError:
+                try:
+                    conn.sock.setblocking(True)
+                    conn.sock.sendall(answer)
+                    conn.sock.setblocking(False)
+                except OSError:
+                    self._drop(conn)
             except OSError:
                 self._drop(conn)
+
+    def _release_connection(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            try:
+                held.__exit__(None, None, None)
+            except Exception:  # noqa: BLE001 - a broken connection is dropped either way
+                log.warning("audit writer: closing its database connection failed")
 
 
 class RemoteCommitter:

@@ -146,6 +146,9 @@ def open_database(url: str, *, pool_size: int, pool_timeout: float, busy_timeout
                 "synchronous": "full",
                 "foreign_keys": 1,
                 "busy_timeout": busy_timeout_ms,
+                # Statement journals (a multi-row INSERT inside a transaction) in
+                # memory, not in a temporary file created and deleted per statement.
+                "temp_store": "memory",
             },
         )
     if url.startswith(("postgresql://", "postgres://")):
