@@ -95,9 +95,19 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
     address = bind or settings.bind
     if banner:
         _print_banner(address, settings)
-    supervisor = WriterSupervisor(settings) if settings.audit_writer == "process" else None
-    if supervisor is not None:
-        supervisor.start()
+    supervisor = None
+    if settings.audit_writer == "process":
+        from app.audit.writer_service import socket_path_fits
+
+        if socket_path_fits(settings.audit_writer_socket):
+            supervisor = WriterSupervisor(settings)
+            supervisor.start()
+        else:
+            click.echo(
+                f"trent: {settings.audit_writer_socket} is too long for a Unix socket; "
+                "no audit writer process: each worker group-commits its own events",
+                err=True,
+            )
     try:
         _run_gunicorn(address, workers or settings.workers, threads or settings.threads, settings)
     finally:
@@ -112,7 +122,11 @@ class WriterSupervisor:
     restart costs speed, never an event.
     """
 
+    #: Pause before a restart; doubled (up to the longest) while the writer
+    #: keeps exiting within ``STABLE_SECONDS`` of its start.
     RESTART_PAUSE_SECONDS = 1.0
+    LONGEST_PAUSE_SECONDS = 60.0
+    STABLE_SECONDS = 10.0
 
     def __init__(self, settings: Settings) -> None:
         import subprocess
@@ -130,14 +144,25 @@ class WriterSupervisor:
         self._thread.start()
 
     def _run(self) -> None:
+        import time
+
         command = [sys.executable, "-c", "from app.cli import main; main()", "audit-writer"]
+        pause = self.RESTART_PAUSE_SECONDS
         while not self._stopping.is_set():
+            started = time.monotonic()
             self._process = self._subprocess.Popen(command)
             code = self._process.wait()
             if self._stopping.is_set():
                 break
-            click.echo(f"trent: the audit writer exited ({code}); restarting it", err=True)
-            self._stopping.wait(self.RESTART_PAUSE_SECONDS)
+            if time.monotonic() - started >= self.STABLE_SECONDS:
+                pause = self.RESTART_PAUSE_SECONDS
+            click.echo(
+                f"trent: the audit writer exited ({code}); restarting it in {pause:.0f} s "
+                "(until then each worker group-commits its own events)",
+                err=True,
+            )
+            self._stopping.wait(pause)
+            pause = min(pause * 2, self.LONGEST_PAUSE_SECONDS)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -69,6 +69,11 @@ _ANSWER = struct.Struct(">q")
 _FAILED = -1
 
 
+def socket_path_fits(path: Path) -> bool:
+    """Whether ``path`` is short enough for a Unix socket."""
+    return len(str(path).encode()) <= MAX_SOCKET_PATH
+
+
 def encode_request(event: PreparedEvent) -> bytes:
     columns = json.dumps(event.columns, separators=(",", ":")).encode("utf-8")
     payload = b"".join(
@@ -144,7 +149,7 @@ class WriterServer:
         return f"WriterServer({str(self.path)!r})"
 
     def listen(self) -> None:
-        if len(str(self.path)) > MAX_SOCKET_PATH:
+        if not socket_path_fits(self.path):
             raise ValueError(f"socket path {self.path} is too long for a Unix socket")
         if self.path.exists() or self.path.is_symlink():
             self.path.unlink()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from app.audit.group_commit import GroupCommitter
 from app.audit.log import AuditLog
-from app.audit.writer_service import RemoteCommitter
+from app.audit.writer_service import RemoteCommitter, socket_path_fits
 from app.config import Settings
 from app.crypto.cache import MaterialCache
 from app.crypto.root_key import RootKeyProvider
@@ -49,6 +49,7 @@ class Services:
         self.audit_writer = (
             RemoteCommitter(self.audit, self.settings.audit_writer_socket, fallback=in_process)
             if self.settings.audit_writer == "process"
+            and socket_path_fits(self.settings.audit_writer_socket)
             else in_process
         )
 

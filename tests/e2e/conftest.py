@@ -99,6 +99,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+    # Stopping the server stops its audit writer too: nothing is left running.
+    deadline = time.monotonic() + 10
+    while writer_pids(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not writer_pids(data_dir), "the audit writer outlived the server"
+
+
+def writer_pids(data_dir: Path) -> list[int]:
+    """Running `trent audit-writer` processes serving ``data_dir``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"audit-writer" in command and f"TRENT_DATA_DIR={data_dir}".encode() in environ:
+            found.append(int(entry.name))
+    return found
 
 
 @pytest.fixture(scope="session")
