@@ -136,11 +136,13 @@ class WriterSupervisor:
         self._settings = settings
         self._stopping = threading.Event()
         self._process: subprocess.Popen[bytes] | None = None
+        self._owner = os.getpid()
         self._thread = threading.Thread(
             target=self._run, name="trent-writer-supervisor", daemon=True
         )
 
     def start(self) -> None:
+        self._owner = os.getpid()
         self._thread.start()
 
     def _run(self) -> None:
@@ -165,6 +167,10 @@ class WriterSupervisor:
             pause = min(pause * 2, self.LONGEST_PAUSE_SECONDS)
 
     def stop(self) -> None:
+        # gunicorn forks its workers inside `serve`, so a worker that exits
+        # unwinds through serve's `finally` too: only the master owns the writer.
+        if os.getpid() != self._owner:
+            return
         self._stopping.set()
         process = self._process
         if process is not None and process.poll() is None:
@@ -206,7 +212,9 @@ def audit_writer() -> None:
     )
     parent = os.getppid()
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
-    signal.signal(signal.SIGINT, lambda *_: server.stop())
+    # Ctrl-C in a terminal reaches the whole process group: the master stops
+    # the writer (SIGTERM) once its workers are done, not before.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     server.listen()
     try:
         while not server.stopped:

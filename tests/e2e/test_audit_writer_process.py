@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 import os
 import signal
+import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 from tests.e2e.conftest import TRENT, Server, writer_pids
@@ -57,3 +59,57 @@ def test_killing_the_writer_costs_no_request_and_it_comes_back(server: Server) -
         [TRENT, "audit", "verify"], env=server.env, capture_output=True, text=True, timeout=60
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_ctrl_c_stops_the_server_and_its_writer_at_once(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENT_")}
+    env.update(
+        {
+            "TRENT_DATA_DIR": str(data_dir),
+            "TRENT_BIND": f"127.0.0.1:{port}",
+            "TRENT_SCHEDULER_INTERVAL": "0",
+        }
+    )
+    subprocess.run([TRENT, "init"], env=env, check=True, capture_output=True)
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [TRENT, "serve", "--workers", "2"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            server = Server(url=f"http://127.0.0.1:{port}", env=env, data_dir=data_dir)
+            assert wait_for(lambda: (data_dir / "audit-writer.sock").exists(), 20)
+            assert wait_for(lambda: _ready(server.url), 20)
+            token = server.token("--root")
+            created = server.rest("POST", "/v1/keys", token, {})
+            assert isinstance(created, dict)
+            for _ in range(3):
+                encrypt(server, token, created["KeyMetadata"]["KeyId"])
+            started = time.monotonic()
+            os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+            process.wait(timeout=30)
+            took = time.monotonic() - started
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    text = log_path.read_text(errors="replace")
+    assert took < 5, f"shutdown took {took:.1f} s:\n{text}"
+    assert "SIGKILL" not in text and "restarting" not in text, text
+    assert wait_for(lambda: not writer_pids(data_dir), 10)
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/readyz", timeout=1) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except OSError:
+        return False
