@@ -63,6 +63,16 @@ ANSWER_TIMEOUT_SECONDS = 30.0
 RETRY_SECONDS = 1.0
 #: Most events in one transaction.
 MAX_BATCH = 512
+#: Under load (the previous batch committed less than ``BUSY_GAP_SECONDS``
+#: ago), a batch of fewer than ``LINGER_EVENTS`` waits up to ``LINGER_SECONDS``
+#: for more before it commits (what PostgreSQL's ``commit_delay`` does). Each
+#: commit costs the writer about half a millisecond of CPU whatever its size.
+#: Measured on 2 cores (wrk, REST Encrypt): at 16 and 64 connections about a
+#: fifth more requests per second and a lower p99; at 4 connections no change.
+#: An idle or lightly loaded server never waits: its events arrive after the gap.
+LINGER_EVENTS = 4
+LINGER_SECONDS = 0.001
+BUSY_GAP_SECONDS = 0.002
 
 _LENGTH = struct.Struct(">I")
 _ANSWER = struct.Struct(">q")
@@ -144,6 +154,7 @@ class WriterServer:
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
         self._held: AbstractContextManager[None] | None = None
+        self._last_commit = 0.0
 
     def __repr__(self) -> str:
         return f"WriterServer({str(self.path)!r})"
@@ -197,6 +208,29 @@ class WriterServer:
     def serve_once(self, timeout: float) -> int:
         """Read what is waiting, append it in one transaction; returns how many events."""
         batch: list[tuple[_Connection, PreparedEvent]] = []
+        self._read(timeout, batch)
+        if batch and len(batch) < LINGER_EVENTS and self._busy():
+            # Under load a batch that waits a moment for the events already
+            # on their way costs each of them less than a commit of its own.
+            deadline = time.monotonic() + LINGER_SECONDS
+            while len(batch) < LINGER_EVENTS:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._read(left, batch)
+        for start in range(0, len(batch), MAX_BATCH):
+            self._commit(batch[start : start + MAX_BATCH])
+        if batch:
+            self._last_commit = time.monotonic()
+        return len(batch)
+
+    def _busy(self) -> bool:
+        """Whether events have been arriving back to back (the previous batch
+        ended moments ago): only then is waiting for more worth it."""
+        return time.monotonic() - self._last_commit < BUSY_GAP_SECONDS
+
+    def _read(self, timeout: float, batch: list[tuple[_Connection, PreparedEvent]]) -> None:
+        """Add every complete event waiting on any connection to ``batch``."""
         for key, _ in self._selector.select(timeout):
             if key.data is None:
                 self._accept()
@@ -217,11 +251,8 @@ class WriterServer:
                     batch.append((conn, decode_request(frame)))
             except (ValueError, UnicodeDecodeError) as exc:
                 log.error("audit writer: dropping a connection that sent a bad frame: %s", exc)
-                batch = [(c, e) for c, e in batch if c is not conn]
+                batch[:] = [(c, e) for c, e in batch if c is not conn]
                 self._drop(conn)
-        for start in range(0, len(batch), MAX_BATCH):
-            self._commit(batch[start : start + MAX_BATCH])
-        return len(batch)
 
     def _accept(self) -> None:
         assert self._listener is not None

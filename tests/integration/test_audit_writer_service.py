@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import struct
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -238,3 +239,49 @@ def test_the_socket_is_for_the_service_user_only(env: tuple[Settings, AuditLog])
     assert (os.stat(settings.audit_writer_socket).st_mode & 0o777) == 0o600
     writer.stop()
     assert not settings.audit_writer_socket.exists()
+
+
+def _serve_one_batch(writer_server: WriterServer, out: list[int]) -> None:
+    out.append(writer_server.serve_once(timeout=5))
+
+
+def test_under_load_a_small_batch_waits_for_the_events_on_their_way(
+    env: tuple[Settings, AuditLog], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.audit.writer_service as service
+
+    monkeypatch.setattr(service, "LINGER_SECONDS", 3.0)
+    settings, log = env
+    server = WriterServer(
+        AuditLog(log._root_key, settings),
+        settings.audit_writer_socket,
+        database.connection,
+        lambda: database.transaction(invalidates=False),
+    )
+    server.listen()
+    first, second = (socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(2))
+    for client in (first, second):
+        client.connect(str(settings.audit_writer_socket))
+    server.serve_once(timeout=0.1)  # accept both
+    server.serve_once(timeout=0.1)
+
+    # Busy (a batch just committed): the first event waits for the second.
+    server._last_commit = time.monotonic()
+    sizes: list[int] = []
+    worker = threading.Thread(target=_serve_one_batch, args=(server, sizes))
+    first.sendall(encode_request(log.prepare(event(1))))
+    worker.start()
+    time.sleep(0.2)
+    second.sendall(encode_request(log.prepare(event(2))))
+    worker.join(timeout=10)
+    assert sizes == [2]
+
+    # Idle (nothing committed for a while): one event commits at once.
+    server._last_commit = 0.0
+    first.sendall(encode_request(log.prepare(event(3))))
+    started = time.monotonic()
+    assert server.serve_once(timeout=5) == 1
+    assert time.monotonic() - started < 2.0  # it did not wait out the 3 s
+    for client in (first, second):
+        client.close()
+    server.close()
