@@ -145,32 +145,40 @@ def jsonable(value: Any) -> Any:
 
 
 def _event(outcome: Outcome, status: int, error: KmsError | None, services: Services) -> AuditEvent:
-    principal: Principal | None = g.principal
-    ctx: OperationContext | None = g.ctx
+    # The request's globals are read once each: every access through Flask's
+    # context proxies costs a lookup, and this runs for every request.
+    state = g._get_current_object()
+    http = request._get_current_object()  # type: ignore[attr-defined]
+    principal: Principal | None = state.principal
+    ctx: OperationContext | None = state.ctx
     notes = ctx.notes if ctx is not None else None
+    name = getattr(state, "event_name", None)
+    if not name:
+        view = current_app.view_functions.get(http.endpoint or "")
+        name = getattr(view, "trent_operation", "UnknownRoute")
     return AuditEvent(
         event_id=str(uuid.uuid4()),
         event_time=services.now(),
-        request_id=g.request_id,
-        door=g.door,
-        event_name=event_name(),
+        request_id=state.request_id,
+        door=state.door,
+        event_name=str(name),
         outcome=outcome,
         http_status=status,
-        source_ip=request.remote_addr,
-        user_agent=request.headers.get("User-Agent"),
+        source_ip=http.remote_addr,
+        user_agent=http.headers.get("User-Agent"),
         principal_arn=principal.arn if principal else None,
         principal_account=principal.account if principal else None,
         principal_type=principal.type if principal else None,
         auth_method=principal.auth_method if principal else None,
         token_id=principal.token_id if principal else None,
         resources=tuple(notes.resources) if notes else (),
-        request_parameters=dict(g.params or {}),
+        request_parameters=dict(state.params or {}),
         encryption_context=notes.encryption_context if notes else None,
         error_code=error.code if error else None,
         error_message=error.message if error else None,
         decision_sids=tuple(notes.decision_sids) if notes else (),
         key_version=notes.key_version if notes else None,
-        latency_ms=(time.monotonic() - g.started) * 1000.0,
+        latency_ms=(time.monotonic() - state.started) * 1000.0,
     )
 
 

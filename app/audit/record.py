@@ -42,6 +42,8 @@ def clip(text: str | None, limit: int) -> str | None:
     """``text`` cut to at most ``limit`` characters *and* ``limit`` UTF-8 bytes."""
     if text is None:
         return None
+    if type(text) is str and len(text) <= limit and text.isascii():
+        return text  # the common case: nothing to cut
     text = str(text)[:limit]
     while len(text.encode("utf-8", "surrogatepass")) > limit:
         text = text[:-1]

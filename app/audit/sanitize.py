@@ -25,6 +25,7 @@ import binascii
 import hashlib
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 _STRING = "string"
@@ -140,6 +141,17 @@ _SNAKE_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 
 def pascal_name(name: str) -> str:
     """``key_id``, ``keyId`` and ``KeyId`` all become ``KeyId``."""
+    # Member names repeat on every request; only short ones are remembered,
+    # so a caller's made-up names cannot fill memory.
+    return _pascal_name_cached(name) if len(name) <= 64 else _pascal_name(name)
+
+
+@lru_cache(maxsize=1024)
+def _pascal_name_cached(name: str) -> str:
+    return _pascal_name(name)
+
+
+def _pascal_name(name: str) -> str:
     if _SNAKE_RE.match(name):
         return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
     return name[:1].upper() + name[1:]
