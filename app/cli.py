@@ -93,6 +93,7 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
             f"{len(pending)} migration(s) pending ({', '.join(pending)}): run `trent migrate`"
         )
     address = bind or settings.bind
+    _refuse_if_taken(address)
     if banner:
         _print_banner(address, settings)
     supervisor = None
@@ -113,6 +114,25 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
     finally:
         if supervisor is not None:
             supervisor.stop()
+
+
+def _refuse_if_taken(address: str) -> None:
+    """Stop unless ``address`` is free. The workers bind it with SO_REUSEPORT,
+    which would let a second server of the same user share the port (and its
+    clients) silently; a plain bind fails if anything listens there."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return  # gunicorn reports a malformed address itself
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {address}: {exc.strerror}") from None
 
 
 class WriterSupervisor:
@@ -267,6 +287,13 @@ def gunicorn_options(
         # No runtime management socket: it would be one more way in, and every
         # gunicorn on the host would share its default path.
         "control_socket_disable": True,
+        # Each worker listens on a socket of its own (SO_REUSEPORT; gunicorn
+        # then opens no shared one), and the kernel spreads new connections over
+        # them. With one shared socket, whichever worker woke first took the
+        # connection: keep-alive clients were split 12/4 or worse between two
+        # workers, one worker's threads queueing while the other idled.
+        # `serve` checks first that nothing else listens on the address.
+        "reuse_port": True,
     }
 
 
