@@ -96,23 +96,26 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
     _refuse_if_taken(address)
     if banner:
         _print_banner(address, settings)
-    supervisor = None
+    supervisors = []
     if settings.audit_writer == "process":
         from app.audit.writer_service import socket_path_fits
 
         if socket_path_fits(settings.audit_writer_socket):
-            supervisor = WriterSupervisor(settings)
-            supervisor.start()
+            supervisors.append(ChildSupervisor("audit-writer"))
         else:
             click.echo(
                 f"trent: {settings.audit_writer_socket} is too long for a Unix socket; "
                 "no audit writer process: each worker group-commits its own events",
                 err=True,
             )
+    if settings.scheduler_interval_seconds > 0:
+        supervisors.append(ChildSupervisor("audit-checkpointer"))
+    for supervisor in supervisors:
+        supervisor.start()
     try:
         _run_gunicorn(address, workers or settings.workers, threads or settings.threads, settings)
     finally:
-        if supervisor is not None:
+        for supervisor in supervisors:
             supervisor.stop()
 
 
@@ -135,11 +138,12 @@ def _refuse_if_taken(address: str) -> None:
             raise click.ClickException(f"cannot listen on {address}: {exc.strerror}") from None
 
 
-class WriterSupervisor:
-    """Runs ``trent audit-writer`` beside gunicorn and restarts it if it exits.
+class ChildSupervisor:
+    """Runs one of ``trent serve``'s helper processes beside gunicorn
+    (``audit-writer``, ``audit-checkpointer``) and restarts it if it exits.
 
-    Workers append through their own group commit while it is away, so a
-    restart costs speed, never an event.
+    Workers do the helper's work themselves while it is away (append their
+    own events, sign checkpoints), so a restart costs speed, never an event.
     """
 
     #: Pause before a restart; doubled (up to the longest) while the writer
@@ -148,17 +152,17 @@ class WriterSupervisor:
     LONGEST_PAUSE_SECONDS = 60.0
     STABLE_SECONDS = 10.0
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, command: str) -> None:
         import subprocess
         import threading
 
         self._subprocess = subprocess
-        self._settings = settings
+        self._command = command
         self._stopping = threading.Event()
         self._process: subprocess.Popen[bytes] | None = None
         self._owner = os.getpid()
         self._thread = threading.Thread(
-            target=self._run, name="trent-writer-supervisor", daemon=True
+            target=self._run, name=f"trent-{command}-supervisor", daemon=True
         )
 
     def start(self) -> None:
@@ -168,7 +172,7 @@ class WriterSupervisor:
     def _run(self) -> None:
         import time
 
-        command = [sys.executable, "-c", "from app.cli import main; main()", "audit-writer"]
+        command = [sys.executable, "-c", "from app.cli import main; main()", self._command]
         pause = self.RESTART_PAUSE_SECONDS
         while not self._stopping.is_set():
             started = time.monotonic()
@@ -179,8 +183,8 @@ class WriterSupervisor:
             if time.monotonic() - started >= self.STABLE_SECONDS:
                 pause = self.RESTART_PAUSE_SECONDS
             click.echo(
-                f"trent: the audit writer exited ({code}); restarting it in {pause:.0f} s "
-                "(until then each worker group-commits its own events)",
+                f"trent: {self._command} exited ({code}); restarting it in {pause:.0f} s "
+                "(until then the workers do its work)",
                 err=True,
             )
             self._stopping.wait(pause)
@@ -199,6 +203,58 @@ class WriterSupervisor:
                 process.wait(timeout=10)
             except self._subprocess.TimeoutExpired:
                 process.kill()
+
+
+@main.command("audit-checkpointer", hidden=True)
+def audit_checkpointer() -> None:
+    """Signs the audit checkpoints of the host (``trent serve`` starts it).
+
+    It holds the checkpoint lock while it lives, so the workers' schedulers
+    leave the job to it and keep their CPU for requests.
+    """
+    import signal
+    import threading
+
+    from app.audit.checkpoints import CheckpointLock
+    from app.audit.log import AuditLog
+    from app.crypto.root_key import RootKeyUnavailable, load_root_key
+    from app.store.database import bind_database, connection, open_database
+
+    settings = settings_or_exit()
+    try:
+        root_key = load_root_key(settings)
+    except RootKeyUnavailable as exc:
+        raise click.ClickException(f"root key: {exc}") from None
+    bind_database(
+        open_database(
+            settings.database,
+            pool_size=1,
+            pool_timeout=settings.db_pool_timeout,
+            busy_timeout_ms=settings.db_busy_timeout_ms,
+        )
+    )
+    audit = AuditLog(root_key, settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the master stops it (see audit-writer)
+    parent = os.getppid()
+    lock = CheckpointLock(settings.audit_checkpoint_lock)
+    while not lock.try_acquire():  # a worker is signing one right now
+        if stop.wait(0.5) or os.getppid() != parent:
+            return
+    interval = settings.scheduler_interval_seconds
+    waited = 0.0
+    while not stop.wait(0.5) and os.getppid() == parent:
+        waited += 0.5
+        if waited < interval:
+            continue
+        waited = 0.0
+        try:
+            with connection():
+                audit.checkpoint()
+        except Exception as exc:  # noqa: BLE001 - the next round tries again
+            click.echo(f"trent: audit checkpoint failed: {type(exc).__name__}: {exc}", err=True)
+    lock.release()
 
 
 @main.command("audit-writer", hidden=True)

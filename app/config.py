@@ -136,6 +136,11 @@ class Settings:
         return self.data_dir / "change-counter"
 
     @property
+    def audit_checkpoint_lock(self) -> Path:
+        """Held by whoever signs audit checkpoints on this host."""
+        return self.data_dir / "audit-checkpoint.lock"
+
+    @property
     def audit_writer_socket(self) -> Path:
         """Where the audit writer process listens (a Unix socket)."""
         return self.data_dir / "audit-writer.sock"

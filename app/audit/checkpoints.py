@@ -258,3 +258,43 @@ def append_exported(
             return len(lines)
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class CheckpointLock:
+    """Who signs checkpoints on this host: whoever holds an exclusive ``flock``
+    on ``path`` (``audit-checkpoint.lock`` in the data directory).
+
+    Verifying the events since the last checkpoint costs about 20 µs each, a
+    second or two of CPU per minute under load. ``trent serve`` runs a
+    checkpointer process that holds the lock for its whole life, so the
+    request-serving workers never spend their GIL on it; when no such process
+    is alive (another way of serving, or it is restarting), one worker's
+    scheduler takes the lock for its round, and the others skip theirs rather
+    than verify the same events again. The kernel drops the lock of a process
+    that dies.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def __repr__(self) -> str:
+        return f"CheckpointLock({str(self.path)!r})"
+
+    def try_acquire(self) -> bool:
+        """Take the lock if nobody holds it; ``False`` (at once) if somebody does."""
+        if self._fd is not None:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None

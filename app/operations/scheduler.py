@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from app.audit.checkpoints import CheckpointLock
 from app.operations.keys import delete_expired_keys
 from app.operations.rotation import rotate_due_keys
 from app.operations.services import Services
@@ -21,12 +22,22 @@ log = logging.getLogger("trent.scheduler")
 
 
 def run_jobs_once(services: Services) -> tuple[list[str], list[str]]:
-    """Run each job once; returns (rotated key ARNs, deleted key ARNs)."""
+    """Run each job once; returns (rotated key ARNs, deleted key ARNs).
+
+    The audit checkpoint is signed here only if no other process of the host
+    holds the checkpoint lock (``trent serve``'s checkpointer process does,
+    for as long as it runs; see :class:`app.audit.checkpoints.CheckpointLock`).
+    """
     with services.connection():
         rotated = rotate_due_keys(services)
         deleted = delete_expired_keys(services)
         services.audit.flush_auth_failure_summaries()
-        services.audit.checkpoint()
+        lock = CheckpointLock(services.settings.audit_checkpoint_lock)
+        if lock.try_acquire():
+            try:
+                services.audit.checkpoint()
+            finally:
+                lock.release()
     for arn in deleted:
         log.info("deleted %s: its waiting period ended", arn)
     return rotated, deleted

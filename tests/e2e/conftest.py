@@ -108,16 +108,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def writer_pids(data_dir: Path) -> list[int]:
     """Running `trent audit-writer` processes serving ``data_dir``."""
+    return helper_pids(data_dir, b"audit-writer")
+
+
+def helper_pids(data_dir: Path, command: bytes) -> list[int]:
+    """Running `trent <command>` processes serving ``data_dir``."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            command = (entry / "cmdline").read_bytes().split(b"\0")
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"audit-writer" in command and f"TRENT_DATA_DIR={data_dir}".encode() in environ:
+        if command in argv and f"TRENT_DATA_DIR={data_dir}".encode() in environ:
             found.append(int(entry.name))
     return found
 

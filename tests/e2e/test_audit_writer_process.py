@@ -13,7 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.conftest import TRENT, Server, writer_pids
+from tests.e2e.conftest import TRENT, Server, helper_pids, writer_pids
 
 
 def encrypt(server: Server, token: str, key_id: str) -> None:
@@ -61,7 +61,7 @@ def test_killing_the_writer_costs_no_request_and_it_comes_back(server: Server) -
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
-def test_ctrl_c_stops_the_server_and_its_writer_at_once(tmp_path: Path) -> None:
+def test_the_checkpointer_signs_and_ctrl_c_stops_everything_at_once(tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -71,11 +71,12 @@ def test_ctrl_c_stops_the_server_and_its_writer_at_once(tmp_path: Path) -> None:
         {
             "TRENT_DATA_DIR": str(data_dir),
             "TRENT_BIND": f"127.0.0.1:{port}",
-            "TRENT_SCHEDULER_INTERVAL": "0",
+            "TRENT_SCHEDULER_INTERVAL": "1",
         }
     )
     subprocess.run([TRENT, "init"], env=env, check=True, capture_output=True)
     log_path = tmp_path / "server.log"
+    exported = data_dir / "audit-checkpoints.jsonl"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [TRENT, "serve", "--workers", "2"],
@@ -93,6 +94,9 @@ def test_ctrl_c_stops_the_server_and_its_writer_at_once(tmp_path: Path) -> None:
             assert isinstance(created, dict)
             for _ in range(3):
                 encrypt(server, token, created["KeyMetadata"]["KeyId"])
+            # The checkpointer process signs a checkpoint over those events.
+            assert len(helper_pids(data_dir, b"audit-checkpointer")) == 1
+            assert wait_for(lambda: exported.exists() and exported.read_text().strip(), 20)
             started = time.monotonic()
             os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
             process.wait(timeout=30)
@@ -105,6 +109,7 @@ def test_ctrl_c_stops_the_server_and_its_writer_at_once(tmp_path: Path) -> None:
     assert took < 5, f"shutdown took {took:.1f} s:\n{text}"
     assert "SIGKILL" not in text and "restarting" not in text, text
     assert wait_for(lambda: not writer_pids(data_dir), 10)
+    assert wait_for(lambda: not helper_pids(data_dir, b"audit-checkpointer"), 10)
 
 
 def _ready(url: str) -> bool:
