@@ -204,8 +204,16 @@ def _operations(door: Door, options: Options) -> tuple[str, ...]:
     return tuple(op for op in door.operations() if op in options.operations)
 
 
+#: Which server process group serves each door.
+SERVER_OF_DOOR = {"trent-rest": "trent", "trent-aws": "trent", "moto": "moto", "echo": "echo"}
+
+
 def _load_matrix(
-    wrk_path: str, doors: list[Door], workdir: Path, options: Options
+    wrk_path: str,
+    doors: list[Door],
+    workdir: Path,
+    options: Options,
+    started: dict[str, servers.ServerProcess],
 ) -> list[report.Cell]:
     cells = [
         report.Cell(door.name, operation, connections)
@@ -228,8 +236,16 @@ def _load_matrix(
         for cell in cells:
             # A SigV4 pool is signed here, right before its run, and so is valid throughout.
             spec = by_name[cell.door].load_spec(cell.operation, workdir)
+            # The server's own CPU per answer (its whole process group, helpers
+            # included): steadier than req/s on a machine shared with wrk.
+            group = started[SERVER_OF_DOOR[cell.door]].pid
+            cpu_before = servers.group_cpu_seconds(group)
             result = wrk.run(wrk_path, spec, cell.connections, options.duration)
+            cpu_used = servers.group_cpu_seconds(group) - cpu_before
             cell.runs.append(result)
+            answered = result.requests - result.non_2xx
+            if answered > 0:
+                cell.cpu_ms.append(cpu_used * 1000 / answered)
             done += 1
             _log(
                 f"[{done:>3}/{total}] run {run}/{options.runs} {cell.door:<10} "
@@ -334,7 +350,7 @@ def run(options: Options) -> int:
         with _servers(workdir, options) as started:
             doors, fixture = _doors(started, workdir, options)
             document["doors"] = {door.name: door.description for door in doors}
-            cells = _load_matrix(wrk_path, doors, workdir, options)
+            cells = _load_matrix(wrk_path, doors, workdir, options, started)
             if "trent" in started:
                 document["trent_worker_rss_mib_after_matrix"] = {
                     str(pid): round(kib / 1024, 1)

@@ -39,6 +39,12 @@ class Cell:
     operation: str
     connections: int
     runs: list[WrkResult] = field(default_factory=list)
+    #: The server's CPU (all its processes) per answered request in each run, ms.
+    cpu_ms: list[float] = field(default_factory=list)
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        return statistics.median(self.cpu_ms) if self.cpu_ms else None
 
     @property
     def per_second(self) -> float:
@@ -94,6 +100,7 @@ COLUMNS = (
     ("p99 ms", 7),
     ("non-2xx", 7),
     ("sock", 4),
+    ("cpu ms", 6),
     ("×moto", 5),
     ("×echo", 5),
 )
@@ -124,6 +131,7 @@ def table(cells: list[Cell]) -> str:
                     f"{cell.p99_ms:.1f}",
                     str(cell.non_2xx),
                     str(cell.socket_errors),
+                    "—" if cell.cpu_ms_per_request is None else f"{cell.cpu_ms_per_request:.2f}",
                     _ratio(ratio["trent_over_moto"]),
                     _ratio(ratio["over_echo"]),
                 ]
@@ -296,8 +304,12 @@ def cells_json(cells: list[Cell]) -> list[dict[str, Any]]:
             "p99_ms": round(cell.p99_ms, 2),
             "non_2xx": cell.non_2xx,
             "socket_errors": cell.socket_errors,
+            "cpu_ms_per_request": (
+                None if cell.cpu_ms_per_request is None else round(cell.cpu_ms_per_request, 3)
+            ),
             **{k: None if v is None else round(v, 3) for k, v in ratios(cells, cell).items()},
             "runs": [r.as_json() for r in cell.runs],
+            "cpu_ms_per_request_runs": [round(v, 3) for v in cell.cpu_ms],
         }
         for cell in cells
         if cell.runs
