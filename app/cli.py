@@ -94,6 +94,8 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
         )
     address = bind or settings.bind
     _refuse_if_taken(address)
+    # gunicorn's own "Listening at" line is empty when each worker binds for itself.
+    click.echo(f"trent: serving http://{address} (each worker on its own socket)", err=True)
     if banner:
         _print_banner(address, settings)
     supervisors = []
