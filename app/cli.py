@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from app.cli_context import database_or_exit, safe_url, settings_or_exit
 from app.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from app.audit.log import AuditLog
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -207,6 +210,28 @@ class ChildSupervisor:
                 process.kill()
 
 
+def _helper_audit_log(settings: Settings, *, pool_size: int) -> AuditLog:
+    """What a helper process of ``trent serve`` needs: the root key and the
+    database (its own small pool), as the audit log."""
+    from app.audit.log import AuditLog
+    from app.crypto.root_key import RootKeyUnavailable, load_root_key
+    from app.store.database import bind_database, open_database
+
+    try:
+        root_key = load_root_key(settings)
+    except RootKeyUnavailable as exc:
+        raise click.ClickException(f"root key: {exc}") from None
+    bind_database(
+        open_database(
+            settings.database,
+            pool_size=pool_size,
+            pool_timeout=settings.db_pool_timeout,
+            busy_timeout_ms=settings.db_busy_timeout_ms,
+        )
+    )
+    return AuditLog(root_key, settings)
+
+
 @main.command("audit-checkpointer", hidden=True)
 def audit_checkpointer() -> None:
     """Signs the audit checkpoints of the host (``trent serve`` starts it).
@@ -218,24 +243,10 @@ def audit_checkpointer() -> None:
     import threading
 
     from app.audit.checkpoints import CheckpointLock
-    from app.audit.log import AuditLog
-    from app.crypto.root_key import RootKeyUnavailable, load_root_key
-    from app.store.database import bind_database, connection, open_database
+    from app.store.database import connection
 
     settings = settings_or_exit()
-    try:
-        root_key = load_root_key(settings)
-    except RootKeyUnavailable as exc:
-        raise click.ClickException(f"root key: {exc}") from None
-    bind_database(
-        open_database(
-            settings.database,
-            pool_size=1,
-            pool_timeout=settings.db_pool_timeout,
-            busy_timeout_ms=settings.db_busy_timeout_ms,
-        )
-    )
-    audit = AuditLog(root_key, settings)
+    audit = _helper_audit_log(settings, pool_size=1)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the master stops it (see audit-writer)
@@ -264,26 +275,12 @@ def audit_writer() -> None:
     """The host's audit writer process (``trent serve`` starts it)."""
     import signal
 
-    from app.audit.log import AuditLog
     from app.audit.writer_service import WriterServer
-    from app.crypto.root_key import RootKeyUnavailable, load_root_key
-    from app.store.database import bind_database, connection, open_database, transaction
+    from app.store.database import connection, transaction
 
     settings = settings_or_exit()
-    try:
-        root_key = load_root_key(settings)
-    except RootKeyUnavailable as exc:
-        raise click.ClickException(f"root key: {exc}") from None
-    bind_database(
-        open_database(
-            settings.database,
-            pool_size=2,
-            pool_timeout=settings.db_pool_timeout,
-            busy_timeout_ms=settings.db_busy_timeout_ms,
-        )
-    )
     server = WriterServer(
-        AuditLog(root_key, settings),
+        _helper_audit_log(settings, pool_size=2),
         settings.audit_writer_socket,
         connection,
         lambda: transaction(invalidates=False),

@@ -230,11 +230,8 @@ def connection() -> Iterator[None]:
         if is_unavailable(exc):
             raise ServiceUnavailableError() from exc
         raise
-    try:
+    with connection_if_used():
         yield
-    finally:
-        if not database_proxy.is_closed():
-            database_proxy.close()
 
 
 @contextmanager
