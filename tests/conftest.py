@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import os
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,24 @@ from app.store.migrate import apply_migrations
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
 POSTGRES_URL = os.environ.get("TRENT_TEST_POSTGRES_URL")
+
+
+@contextmanager
+def failing_audit_inserts(settings: Settings) -> Iterator[None]:
+    """While inside, every insert into the audit table fails, as on a full disk
+    (SQLite: a trigger that aborts; made and dropped on a connection of its own)."""
+    db = sqlite3.connect(settings.data_dir / "trent.db")
+    try:
+        db.execute(
+            "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_event "
+            "BEGIN SELECT RAISE(ABORT, 'simulated audit failure'); END"
+        )
+        db.commit()
+        yield
+    finally:
+        db.execute("DROP TRIGGER IF EXISTS audit_broken")
+        db.commit()
+        db.close()
 
 
 def init_data_dir(data_dir: Path, database_url: str | None = None) -> Settings:

@@ -73,30 +73,15 @@ def _is_plain(value: Any) -> bool:
     return False
 
 
-def canonical_form(value: Any) -> Any:
-    """``value`` itself when it is already canonical, else its cleaned copy
-    (lone surrogates replaced); raises for values with no canonical form."""
-    if _is_plain(value):
-        try:
-            json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
-        except UnicodeEncodeError:
-            return canonical_value(value)
-        return value
-    return canonical_value(value)
-
-
 def canonical_json(value: Any) -> bytes:
     """The canonical UTF-8 JSON bytes of ``value``."""
     if not _is_plain(value):
         value = canonical_value(value)
-    text = json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
     try:
-        return text.encode("utf-8")
+        return _encode(value)
     except UnicodeEncodeError:
         # A lone surrogate somewhere: the cleaning copy replaces it.
-        return canonical_json(canonical_value(value))
+        return _encode(canonical_value(value))
 
 
 def _encode(value: Any) -> bytes:
@@ -109,7 +94,8 @@ def _encode(value: Any) -> bytes:
 def canonical_split(value: Mapping[str, Any], member: str) -> tuple[dict[str, Any], bytes, bytes]:
     """``(clean, head, tail)`` such that ``head + <v> + tail`` is the canonical
     encoding of ``clean`` with its top-level ``member`` set to the encoding
-    ``<v>`` of any value; ``clean`` is :func:`canonical_form` of ``value``.
+    ``<v>`` of any value; ``clean`` is ``value`` in canonical types, lone
+    surrogates replaced.
 
     The audit log encodes an event once, before the time it is recorded at is
     known, and fills that time in under the chain-head lock.

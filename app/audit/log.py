@@ -98,12 +98,6 @@ class PreparedEvent:
         return self.head + str(recorded_at).encode("ascii") + self.tail
 
 
-def _split_encoding(body: dict[str, Any]) -> tuple[bytes, bytes]:
-    """``(head, tail)`` of :class:`PreparedEvent` for a canonical ``body``."""
-    _, head, tail = canonical_split(body, _RECORDED_AT)
-    return head, tail
-
-
 class AuditLog:
     """The tamper-evident audit log of one process.
 

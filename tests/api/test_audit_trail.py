@@ -17,7 +17,7 @@ from app.audit.verify import verify
 from app.config import Settings
 from app.store.database import connection
 from tests.api.kms import Kms
-from tests.conftest import ACCOUNT, TokenFactory, b64, bearer, unb64
+from tests.conftest import ACCOUNT, TokenFactory, b64, bearer, failing_audit_inserts, unb64
 
 
 def events(settings: Settings) -> list[dict[str, Any]]:
@@ -87,38 +87,25 @@ def test_request_ids_match_the_responses(
     assert events(settings)[-1]["requestId"] == response.headers["X-Request-Id"]
 
 
-def _unbreak(settings: Settings) -> None:
-    db = sqlite3.connect(settings.data_dir / "trent.db")
-    db.execute("DROP TRIGGER audit_broken")
-    db.commit()
-    db.close()
-
-
 def test_when_the_audit_log_cannot_be_written_nothing_secret_is_returned_and_nothing_changes(
     client: FlaskClient, token: TokenFactory, settings: Settings
 ) -> None:
     root = Kms(client, token(root=True))
     key_id = root.new_key()
     blob = root.ciphertext(key_id, b"fail closed")
-    db = sqlite3.connect(settings.data_dir / "trent.db")
-    db.execute(
-        "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_event "
-        "BEGIN SELECT RAISE(ABORT, 'simulated audit failure'); END"
-    )
-    db.commit()
-    db.close()
-    calls = {
-        "encrypt": root.encrypt(key_id, b"fail closed"),
-        "decrypt": root.decrypt(blob),
-        "data key": root.data_key(key_id, KeySpec="AES_256"),
-        "random": root.post("/v1/random", {"NumberOfBytes": 32}),
-        "create": root.create_key(),
-        "disable": root.disable(key_id),
-        "schedule": root.schedule_deletion(key_id, 7),
-        "alias": root.post("/v1/aliases", {"AliasName": "alias/x", "TargetKeyId": key_id}),
-        "denied": Kms(client, token(user="x")).encrypt(key_id, b"x"),
-        "invalid": root.post(f"/v1/keys/{key_id}/encrypt", {}),
-    }
+    with failing_audit_inserts(settings):
+        calls = {
+            "encrypt": root.encrypt(key_id, b"fail closed"),
+            "decrypt": root.decrypt(blob),
+            "data key": root.data_key(key_id, KeySpec="AES_256"),
+            "random": root.post("/v1/random", {"NumberOfBytes": 32}),
+            "create": root.create_key(),
+            "disable": root.disable(key_id),
+            "schedule": root.schedule_deletion(key_id, 7),
+            "alias": root.post("/v1/aliases", {"AliasName": "alias/x", "TargetKeyId": key_id}),
+            "denied": Kms(client, token(user="x")).encrypt(key_id, b"x"),
+            "invalid": root.post(f"/v1/keys/{key_id}/encrypt", {}),
+        }
     for name, response in calls.items():
         assert response.status_code == 503, name
         body = response.get_json()
@@ -127,7 +114,6 @@ def test_when_the_audit_log_cannot_be_written_nothing_secret_is_returned_and_not
         assert response.headers["Retry-After"]
         text = response.get_data(as_text=True)
         assert "fail closed" not in text and b64(b"fail closed") not in text
-    _unbreak(settings)
     meta = root.describe(key_id).get_json()["KeyMetadata"]
     assert meta["KeyState"] == "Enabled"
     assert [k["KeyId"] for k in root.get("/v1/keys").get_json()["Keys"]] == [key_id]

@@ -18,7 +18,7 @@ from app.config import Settings
 from app.crypto.root_key import load_root_key
 from app.errors import ServiceUnavailableError
 from app.store import database
-from tests.conftest import init_data_dir
+from tests.conftest import failing_audit_inserts, init_data_dir
 
 
 def event(n: int) -> AuditEvent:
@@ -83,12 +83,6 @@ def test_a_failed_batch_fails_every_request_in_it(
     writer: tuple[Settings, AuditLog, GroupCommitter],
 ) -> None:
     settings, _, committer = writer
-    db = sqlite3.connect(settings.data_dir / "trent.db")
-    db.execute(
-        "CREATE TRIGGER broken BEFORE INSERT ON audit_event "
-        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-    )
-    db.commit()
     failures: list[BaseException] = []
 
     def request(n: int) -> None:
@@ -97,13 +91,11 @@ def test_a_failed_batch_fails_every_request_in_it(
         except ServiceUnavailableError as exc:
             failures.append(exc)
 
-    threads = [threading.Thread(target=request, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with failing_audit_inserts(settings):
+        threads = [threading.Thread(target=request, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     assert len(failures) == 8
-    db.execute("DROP TRIGGER broken")
-    db.commit()
     assert committer.submit(event(99)) == 1  # the writer survived and recovers
-    db.close()
