@@ -52,7 +52,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask("trent")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    install(app, Runtime(services=services, verifier=verifier, sigv4=sigv4_verifier(services)))
+    runtime = Runtime(services=services, verifier=verifier, sigv4=sigv4_verifier(services))
+    install(app, runtime)
     register_error_handlers(app)
 
     app.before_request(begin_request)
@@ -74,6 +75,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         door.blueprint,
     ):
         app.register_blueprint(blueprint)
+    if settings.fast_lane:
+        from app.api.fast_lane import FastLane
+
+        app.wsgi_app = FastLane(app, runtime)  # type: ignore[method-assign]
     if settings.scheduler_interval_seconds > 0:
         scheduler = Scheduler(services, settings.scheduler_interval_seconds)
         scheduler.start()

@@ -125,6 +125,9 @@ class Settings:
     #: workers (:mod:`app.audit.writer_service`); ``thread``: each worker
     #: group-commits its own requests' events.
     audit_writer: str = "process"
+    #: Plain Encrypt, Decrypt and GenerateDataKey requests are served without
+    #: Flask's dispatch (:mod:`app.api.fast_lane`); same answers, same events.
+    fast_lane: bool = True
 
     @property
     def database(self) -> str:
@@ -355,6 +358,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "TRENT_AUDIT_CHECKPOINT_FILE",
         "TRENT_KEY_CACHE_SECONDS",
         "TRENT_METADATA_CACHE_SECONDS",
+        "TRENT_FAST_LANE",
         "TRENT_AUDIT_WRITER",
         # Read by client commands of the CLI, not by the server.
         "TRENT_URL",
@@ -440,6 +444,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         kwargs["audit_writer"] = raw
     if (raw := get("TRENT_METADATA_CACHE_SECONDS")) is not None:
         kwargs["metadata_cache_seconds"] = _parse_float("TRENT_METADATA_CACHE_SECONDS", raw, 0, 300)
+    if (raw := get("TRENT_FAST_LANE")) is not None:
+        kwargs["fast_lane"] = _parse_bool("TRENT_FAST_LANE", raw)
 
     settings = Settings(**kwargs)
     if not settings.local_issuer and not settings.issuers:

@@ -44,6 +44,15 @@ def _names(choices: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
     return parse
 
 
+def _setting(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.startswith("TRENT_") or name in ("TRENT_DATA_DIR", "TRENT_BIND"):
+        raise argparse.ArgumentTypeError(
+            f"expected TRENT_NAME=VALUE (not the data directory or bind), got {text!r}"
+        )
+    return name, value
+
+
 def parse_options(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None
@@ -85,6 +94,14 @@ def parse_options(argv: list[str] | None = None) -> Options:
         metavar="SECONDS",
         help="instead of the benchmark: py-spy top-10 of Trent's workers under each load",
     )
+    parser.add_argument(
+        "--trent-setting",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="TRENT_NAME=VALUE",
+        help="a setting for the Trent server, e.g. TRENT_FAST_LANE=false (repeatable)",
+    )
     parser.add_argument("--skip-micro", action="store_true", help="skip the micro-benchmarks")
     parser.add_argument(
         "--json", type=Path, help="report path (default bench/results/bench-<time>.json)"
@@ -104,6 +121,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
         micro=not arguments.skip_micro,
         json_path=arguments.json,
         profile=arguments.profile,
+        trent_settings=tuple(arguments.trent_setting),
     )
     if options.duration < 1 or options.runs < 1 or options.workers < 1 or options.soak < 0:
         parser.error("--duration, --runs and --workers must be at least 1, --soak at least 0")

@@ -60,6 +60,8 @@ class Options:
     json_path: Path | None
     #: Seconds of py-spy sampling per Trent door and operation; 0 runs the benchmark.
     profile: int = 0
+    #: ``TRENT_*`` settings given to the Trent server (for A/B runs), as given.
+    trent_settings: tuple[tuple[str, str], ...] = ()
 
     def validate(self) -> None:
         if "trent-aws" in self.doors and self.duration > SIGNATURE_LIFETIME_SECONDS:
@@ -88,11 +90,13 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _trent_environment(data_dir: Path, home: Path, bind: str) -> dict[str, str]:
+def _trent_environment(
+    data_dir: Path, home: Path, bind: str, settings: tuple[tuple[str, str], ...] = ()
+) -> dict[str, str]:
     # HOME is the run's own directory so that gunicorn's control socket
     # (~/.gunicorn/gunicorn.ctl) never replaces that of a Trent already running here.
     return servers.clean_environment(
-        {"TRENT_DATA_DIR": str(data_dir), "TRENT_BIND": bind, "HOME": str(home)}
+        {**dict(settings), "TRENT_DATA_DIR": str(data_dir), "TRENT_BIND": bind, "HOME": str(home)}
     )
 
 
@@ -101,7 +105,9 @@ def _servers(workdir: Path, options: Options) -> Iterator[dict[str, servers.Serv
     """Trent, moto and the echo floor, started together and stopped together."""
     trent_bin = servers.bin_path("trent")
     trent_port, moto_port, echo_port = (servers.free_port() for _ in range(3))
-    trent_env = _trent_environment(workdir / "trent-data", workdir, f"{servers.HOST}:{trent_port}")
+    trent_env = _trent_environment(
+        workdir / "trent-data", workdir, f"{servers.HOST}:{trent_port}", options.trent_settings
+    )
     initialised = subprocess.run(
         [trent_bin, "init"], env=trent_env, capture_output=True, text=True, timeout=120
     )
@@ -342,6 +348,7 @@ def run(options: Options) -> int:
             "wrk_threads": 2,
             "workers": options.workers,
             "soak_seconds": options.soak,
+            "trent_settings": dict(options.trent_settings),
         },
     }
     soak_result: memory.SoakResult | None = None
@@ -390,6 +397,8 @@ def run(options: Options) -> int:
         f"gunicorn {options.workers} {worker_class} workers as `trent serve` (Trent and echo); "
         "moto: moto.server (threaded Werkzeug)"
     )
+    if options.trent_settings:
+        settings += "; Trent with " + ", ".join(f"{k}={v}" for k, v in options.trent_settings)
     report.print_report(
         info, settings, cells, found, micro_results, soak_result, json_path, document
     )

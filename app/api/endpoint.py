@@ -144,41 +144,73 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _event(outcome: Outcome, status: int, error: KmsError | None, services: Services) -> AuditEvent:
-    # The request's globals are read once each: every access through Flask's
-    # context proxies costs a lookup, and this runs for every request.
-    state = g._get_current_object()
-    http = request._get_current_object()  # type: ignore[attr-defined]
-    principal: Principal | None = state.principal
-    ctx: OperationContext | None = state.ctx
+def build_event(
+    services: Services,
+    *,
+    request_id: str,
+    door: str,
+    event_name: str,
+    started: float,
+    source_ip: str | None,
+    user_agent: str | None,
+    principal: Principal | None,
+    ctx: OperationContext | None,
+    params: Mapping[str, Any] | None,
+    outcome: Outcome,
+    status: int,
+    error: KmsError | None,
+) -> AuditEvent:
+    """The audit event of one request, from what the door knows of it."""
     notes = ctx.notes if ctx is not None else None
-    name = getattr(state, "event_name", None)
-    if not name:
-        view = current_app.view_functions.get(http.endpoint or "")
-        name = getattr(view, "trent_operation", "UnknownRoute")
     return AuditEvent(
         event_id=str(uuid.uuid4()),
         event_time=services.now(),
-        request_id=state.request_id,
-        door=state.door,
-        event_name=str(name),
+        request_id=request_id,
+        door=door,
+        event_name=event_name,
         outcome=outcome,
         http_status=status,
-        source_ip=http.remote_addr,
-        user_agent=http.headers.get("User-Agent"),
+        source_ip=source_ip,
+        user_agent=user_agent,
         principal_arn=principal.arn if principal else None,
         principal_account=principal.account if principal else None,
         principal_type=principal.type if principal else None,
         auth_method=principal.auth_method if principal else None,
         token_id=principal.token_id if principal else None,
         resources=tuple(notes.resources) if notes else (),
-        request_parameters=dict(state.params or {}),
+        request_parameters=dict(params or {}),
         encryption_context=notes.encryption_context if notes else None,
         error_code=error.code if error else None,
         error_message=error.message if error else None,
         decision_sids=tuple(notes.decision_sids) if notes else (),
         key_version=notes.key_version if notes else None,
-        latency_ms=(time.monotonic() - state.started) * 1000.0,
+        latency_ms=(time.monotonic() - started) * 1000.0,
+    )
+
+
+def _event(outcome: Outcome, status: int, error: KmsError | None, services: Services) -> AuditEvent:
+    # The request's globals are read once each: every access through Flask's
+    # context proxies costs a lookup, and this runs for every request.
+    state = g._get_current_object()
+    http = request._get_current_object()  # type: ignore[attr-defined]
+    name = getattr(state, "event_name", None)
+    if not name:
+        view = current_app.view_functions.get(http.endpoint or "")
+        name = getattr(view, "trent_operation", "UnknownRoute")
+    return build_event(
+        services,
+        request_id=state.request_id,
+        door=state.door,
+        event_name=str(name),
+        started=state.started,
+        source_ip=http.remote_addr,
+        user_agent=http.headers.get("User-Agent"),
+        principal=state.principal,
+        ctx=state.ctx,
+        params=state.params,
+        outcome=outcome,
+        status=status,
+        error=error,
     )
 
 
@@ -240,20 +272,39 @@ def audit_failure(error: KmsError, cause: BaseException) -> KmsError:
     denied = isinstance(error, AccessDeniedError | UnauthenticatedError) or reason is not None
     outcome: Outcome = "denied" if denied else "failed"
     event = _event(outcome, error.status, error, services)
+    written = write_failure_event(
+        services,
+        event,
+        authenticated=g.principal is not None,
+        source_ip=request.remote_addr,
+        reason=str(reason or error.code),
+    )
+    return error if written else ServiceUnavailableError()
+
+
+def write_failure_event(
+    services: Services,
+    event: AuditEvent,
+    *,
+    authenticated: bool,
+    source_ip: str | None,
+    reason: str,
+) -> bool:
+    """Append the event of a failed request in a transaction of its own
+    (through the sampler when the caller is unknown); False if it could not
+    be written, and the caller must then get 503."""
     try:
         with services.connection():
-            if g.principal is None:
-                services.audit.append_auth_failure(
-                    request.remote_addr, str(reason or error.code), None, event
-                )
+            if not authenticated:
+                services.audit.append_auth_failure(source_ip, reason, None, event)
             else:
                 with services.unit_of_work(audit_only=True):
                     services.audit.append(event)
     except Exception as exc:  # noqa: BLE001 - any failure to audit fails closed
         audit_log.error(
             "request %s: its audit event could not be written (%s); answering 503",
-            g.request_id,
+            event.request_id,
             type(exc).__name__,
         )
-        return ServiceUnavailableError()
-    return error
+        return False
+    return True

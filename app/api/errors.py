@@ -40,16 +40,25 @@ def http_exception_as_kms_error(exc: HTTPException) -> KmsError:
     return as_kms_error(exc)
 
 
-def error_response(error: KmsError) -> Response:
-    request_id = getattr(g, "request_id", None)
-    response = jsonify(
-        {"error": {"code": error.code, "message": error.message, "request_id": request_id}}
-    )
-    response.status_code = error.status
+def rest_error_document(error: KmsError, request_id: str | None) -> dict[str, object]:
+    return {"error": {"code": error.code, "message": error.message, "request_id": request_id}}
+
+
+def rest_error_headers(error: KmsError) -> list[tuple[str, str]]:
+    """The headers an error adds to the REST door's answer."""
+    headers = []
     if error.retry_after is not None:
-        response.headers["Retry-After"] = str(error.retry_after)
+        headers.append(("Retry-After", str(error.retry_after)))
     if error.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="trent"'
+        headers.append(("WWW-Authenticate", 'Bearer realm="trent"'))
+    return headers
+
+
+def error_response(error: KmsError) -> Response:
+    response = jsonify(rest_error_document(error, getattr(g, "request_id", None)))
+    response.status_code = error.status
+    for name, value in rest_error_headers(error):
+        response.headers[name] = value
     return response
 
 

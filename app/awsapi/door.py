@@ -61,10 +61,17 @@ def _respond(body: object, status: int) -> Response:
     return response
 
 
-def error_response(error: KmsError) -> Response:
+def aws_error_status(error: KmsError) -> int:
     # Real KMS answers 400 for every client error; only faults are 5xx.
-    status = error.status if error.server_fault else 400
-    response = _respond({"__type": error.code, "message": error.message}, status)
+    return error.status if error.server_fault else 400
+
+
+def aws_error_document(error: KmsError) -> dict[str, str]:
+    return {"__type": error.code, "message": error.message}
+
+
+def error_response(error: KmsError) -> Response:
+    response = _respond(aws_error_document(error), aws_error_status(error))
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response

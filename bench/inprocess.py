@@ -1,0 +1,183 @@
+"""CPU per request of the application alone, without an HTTP server or load generator.
+
+``python -m bench.inprocess [--requests N] [--profile]`` initialises a data
+directory in a temporary folder, builds the WSGI application as ``trent serve``
+does (durable audit, the in-process group commit), creates a key, and calls
+the application directly with pre-built WSGI environs, one request at a time:
+REST Encrypt with a bearer JWT, REST Decrypt, REST GenerateDataKey, and the
+bare Flask echo of :mod:`bench.echo_app` for comparison. It prints the CPU
+time of this process per request (``time.process_time``), which on a busy
+machine is steadier than wall time, and with ``--profile`` the functions with
+the most own time (cProfile) for Encrypt.
+
+This does not replace the harness: it leaves out gunicorn, the sockets and the
+audit writer process, and one request at a time never shares a commit. It is
+for comparing versions of the request path, quickly and repeatably.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import cProfile
+import io
+import json
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+ACCOUNT = "111122223333"
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def _environ(method: str, path: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    from werkzeug.test import EnvironBuilder
+
+    builder = EnvironBuilder(
+        method=method, path=path, headers=headers, data=body, base_url="http://127.0.0.1:8080"
+    )
+    environ = builder.get_environ()
+    environ["REMOTE_ADDR"] = "127.0.0.1"
+    return environ
+
+
+def _call(app: WsgiApp, template: dict[str, Any], body: bytes) -> tuple[str, bytes]:
+    environ = dict(template)
+    environ["wsgi.input"] = io.BytesIO(body)
+    status: list[str] = []
+
+    def start_response(line: str, headers: Any, exc_info: Any = None) -> None:
+        status.append(line)
+
+    chunks = app(environ, start_response)
+    data = b"".join(chunks)
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
+    return status[0], data
+
+
+class Cell:
+    def __init__(
+        self, name: str, app: WsgiApp, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> None:
+        self.name = name
+        self.app = app
+        self.body = body
+        self.template = _environ(method, path, headers, body)
+
+    def once(self) -> bytes:
+        status, data = _call(self.app, self.template, self.body)
+        if not status.startswith("200"):
+            raise SystemExit(f"{self.name}: answered {status}: {data[:300]!r}")
+        return data
+
+    def measure(self, requests: int) -> tuple[float, float]:
+        """CPU µs per request: of the whole process, and of the request thread."""
+        for _ in range(min(200, requests)):
+            self.once()
+        process, thread = time.process_time(), time.thread_time()
+        for _ in range(requests):
+            self.once()
+        return (
+            (time.process_time() - process) / requests * 1e6,
+            (time.thread_time() - thread) / requests * 1e6,
+        )
+
+
+def _trent(data_dir: Path) -> tuple[WsgiApp, str]:
+    env = {**os.environ, "TRENT_DATA_DIR": str(data_dir)}
+    trent = str(Path(sys.executable).with_name("trent"))
+    subprocess.run([trent, "init"], env=env, check=True, capture_output=True)
+    subprocess.run([trent, "migrate"], env=env, check=True, capture_output=True)
+    os.environ["TRENT_DATA_DIR"] = str(data_dir)
+    os.environ["TRENT_SCHEDULER_INTERVAL"] = "0"
+    from app import create_app
+    from app.auth.local_issuer import LocalIssuer
+    from app.config import load_settings
+
+    settings = load_settings()
+    token = LocalIssuer.load(settings).mint(ACCOUNT, root=True, tags={})
+    return create_app(settings), token
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--profile", action="store_true", help="cProfile the first cell")
+    parser.add_argument("--sort", default="tottime", help="cProfile order (default tottime)")
+    parser.add_argument("--lines", type=int, default=40, help="cProfile rows (default 40)")
+    parser.add_argument(
+        "--only", help="one cell: Encrypt, Decrypt, GenerateDataKey, AwsEncrypt, Echo"
+    )
+    arguments = parser.parse_args(argv)
+
+    from bench.echo_app import create_app as echo_app
+
+    with tempfile.TemporaryDirectory(prefix="trent-inprocess-") as folder:
+        app, token = _trent(Path(folder) / "var")
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        plaintext = base64.b64encode(os.urandom(1024)).decode()
+        body = json.dumps({"Plaintext": plaintext}).encode()
+        key = Cell("CreateKey", app, "POST", "/v1/keys", headers, b"{}")
+        key_id = json.loads(key.once())["KeyMetadata"]["KeyId"]
+        encrypt = Cell("Encrypt", app, "POST", f"/v1/keys/{key_id}/encrypt", headers, body)
+        blob = json.loads(encrypt.once())["CiphertextBlob"]
+        aws_headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "TrentService.Encrypt",
+        }
+        cells = [
+            encrypt,
+            Cell(
+                "Decrypt",
+                app,
+                "POST",
+                "/v1/decrypt",
+                headers,
+                json.dumps({"CiphertextBlob": blob}).encode(),
+            ),
+            Cell(
+                "GenerateDataKey",
+                app,
+                "POST",
+                f"/v1/keys/{key_id}/data-key",
+                headers,
+                json.dumps({"KeySpec": "AES_256"}).encode(),
+            ),
+            Cell(
+                "AwsEncrypt",
+                app,
+                "POST",
+                "/",
+                aws_headers,
+                json.dumps({"KeyId": key_id, "Plaintext": plaintext}).encode(),
+            ),
+            Cell("Echo", echo_app(), "POST", "/echo", {"Content-Type": "application/json"}, body),
+        ]
+        if arguments.only:
+            cells = [cell for cell in cells if cell.name == arguments.only]
+        print(f"{'request':<16} {'process µs':>11} {'thread µs':>10}")
+        for cell in cells:
+            process, thread = cell.measure(arguments.requests)
+            print(f"{cell.name:<16} {process:>11.1f} {thread:>10.1f}", flush=True)
+        if arguments.profile:
+            profiler = cProfile.Profile()
+            target = cells[0]
+            profiler.enable()
+            for _ in range(arguments.requests):
+                target.once()
+            profiler.disable()
+            stats = pstats.Stats(profiler, stream=sys.stdout)
+            stats.sort_stats(arguments.sort).print_stats(arguments.lines)
+
+
+if __name__ == "__main__":
+    main()
