@@ -245,13 +245,18 @@ def _load_matrix(
             # The server's own CPU per answer (its whole process group, helpers
             # included): steadier than req/s on a machine shared with wrk.
             group = started[SERVER_OF_DOOR[cell.door]].pid
-            cpu_before = servers.group_cpu_seconds(group)
+            cpu_before = servers.group_cpu_by_role(group)
             result = wrk.run(wrk_path, spec, cell.connections, options.duration)
-            cpu_used = servers.group_cpu_seconds(group) - cpu_before
+            cpu_after = servers.group_cpu_by_role(group)
             cell.runs.append(result)
             answered = result.requests - result.non_2xx
             if answered > 0:
-                cell.cpu_ms.append(cpu_used * 1000 / answered)
+                by_role = {
+                    role: (seconds - cpu_before.get(role, 0.0)) * 1000 / answered
+                    for role, seconds in cpu_after.items()
+                }
+                cell.cpu_ms.append(sum(by_role.values()))
+                cell.cpu_ms_by_role.append(by_role)
             done += 1
             _log(
                 f"[{done:>3}/{total}] run {run}/{options.runs} {cell.door:<10} "

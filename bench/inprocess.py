@@ -91,6 +91,27 @@ class Cell:
         )
 
 
+def _signed_cell(app: WsgiApp, access: dict[str, str], key_id: str, plaintext: str) -> Cell:
+    """AWS door Encrypt signed with SigV4 once (a signature stays valid for minutes)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    body = json.dumps({"KeyId": key_id, "Plaintext": plaintext}).encode()
+    request = AWSRequest(
+        method="POST",
+        url="http://127.0.0.1:8080/",
+        data=body,
+        headers={
+            "X-Amz-Target": "TrentService.Encrypt",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+    )
+    credentials = Credentials(access["AccessKeyId"], access["SecretAccessKey"])
+    SigV4Auth(credentials, "kms", "us-east-1").add_auth(request)
+    return Cell("AwsSigV4Encrypt", app, "POST", "/", dict(request.headers.items()), body)
+
+
 def _trent(data_dir: Path) -> tuple[WsgiApp, str]:
     env = {**os.environ, "TRENT_DATA_DIR": str(data_dir)}
     trent = str(Path(sys.executable).with_name("trent"))
@@ -114,7 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sort", default="tottime", help="cProfile order (default tottime)")
     parser.add_argument("--lines", type=int, default=40, help="cProfile rows (default 40)")
     parser.add_argument(
-        "--only", help="one cell: Encrypt, Decrypt, GenerateDataKey, AwsEncrypt, Echo"
+        "--only",
+        help="one cell: Encrypt, Decrypt, GenerateDataKey, AwsEncrypt, AwsSigV4Encrypt, Echo",
     )
     arguments = parser.parse_args(argv)
 
@@ -134,6 +156,9 @@ def main(argv: list[str] | None = None) -> None:
             "Content-Type": "application/x-amz-json-1.1",
             "X-Amz-Target": "TrentService.Encrypt",
         }
+        access = json.loads(
+            Cell("AccessKey", app, "POST", "/v1/access-keys", headers, b"{}").once()
+        )
         cells = [
             encrypt,
             Cell(
@@ -160,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
                 aws_headers,
                 json.dumps({"KeyId": key_id, "Plaintext": plaintext}).encode(),
             ),
+            _signed_cell(app, access["AccessKey"], key_id, plaintext),
             Cell("Echo", echo_app(), "POST", "/echo", {"Content-Type": "application/json"}, body),
         ]
         if arguments.only:

@@ -41,6 +41,13 @@ class Cell:
     runs: list[WrkResult] = field(default_factory=list)
     #: The server's CPU (all its processes) per answered request in each run, ms.
     cpu_ms: list[float] = field(default_factory=list)
+    #: The same split by process role (workers, audit-writer, master, ...), ms.
+    cpu_ms_by_role: list[dict[str, float]] = field(default_factory=list)
+
+    def cpu_ms_of(self, role: str) -> float | None:
+        """Median CPU per answered request of one role's processes, ms."""
+        values = [run.get(role, 0.0) for run in self.cpu_ms_by_role]
+        return statistics.median(values) if values else None
 
     @property
     def cpu_ms_per_request(self) -> float | None:
@@ -101,6 +108,7 @@ COLUMNS = (
     ("non-2xx", 7),
     ("sock", 4),
     ("cpu ms", 6),
+    ("writer", 6),
     ("×moto", 5),
     ("×echo", 5),
 )
@@ -112,6 +120,14 @@ def _row(values: list[str]) -> str:
         for index, (value, (_, width)) in enumerate(zip(values, COLUMNS, strict=True))
     ]
     return "  ".join(cells).rstrip()
+
+
+def _writer(cell: Cell) -> str:
+    """The audit writer process's share of ``cpu ms`` (Trent's doors only)."""
+    if cell.door not in TRENT_DOORS:
+        return "—"
+    value = cell.cpu_ms_of("audit-writer")
+    return "—" if value is None else f"{value:.2f}"
 
 
 def table(cells: list[Cell]) -> str:
@@ -132,6 +148,7 @@ def table(cells: list[Cell]) -> str:
                     str(cell.non_2xx),
                     str(cell.socket_errors),
                     "—" if cell.cpu_ms_per_request is None else f"{cell.cpu_ms_per_request:.2f}",
+                    _writer(cell),
                     _ratio(ratio["trent_over_moto"]),
                     _ratio(ratio["over_echo"]),
                 ]
@@ -310,6 +327,10 @@ def cells_json(cells: list[Cell]) -> list[dict[str, Any]]:
             **{k: None if v is None else round(v, 3) for k, v in ratios(cells, cell).items()},
             "runs": [r.as_json() for r in cell.runs],
             "cpu_ms_per_request_runs": [round(v, 3) for v in cell.cpu_ms],
+            "cpu_ms_per_request_by_role": {
+                role: round(cell.cpu_ms_of(role) or 0.0, 3)
+                for role in sorted({r for run in cell.cpu_ms_by_role for r in run})
+            },
         }
         for cell in cells
         if cell.runs

@@ -190,7 +190,25 @@ def rss_kib(pid: int) -> int | None:
 def group_cpu_seconds(pgid: int) -> float:
     """User + system CPU seconds of every live process in process group ``pgid``
     (a server and all its children: gunicorn's master, workers and helpers)."""
-    ticks = 0
+    return sum(group_cpu_by_role(pgid).values())
+
+
+def _role(pid: int, pgid: int) -> str:
+    if pid == pgid:
+        return "master"
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return "workers"
+    for helper in (b"audit-writer", b"audit-checkpointer"):
+        if helper in command:
+            return helper.decode()
+    return "workers"
+
+
+def group_cpu_by_role(pgid: int) -> dict[str, float]:
+    """:func:`group_cpu_seconds` by role: ``master``, ``workers`` and each helper."""
+    ticks: dict[str, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -201,5 +219,7 @@ def group_cpu_seconds(pgid: int) -> float:
         # The command name may hold spaces and parentheses: split after the last ')'.
         fields = text[text.rfind(")") + 2 :].split()
         if int(fields[2]) == pgid:
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+            role = _role(int(entry.name), pgid)
+            ticks[role] = ticks.get(role, 0) + int(fields[11]) + int(fields[12])
+    hertz = os.sysconf("SC_CLK_TCK")
+    return {role: count / hertz for role, count in ticks.items()}

@@ -267,7 +267,7 @@ class FastLane:
         runtime = self._runtime
         try:
             signed = signed_request_from_wsgi(environ, body)
-            with runtime.services.connection():
+            with runtime.services.connection_if_used():
                 return runtime.sigv4.verify(signed)
         except Exception:  # noqa: BLE001 - the door answers and audits every failure
             raise _HandOver from None

@@ -311,7 +311,7 @@ def string_to_sign(amz_date: str, scope: str, canonical: str) -> str:
 
 
 def _hmac(key: bytes, text: str) -> bytes:
-    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(key, text.encode("utf-8"), "sha256")
 
 
 def signing_key(secret: bytes, date_stamp: str, region: str, service: str) -> bytes:
@@ -323,7 +323,7 @@ def signing_key(secret: bytes, date_stamp: str, region: str, service: str) -> by
 
 
 def signature(key: bytes, to_sign: str) -> str:
-    return hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, to_sign.encode("utf-8"), "sha256").hex()
 
 
 # ---------------------------------------------------------------------------

@@ -88,7 +88,8 @@ def _authenticate() -> Principal:
             raise UnrecognizedClientError(reason=exc.reason) from None
     signed = signed_request_from_wsgi(request.environ, request.get_data(cache=True))
     try:
-        with rt.services.connection():
+        # The access key usually comes from the read cache: no connection then.
+        with rt.services.connection_if_used():
             return rt.sigv4.verify(signed)
     except SigV4Error as exc:
         error_class = _SIGV4_ERRORS.get(exc.code, UnrecognizedClientError)
