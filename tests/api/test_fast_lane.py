@@ -13,6 +13,7 @@ over.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import sqlite3
 from dataclasses import dataclass, replace
@@ -334,3 +335,93 @@ def test_trent_fast_lane_false_turns_it_off(settings: Settings) -> None:
     assert load_settings({"TRENT_DATA_DIR": str(settings.data_dir)}).fast_lane is True
     app = create_app(replace(settings, fast_lane=False))
     assert not isinstance(app.wsgi_app, FastLane)
+
+
+def _environ(path: str, body: bytes, token: str, **overrides: Any) -> dict[str, Any]:
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(
+        method="POST", path=path, data=body, headers={**bearer(token), "Content-Type": JSON}
+    ).get_environ()
+    environ.update(overrides)
+    return environ
+
+
+def _wsgi(app: Flask, environ: dict[str, Any]) -> tuple[str, bytes]:
+    statuses: list[str] = []
+    chunks = app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    return statuses[0], b"".join(chunks)
+
+
+def _key(apps: Apps, token: TokenFactory) -> str:
+    response = apps.plain.test_client().post("/v1/keys", json={}, headers=bearer(token(root=True)))
+    return str(response.get_json()["KeyMetadata"]["KeyId"])
+
+
+def test_a_body_shorter_than_its_content_length_is_the_door_s_to_refuse(
+    apps: Apps, token: TokenFactory
+) -> None:
+    # A client that declared more than it sent and went away: the door answers
+    # 400, even though what arrived happens to be a complete request.
+    path = f"/v1/keys/{_key(apps, token)}/encrypt"
+    body = json.dumps({"Plaintext": PLAINTEXT}).encode()
+    answers = []
+    for app in (apps.plain, apps.lane):
+        environ = _environ(path, body, token(root=True), CONTENT_LENGTH=str(len(body) + 10))
+        answers.append(_wsgi(app, environ))
+    assert answers[0][0].startswith("400")
+    assert answers[1][0] == answers[0][0]
+    assert apps.handed_over == [path]
+
+
+def test_a_body_that_cannot_be_read_is_handed_over(apps: Apps, token: TokenFactory) -> None:
+    class Broken(io.RawIOBase):
+        def read(self, size: int = -1) -> bytes:
+            raise OSError("connection reset by peer")
+
+    path = f"/v1/keys/{_key(apps, token)}/encrypt"
+    before = len(apps.events())
+    environ = _environ(path, b"{}", token(root=True))
+    environ["wsgi.input"] = Broken()
+    status, body = _wsgi(apps.lane, environ)
+    assert status.startswith("400"), body
+    assert apps.handed_over == [path]
+    assert [e["outcome"] for e in apps.events()[before:]] == ["failed"]
+
+
+def test_an_event_that_cannot_be_built_is_left_to_the_door(
+    apps: Apps, token: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.api.fast_lane as fast_lane
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("event")
+
+    monkeypatch.setattr(fast_lane, "build_event", broken)
+    path = f"/v1/keys/{_key(apps, token)}/encrypt"
+    before = len(apps.events())
+    response = apps.lane.test_client().post(
+        path, json={"Plaintext": PLAINTEXT}, headers=bearer(token(root=True))
+    )
+    assert response.status_code == 200
+    assert apps.handed_over == [path]
+    assert [e["outcome"] for e in apps.events()[before:]] == ["success"]
+
+
+def test_an_answer_that_cannot_be_encoded_is_a_500_without_the_result(
+    apps: Apps, token: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.api.fast_lane as fast_lane
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise TypeError("not serializable")
+
+    monkeypatch.setattr(fast_lane, "_success", broken)
+    path = f"/v1/keys/{_key(apps, token)}/encrypt"
+    response = apps.lane.test_client().post(
+        path, json={"Plaintext": PLAINTEXT}, headers=bearer(token(root=True))
+    )
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "KMSInternalException"
+    assert "CiphertextBlob" not in response.get_data(as_text=True)
+    assert not apps.handed_over
