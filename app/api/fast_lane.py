@@ -129,18 +129,8 @@ class FastLane:
         if route is None or size is None:
             return self._next(environ, start_response)
         try:
-            body: bytes = environ["wsgi.input"].read(size)
-        except Exception:  # noqa: BLE001 - the client went away: the door answers that
-            environ["wsgi.input"] = io.BytesIO(b"")
-            return self._next(environ, start_response)
-        # Whatever happens next, a handed-over request reads the same bytes.
-        environ["wsgi.input"] = io.BytesIO(body)
-        try:
-            if len(body) != size:
-                raise _HandOver  # a short body: the door refuses it
-            status, headers, payload = self._serve(route, environ, body)
+            status, headers, payload = self._serve(route, environ, size)
         except _HandOver:
-            environ["wsgi.input"] = io.BytesIO(body)
             return self._next(environ, start_response)
         start_response(status, headers)
         return [payload]
@@ -172,10 +162,24 @@ class FastLane:
         size = int(length)
         return size if 0 < size <= self._max_body else None
 
+    @staticmethod
+    def _take_body(environ: dict[str, Any], size: int) -> bytes:
+        """The body; ``wsgi.input`` then holds the same bytes, unread, for the
+        door should the request be handed over after all."""
+        try:
+            body: bytes = environ["wsgi.input"].read(size)
+        except Exception:  # noqa: BLE001 - the client went away: the door answers that
+            environ["wsgi.input"] = io.BytesIO(b"")
+            raise _HandOver from None
+        environ["wsgi.input"] = io.BytesIO(body)
+        if len(body) != size:
+            raise _HandOver  # shorter than declared: the door refuses it
+        return body
+
     # -- the request ---------------------------------------------------------
 
     def _serve(
-        self, route: tuple[str, dict[str, Any]], environ: Mapping[str, Any], body: bytes
+        self, route: tuple[str, dict[str, Any]], environ: dict[str, Any], size: int
     ) -> tuple[str, list[tuple[str, str]], bytes]:
         started = time.monotonic()
         endpoint, arguments = route
@@ -185,6 +189,8 @@ class FastLane:
             lane = AWS_LANES.get(environ.get("HTTP_X_AMZ_TARGET", ""))
             if lane is None:
                 raise _HandOver
+            # SigV4 signs the body: it is read first.
+            body = self._take_body(environ, size)
             principal = self._aws_principal(environ, body)
             params = self._json(body)
         else:
@@ -192,8 +198,9 @@ class FastLane:
             lane = REST_LANES[endpoint]
             if environ.get("CONTENT_TYPE") != "application/json":
                 raise _HandOver
+            # As on the door, the caller is known before the body is read.
             principal = self._bearer_principal(environ)
-            params = self._json(body)
+            params = self._json(self._take_body(environ, size))
             if "key_id" in arguments:
                 # The door refuses a key named in both the path and the body.
                 if "KeyId" in params:
@@ -260,7 +267,9 @@ class FastLane:
         try:
             return _success(door, result or {}, request_id)
         except Exception as exc:  # noqa: BLE001 - the event is written: never hand over now
-            log.error("request %s: its answer could not be encoded: %s", request_id, type(exc).__name__)
+            log.error(
+                "request %s: its answer could not be encoded: %s", request_id, type(exc).__name__
+            )
             return _error(door, InternalError(), request_id)
 
     def _bearer_principal(self, environ: Mapping[str, Any]) -> Principal:

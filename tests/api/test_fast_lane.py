@@ -425,3 +425,22 @@ def test_an_answer_that_cannot_be_encoded_is_a_500_without_the_result(
     assert response.get_json()["error"]["code"] == "KMSInternalException"
     assert "CiphertextBlob" not in response.get_data(as_text=True)
     assert not apps.handed_over
+
+
+def test_the_rest_door_knows_the_caller_before_reading_the_body(
+    apps: Apps, token: TokenFactory
+) -> None:
+    class Untouchable(io.RawIOBase):
+        reads = 0
+
+        def read(self, size: int = -1) -> bytes:
+            Untouchable.reads += 1
+            return b""
+
+    path = f"/v1/keys/{_key(apps, token)}/encrypt"
+    environ = _environ(path, json.dumps({"Plaintext": PLAINTEXT}).encode(), "forged.token.x")
+    environ["wsgi.input"] = Untouchable()
+    status, _ = _wsgi(apps.lane, environ)
+    assert status.startswith("401")
+    assert Untouchable.reads == 0
+    assert apps.handed_over == [path]
