@@ -52,6 +52,7 @@ from app.api.json_body import parse_json_object
 from app.api.runtime import Runtime
 from app.api.schemas.base import load, schema
 from app.api.schemas.keys import DecryptSchema, EncryptSchema, GenerateDataKeySchema
+from app.audit.events import AuditEvent, Outcome
 from app.auth.principal import Principal
 from app.auth.sigv4 import signed_request_from_wsgi
 from app.awsapi.door import CONTENT_TYPE as AWS_CONTENT_TYPE
@@ -227,7 +228,7 @@ class FastLane:
         except Exception:  # noqa: BLE001 - the door answers and audits every failure
             raise _HandOver from None
 
-        def event(outcome: Any, status: int, error: KmsError | None) -> Any:
+        def event(outcome: Outcome, status: int, error: KmsError | None) -> AuditEvent:
             return build_event(
                 services,
                 request_id=request_id,
