@@ -1,5 +1,12 @@
-"""The one path every call takes, on both doors: authenticate, parse, run,
-audit, serialise.
+"""The path every call takes, on both doors: authenticate, parse, run, audit,
+serialise.
+
+Plain Encrypt, Decrypt and GenerateDataKey requests are served by
+:mod:`app.api.fast_lane` instead, which uses the same pieces (the verifiers,
+:func:`build_event`, :func:`write_failure_event`, the schemas and operations)
+and hands every request it cannot serve in full, and every failure, to the
+doors. A check added here for those operations must be added there too, or
+make the lane hand the request over.
 
 Audit rules (ARCHITECTURE.md §7): exactly one event per request. A call that
 succeeds writes its event in the same transaction as its changes, before the
