@@ -113,7 +113,7 @@ class FastLane:
             if not is_read_only(lane.operation):
                 raise RuntimeError(f"the fast lane serves read-only operations, not {lane}")
         self._next: WsgiApp = app.wsgi_app
-        self._adapter = app.url_map.bind("localhost")
+        self._url_map = app.url_map
         self._runtime = runtime
         self._routes: dict[str, tuple[str, dict[str, Any]] | None] = {}
         settings = runtime.services.settings
@@ -145,7 +145,9 @@ class FastLane:
         found: tuple[str, dict[str, Any]] | None = None
         if path.isascii():
             try:
-                endpoint, arguments = self._adapter.match(path, method="POST")
+                # A fresh adapter per match (only on a cache miss): nothing shared is mutated.
+                adapter = self._url_map.bind("localhost")
+                endpoint, arguments = adapter.match(path, method="POST")
             except (HTTPException, RequestRedirect):
                 endpoint, arguments = "", {}
             if endpoint in REST_LANES or endpoint == AWS_ENDPOINT:

@@ -444,3 +444,40 @@ def test_the_rest_door_knows_the_caller_before_reading_the_body(
     assert status.startswith("401")
     assert Untouchable.reads == 0
     assert apps.handed_over == [path]
+
+
+def test_concurrent_requests_each_get_their_answer_and_one_event(
+    apps: Apps, token: TokenFactory
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    key_id = _key(apps, token)
+    root = token(root=True)
+    before = len(apps.events())
+
+    def encrypt_then_decrypt(index: int) -> bytes:
+        client = apps.lane.test_client()
+        secret = f"message {index}".encode()
+        # A path of its own per thread as well: the route cache fills concurrently.
+        path = f"/v1/keys/{quote(key_id if index % 2 else 'alias/none', safe='')}/encrypt"
+        if index % 2 == 0:
+            assert (
+                client.post(path, json={"Plaintext": b64(secret)}, headers=bearer(root)).status_code
+                == 404
+            )
+            return secret
+        sealed = client.post(path, json={"Plaintext": b64(secret)}, headers=bearer(root))
+        assert sealed.status_code == 200
+        opened = client.post(
+            "/v1/decrypt",
+            json={"CiphertextBlob": sealed.get_json()["CiphertextBlob"]},
+            headers=bearer(root),
+        )
+        assert opened.status_code == 200
+        return base64.b64decode(opened.get_json()["Plaintext"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(encrypt_then_decrypt, range(64)))
+    assert results == [f"message {index}".encode() for index in range(64)]
+    outcomes = [e["outcome"] for e in apps.events()[before:]]
+    assert sorted(outcomes) == sorted(["success"] * 64 + ["failed"] * 32)
