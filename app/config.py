@@ -125,8 +125,9 @@ class Settings:
     #: workers (:mod:`app.audit.writer_service`); ``thread``: each worker
     #: group-commits its own requests' events.
     audit_writer: str = "process"
-    #: Plain Encrypt, Decrypt and GenerateDataKey requests are served without
-    #: Flask's dispatch (:mod:`app.api.fast_lane`); same answers, same events.
+    #: Plain requests of the hot read-only operations (Encrypt, Decrypt,
+    #: GenerateDataKey, ...) are served without Flask's dispatch
+    #: (:mod:`app.api.fast_lane`); same answers, same events.
     fast_lane: bool = True
 
     @property

@@ -1,10 +1,12 @@
-"""The hot path: Encrypt, Decrypt and GenerateDataKey without Flask's dispatch.
+"""The hot path: Encrypt, Decrypt, GenerateDataKey and a few more read-only
+operations without Flask's dispatch.
 
-These three operations are nearly all of a KMS's traffic, and for them
-Flask's per-request machinery (request context, routing, hooks, response
-object) cost as much CPU as the operation itself. :class:`FastLane` is a WSGI
-layer in front of the Flask application that serves a *plain* request of one
-of them directly, through the very same pieces the doors use:
+These operations are nearly all of a KMS's traffic, and for them Flask's
+per-request machinery (request context, routing, hooks, response object) cost
+as much CPU as the operation itself. :class:`FastLane` is a WSGI layer in front
+of the Flask application that serves a *plain* request of one of them
+(:data:`REST_LANES`, :data:`AWS_LANES`) directly, through the very same pieces
+the doors use:
 
 - the route is Flask's own (``url_map`` matched once per path, then cached);
 - the caller is authenticated by the same verifiers (bearer JWT, SigV4);
@@ -51,15 +53,13 @@ from app.api.errors import rest_error_document, rest_error_headers
 from app.api.json_body import parse_json_object
 from app.api.runtime import Runtime
 from app.api.schemas.base import load, schema
-from app.api.schemas.keys import DecryptSchema, EncryptSchema, GenerateDataKeySchema
 from app.audit.events import AuditEvent, Outcome
 from app.auth.principal import Principal
 from app.auth.sigv4 import signed_request_from_wsgi
 from app.awsapi.door import CONTENT_TYPE as AWS_CONTENT_TYPE
 from app.awsapi.door import aws_error_document, aws_error_status
-from app.awsapi.targets import TARGET_PREFIX
+from app.awsapi.targets import TARGET_PREFIX, TARGETS
 from app.errors import InternalError, KmsError, ServiceUnavailableError, ValidationError
-from app.operations import encryption
 from app.operations.context import Door, OperationContext, RequestInfo
 from app.operations.failures import as_kms_error
 from app.operations.kinds import is_read_only
@@ -82,19 +82,37 @@ class Lane:
     schema: Schema
 
 
-_ENCRYPT = Lane("Encrypt", encryption.encrypt, schema(EncryptSchema))
-_DECRYPT = Lane("Decrypt", encryption.decrypt, schema(DecryptSchema))
-_GENERATE = Lane("GenerateDataKey", encryption.generate_data_key, schema(GenerateDataKeySchema))
-
-#: Flask endpoint → the lane of its plain requests (REST door).
-REST_LANES: dict[str, Lane] = {
-    "keys.encrypt": _ENCRYPT,
-    "keys.decrypt": _DECRYPT,
-    "keys.generate_data_key": _GENERATE,
-}
-#: ``X-Amz-Target`` → the lane (AWS door, whose endpoint is ``awsapi.dispatch``).
+#: The AWS door's operations the lane serves: what KMS clients call most (the
+#: AWS Encryption SDK: GenerateDataKey, Encrypt, Decrypt; key rotation of stored
+#: data keys: ReEncrypt, GenerateDataKeyWithoutPlaintext; DescribeKey). Every
+#: one is read-only.
+AWS_FAST_TARGETS = (
+    "Encrypt",
+    "Decrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "ReEncrypt",
+    "DescribeKey",
+)
+#: ``X-Amz-Target`` → the lane (AWS door, whose endpoint is ``awsapi.dispatch``),
+#: from the door's own target table.
 AWS_LANES: dict[str, Lane] = {
-    f"{TARGET_PREFIX}.{lane.event_name}": lane for lane in (_ENCRYPT, _DECRYPT, _GENERATE)
+    f"{TARGET_PREFIX}.{name}": Lane(name, TARGETS[name].operation, schema(TARGETS[name].schema))
+    for name in AWS_FAST_TARGETS
+}
+
+
+def _rest(name: str) -> Lane:
+    return AWS_LANES[f"{TARGET_PREFIX}.{name}"]
+
+
+#: Flask endpoint → the lane of its plain requests (REST door). The REST routes
+#: run the same operation and schema as the AWS target of the same name.
+REST_LANES: dict[str, Lane] = {
+    "keys.encrypt": _rest("Encrypt"),
+    "keys.decrypt": _rest("Decrypt"),
+    "keys.generate_data_key": _rest("GenerateDataKey"),
+    "keys.re_encrypt": _rest("ReEncrypt"),
 }
 AWS_ENDPOINT = "awsapi.dispatch"
 

@@ -260,7 +260,49 @@ def calls(apps: Apps, token: TokenFactory) -> list[Call]:
         _aws("Decrypt", {"CiphertextBlob": b64(bytes(tampered))}, sign=signer),
         _aws("GenerateDataKey", {"KeyId": disabled, "KeySpec": "AES_256"}, sign=signer),
         _aws(
-            "GenerateDataKeyWithoutPlaintext", {"KeyId": key_id, "KeySpec": "AES_256"}, sign=signer
+            "GenerateDataKeyWithoutPlaintext",
+            {"KeyId": key_id, "KeySpec": "AES_256"},
+            sign=signer,
+            lane=True,
+        ),
+        _aws(
+            "GenerateDataKeyWithoutPlaintext",
+            {"KeyId": disabled, "KeySpec": "AES_256"},
+            sign=signer,
+        ),
+        _aws(
+            "ReEncrypt",
+            {
+                "CiphertextBlob": blob,
+                "SourceEncryptionContext": {"a": "b"},
+                "DestinationKeyId": other,
+            },
+            sign=signer,
+            lane=True,
+        ),
+        _aws("ReEncrypt", {"CiphertextBlob": blob, "DestinationKeyId": other}, sign=signer),
+        _aws("DescribeKey", {"KeyId": "alias/app"}, sign=signer, lane=True),
+        _aws("DescribeKey", {"KeyId": "alias/missing"}, sign=signer),
+        _aws("DescribeKey", {"KeyId": key_id, "GrantTokens": ["t"]}, sign=signer),
+        _rest(
+            "/v1/re-encrypt",
+            {
+                "CiphertextBlob": blob,
+                "SourceEncryptionContext": {"a": "b"},
+                "DestinationKeyId": "alias/app",
+            },
+            root,
+            lane=True,
+        ),
+        _rest("/v1/re-encrypt", {"CiphertextBlob": blob, "DestinationKeyId": "alias/app"}, root),
+        _rest(
+            "/v1/re-encrypt",
+            {
+                "CiphertextBlob": blob,
+                "SourceEncryptionContext": {"a": "b"},
+                "DestinationKeyId": other,
+            },
+            stranger,
         ),
         _aws("Nonsense", {"KeyId": key_id}, sign=signer),
         _aws(
