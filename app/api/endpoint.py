@@ -1,7 +1,8 @@
 """The path every call takes, on both doors: authenticate, parse, run, audit,
 serialise.
 
-Plain Encrypt, Decrypt and GenerateDataKey requests are served by
+Plain requests of the hot read-only operations (Encrypt, Decrypt,
+GenerateDataKey, ...: ``REST_LANES`` and ``AWS_LANES``) are served by
 :mod:`app.api.fast_lane` instead, which uses the same pieces (the verifiers,
 :func:`build_event`, :func:`write_failure_event`, the schemas and operations)
 and hands every request it cannot serve in full, and every failure, to the

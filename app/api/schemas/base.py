@@ -262,7 +262,8 @@ class _Plan:
     this module's (each validates in ``_deserialize``), has no default and
     refuses null, and the schema's only hook is one ``post_load``. For those
     a well-formed request is loaded field by field, without marshmallow's
-    machinery (about three quarters of a load's cost). Anything that is not
+    machinery (a 1 KiB Encrypt: 27 µs through marshmallow, 9 µs so, base64
+    decoding included). Anything that is not
     plainly valid is loaded again by marshmallow itself, which finds the
     problem and words the error: the two can only differ in speed."""
 
