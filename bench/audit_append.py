@@ -238,9 +238,7 @@ def _throughput(
         latencies.extend(times)
     for process in processes:
         process.join()
-    latencies.sort()
-    p50 = latencies[len(latencies) // 2] * 1000
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    p50, p99 = _percentiles(latencies)
     return sum(counts) / seconds, p50, p99
 
 

@@ -255,7 +255,6 @@ def _load_matrix(
                     role: (seconds - cpu_before.get(role, 0.0)) * 1000 / answered
                     for role, seconds in cpu_after.items()
                 }
-                cell.cpu_ms.append(sum(by_role.values()))
                 cell.cpu_ms_by_role.append(by_role)
             done += 1
             _log(

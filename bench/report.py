@@ -39,10 +39,14 @@ class Cell:
     operation: str
     connections: int
     runs: list[WrkResult] = field(default_factory=list)
-    #: The server's CPU (all its processes) per answered request in each run, ms.
-    cpu_ms: list[float] = field(default_factory=list)
-    #: The same split by process role (workers, audit-writer, master, ...), ms.
+    #: The server's CPU per answered request in each run, ms, by process role
+    #: (workers, audit-writer, master, audit-checkpointer).
     cpu_ms_by_role: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def cpu_ms(self) -> list[float]:
+        """The server's CPU (all its processes) per answered request in each run, ms."""
+        return [sum(run.values()) for run in self.cpu_ms_by_role]
 
     def cpu_ms_of(self, role: str) -> float | None:
         """Median CPU per answered request of one role's processes, ms."""

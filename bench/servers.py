@@ -187,12 +187,6 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU seconds of every live process in process group ``pgid``
-    (a server and all its children: gunicorn's master, workers and helpers)."""
-    return sum(group_cpu_by_role(pgid).values())
-
-
 def _role(pid: int, pgid: int) -> str:
     if pid == pgid:
         return "master"
@@ -207,7 +201,9 @@ def _role(pid: int, pgid: int) -> str:
 
 
 def group_cpu_by_role(pgid: int) -> dict[str, float]:
-    """:func:`group_cpu_seconds` by role: ``master``, ``workers`` and each helper."""
+    """User + system CPU seconds of every live process in process group ``pgid``
+    (a server and all its children), by role: ``master``, ``workers`` and each
+    of Trent's helper processes."""
     ticks: dict[str, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

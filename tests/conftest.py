@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,6 +49,27 @@ def failing_audit_inserts(settings: Settings) -> Iterator[None]:
         db.execute("DROP TRIGGER IF EXISTS audit_broken")
         db.commit()
         db.close()
+
+
+def failures_of_concurrent_calls(call: Callable[[int], object], count: int) -> list[Exception]:
+    """Call ``call(0)`` … ``call(count - 1)`` at once, one thread each; the
+    :class:`~app.errors.KmsError` each raised, if any."""
+    from app.errors import KmsError
+
+    failures: list[Exception] = []
+
+    def run(n: int) -> None:
+        try:
+            call(n)
+        except KmsError as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures
 
 
 def init_data_dir(data_dir: Path, database_url: str | None = None) -> Settings:

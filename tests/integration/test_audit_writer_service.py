@@ -31,7 +31,7 @@ from app.config import Settings
 from app.crypto.root_key import load_root_key
 from app.errors import ServiceUnavailableError
 from app.store import database
-from tests.conftest import failing_audit_inserts, init_data_dir
+from tests.conftest import failing_audit_inserts, failures_of_concurrent_calls, init_data_dir
 
 
 def event(n: int) -> AuditEvent:
@@ -147,21 +147,10 @@ def test_a_failed_batch_fails_every_request_in_it_and_the_writer_recovers(
     settings, log = env
     writer = Writer(settings, log)
     remote, _ = committer(settings, log)
-    failures: list[BaseException] = []
-
-    def request(n: int) -> None:
-        try:
-            remote.submit(event(n))
-        except ServiceUnavailableError as exc:
-            failures.append(exc)
-
     with failing_audit_inserts(settings):
-        threads = [threading.Thread(target=request, args=(n,)) for n in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        failures = failures_of_concurrent_calls(lambda n: remote.submit(event(n)), 8)
     assert len(failures) == 8
+    assert all(isinstance(failure, ServiceUnavailableError) for failure in failures)
     assert remote.submit(event(99)) == 1
     writer.stop()
 
