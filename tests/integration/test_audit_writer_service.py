@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from app.audit import writer_service
 from app.audit.events import AuditEvent
 from app.audit.group_commit import GroupCommitter
 from app.audit.log import AuditLog, PreparedEvent
@@ -191,6 +192,43 @@ def test_a_writer_that_dies_after_the_event_was_sent_fails_the_request(
     thread.join()
     listener.close()
     # The fate of that event was unknown, so it was not sent another way either.
+    with database.connection():
+        assert verify(log).events_checked == 0
+
+
+def test_a_writer_that_never_answers_fails_the_request_after_the_timeout(
+    env: tuple[Settings, AuditLog], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait for the answer is bounded (by the kernel's receive timeout):
+    a writer that takes the event and hangs costs the request a 503, not a
+    hung thread, and the event is not sent another way."""
+    settings, log = env
+    monkeypatch.setattr(writer_service, "ANSWER_TIMEOUT_SECONDS", 0.3)
+    path = settings.audit_writer_socket
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+    release = threading.Event()
+
+    def accept_read_and_hang() -> None:
+        conn, _ = listener.accept()
+        conn.recv(1 << 16)
+        release.wait(10)
+        conn.close()
+
+    thread = threading.Thread(target=accept_read_and_hang)
+    thread.start()
+    remote, _ = committer(settings, log)
+    started = time.monotonic()
+    try:
+        with pytest.raises(ServiceUnavailableError):
+            remote.submit(event(1))
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        thread.join()
+        listener.close()
+    assert 0.25 <= waited < 5
     with database.connection():
         assert verify(log).events_checked == 0
 
