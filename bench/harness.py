@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -101,13 +101,19 @@ def _trent_environment(
 
 
 @contextmanager
-def _servers(workdir: Path, options: Options) -> Iterator[dict[str, servers.ServerProcess]]:
-    """Trent, moto and the echo floor, started together and stopped together."""
+def start_servers(
+    workdir: Path, options: Options, *, trent_extra: Mapping[str, str] | None = None
+) -> Iterator[dict[str, servers.ServerProcess]]:
+    """Trent, moto and the echo floor, started together and stopped together.
+
+    ``trent_extra`` adds environment variables for Trent's processes only
+    (:mod:`bench.audit_cost` loads its audit variants with it)."""
     trent_bin = servers.bin_path("trent")
     trent_port, moto_port, echo_port = (servers.free_port() for _ in range(3))
     trent_env = _trent_environment(
         workdir / "trent-data", workdir, f"{servers.HOST}:{trent_port}", options.trent_settings
     )
+    trent_env.update(trent_extra or {})
     initialised = subprocess.run(
         [trent_bin, "init"], env=trent_env, capture_output=True, text=True, timeout=120
     )
@@ -185,7 +191,7 @@ def _mint_token(trent: servers.ServerProcess, seconds: int) -> str:
     return completed.stdout.strip()
 
 
-def _doors(
+def make_doors(
     started: dict[str, servers.ServerProcess], workdir: Path, options: Options
 ) -> tuple[list[Door], TrentFixture | None]:
     doors: list[Door] = []
@@ -296,8 +302,8 @@ def run_profiles(options: Options) -> int:
     profiles = []
     with tempfile.TemporaryDirectory(prefix="trent-bench-") as directory:
         workdir = Path(directory)
-        with _servers(workdir, options) as started:
-            doors, _ = _doors(started, workdir, options)
+        with start_servers(workdir, options) as started:
+            doors, _ = make_doors(started, workdir, options)
             for door in doors:
                 for operation in _operations(door, options):
                     spec = door.load_spec(operation, workdir)
@@ -358,8 +364,8 @@ def run(options: Options) -> int:
     soak_result: memory.SoakResult | None = None
     with tempfile.TemporaryDirectory(prefix="trent-bench-") as directory:
         workdir = Path(directory)
-        with _servers(workdir, options) as started:
-            doors, fixture = _doors(started, workdir, options)
+        with start_servers(workdir, options) as started:
+            doors, fixture = make_doors(started, workdir, options)
             document["doors"] = {door.name: door.description for door in doors}
             cells = _load_matrix(wrk_path, doors, workdir, options, started)
             if "trent" in started:

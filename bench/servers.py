@@ -187,7 +187,8 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
-def _role(pid: int, pgid: int) -> str:
+def role_of(pid: int, pgid: int) -> str:
+    """``master``, ``workers`` or the name of one of Trent's helper processes."""
     if pid == pgid:
         return "master"
     try:
@@ -215,7 +216,7 @@ def group_cpu_by_role(pgid: int) -> dict[str, float]:
         # The command name may hold spaces and parentheses: split after the last ')'.
         fields = text[text.rfind(")") + 2 :].split()
         if int(fields[2]) == pgid:
-            role = _role(int(entry.name), pgid)
+            role = role_of(int(entry.name), pgid)
             ticks[role] = ticks.get(role, 0) + int(fields[11]) + int(fields[12])
     hertz = os.sysconf("SC_CLK_TCK")
     return {role: count / hertz for role, count in ticks.items()}
