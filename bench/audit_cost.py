@@ -49,22 +49,12 @@ OPERATION = "Encrypt"
 def _switches_by_role(pgid: int) -> dict[str, int]:
     """Voluntary context switches of every thread of process group ``pgid``, by role."""
     found: dict[str, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for entry, role, _ in servers.group_members(pgid):
         try:
-            stat = (entry / "stat").read_text()
-            if int(stat[stat.rfind(")") + 2 :].split()[2]) != pgid:
-                continue
-            tasks = list((entry / "task").iterdir())
-        except (OSError, ValueError):
-            continue
-        role = servers.role_of(int(entry.name), pgid)
-        for task in tasks:
-            try:
-                status = (task / "status").read_text()
-            except OSError:
-                continue
+            statuses = [(task / "status").read_text() for task in (entry / "task").iterdir()]
+        except OSError:
+            continue  # the process ended meanwhile
+        for status in statuses:
             for line in status.splitlines():
                 if line.startswith("voluntary_ctxt_switches:"):
                     found[role] = found.get(role, 0) + int(line.split()[1])

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -201,11 +201,9 @@ def role_of(pid: int, pgid: int) -> str:
     return "workers"
 
 
-def group_cpu_by_role(pgid: int) -> dict[str, float]:
-    """User + system CPU seconds of every live process in process group ``pgid``
-    (a server and all its children), by role: ``master``, ``workers`` and each
-    of Trent's helper processes."""
-    ticks: dict[str, int] = {}
+def group_members(pgid: int) -> Iterator[tuple[Path, str, list[str]]]:
+    """``(/proc/<pid>, role, stat fields after the command name)`` of every live
+    process in process group ``pgid`` (a server and all its children)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -216,7 +214,14 @@ def group_cpu_by_role(pgid: int) -> dict[str, float]:
         # The command name may hold spaces and parentheses: split after the last ')'.
         fields = text[text.rfind(")") + 2 :].split()
         if int(fields[2]) == pgid:
-            role = role_of(int(entry.name), pgid)
-            ticks[role] = ticks.get(role, 0) + int(fields[11]) + int(fields[12])
+            yield entry, role_of(int(entry.name), pgid), fields
+
+
+def group_cpu_by_role(pgid: int) -> dict[str, float]:
+    """User + system CPU seconds of every live process in process group ``pgid``,
+    by role: ``master``, ``workers`` and each of Trent's helper processes."""
+    ticks: dict[str, int] = {}
+    for _, role, fields in group_members(pgid):
+        ticks[role] = ticks.get(role, 0) + int(fields[11]) + int(fields[12])
     hertz = os.sysconf("SC_CLK_TCK")
     return {role: count / hertz for role, count in ticks.items()}
