@@ -119,6 +119,11 @@ def evaluate_condition(condition: Condition, request: Request, in_deny: bool) ->
     )
 
 
+def result_when_missing(condition: Condition) -> bool:
+    """What the condition evaluates to when its key is absent from the request."""
+    return _when_missing(condition)
+
+
 def _when_missing(condition: Condition) -> bool:
     operator = condition.operator
     if operator.spec.family is Family.NULL:

@@ -20,6 +20,10 @@ class ParseContext:
     kind: PolicyKind
     partition: str
     supports_variables: bool = False
+    #: Refuse unknown ``kms:``/``trent:`` actions, unknown ``aws:``/``kms:`` condition
+    #: keys and identity statements without Action or Resource. Off only to read back
+    #: documents stored before these checks existed (see ``parse_policy``).
+    strict: bool = True
     issues: list[Issue] = field(default_factory=list)
 
     def report(self, code: IssueCode, message: str, pointer: str, offset: int) -> None:

@@ -2,7 +2,9 @@
 
 ``lint_policy`` returns findings sorted by position. Errors are what the service
 refuses (separation of duties) or what grants far more than intended (an unconditional
-``Principal: "*"`` allow); warnings are everything else. The codes are stable:
+``Principal: "*"`` allow); warnings are everything else. (Unknown action and
+condition-key names are not lint findings: the parser refuses them.) The codes are
+stable:
 
 =============================== ======== ==================================================
 code                            severity meaning
@@ -16,19 +18,19 @@ literal-variable                warning  ``${...}`` text in a policy without var
 statement-matches-nothing       warning  the statement can never apply
 allow-with-not-action           warning  ``Allow`` + ``NotAction`` grants unlisted actions
 allow-with-not-resource         warning  ``Allow`` + ``NotResource``
-unknown-action                  warning  a ``kms:`` pattern that names no known action
 set-operator-on-single-value    warning  ``ForAllValues``/``ForAnyValue`` on a single key
 plain-operator-on-multi-value   warning  a plain operator on a multi-valued key
 mfa-without-if-exists           warning  ``Bool aws:MultiFactorAuthPresent`` w/o IfExists
 arn-value-not-arn               warning  an Arn* condition value that is not an ARN
 no-policy-administrator         warning  nobody may ever call ``kms:PutKeyPolicy``
+unsupplied-condition-key        warning  a documented key Trent never puts in a request
 =============================== ======== ==================================================
 """
 
 from __future__ import annotations
 
 from policies import condition_keys
-from policies.actions import ALL_ACTIONS
+from policies.conditions import result_when_missing
 from policies.findings import Finding, Severity, make_finding
 from policies.matching import ArnPattern
 from policies.model import (
@@ -74,7 +76,6 @@ class _Linter:
         for statement in self.policy.statements:
             self.reachability(statement)
             self.breadth(statement)
-            self.unknown_actions(statement)
             for condition in statement.conditions:
                 self.condition(condition)
         if self.policy.kind is PolicyKind.KEY:
@@ -195,35 +196,18 @@ class _Linter:
                 action.pointer if action is not None else statement.ref.pointer,
             )
 
-    def unknown_actions(self, statement: Statement) -> None:
-        action = statement.action
-        if action is None:
-            return
-        for position, pattern in enumerate(action.patterns):
-            if pattern.vendor != _KMS_SERVICE:
-                continue
-            known = any(
-                pattern.name.matches(candidate.lower().partition(":")[2])
-                for candidate in ALL_ACTIONS
-                if candidate.startswith("kms:")
-            )
-            if not known:
-                pointer = action.pointer
-                if len(action.patterns) > 1:
-                    pointer = f"{pointer}/{position}"
-                self.add(
-                    "unknown-action",
-                    Severity.WARNING,
-                    f"{pattern.text} matches no KMS action (ReEncrypt is authorized as "
-                    "kms:ReEncryptFrom and kms:ReEncryptTo)."
-                    if pattern.text.lower() == "kms:reencrypt"
-                    else f"{pattern.text} matches no KMS action.",
-                    pointer,
-                )
-
     def condition(self, condition: Condition) -> None:
         operator = condition.operator
         key = condition.key_lower
+        if condition_keys.is_checked(key) and not condition_keys.is_supplied(key):
+            always = "true" if result_when_missing(condition) else "false"
+            self.add(
+                "unsupplied-condition-key",
+                Severity.WARNING,
+                f"Trent never supplies {condition.key}: it is absent from every request, so "
+                f"this {operator.text} condition is always {always} (see docs/policies.md).",
+                condition.pointer,
+            )
         if operator.set_operator is not None and condition_keys.is_single_valued(key):
             self.add(
                 "set-operator-on-single-value",

@@ -14,10 +14,19 @@ Decisions taken here (the reference marks them open, §6):
 * Duplicate ``Sid`` values are refused in both kinds of policy: results name
   statements by Sid, so two statements must never share one.
 * ``Allow`` with ``NotPrincipal`` is refused; ``NotPrincipal`` is kept for ``Deny``.
-* A statement without ``Action``/``NotAction`` or ``Resource``/``NotResource`` is
-  accepted, as KMS accepts it, and matches nothing; the lint reports it.
-* Unknown action names are accepted (``kms:*`` must cover actions added later); the
-  lint reports names that match nothing in the catalogue.
+* A key-policy statement without ``Action``/``NotAction`` or ``Resource``/``NotResource``
+  is accepted, as KMS accepts it, and matches nothing; the lint reports it. An
+  identity-policy statement without them is refused, as IAM refuses it ("Policy
+  statement must contain actions." / "... resources.").
+* Action and condition-key names are checked (:mod:`policies.vocabulary`): a ``kms:``
+  pattern that matches no KMS action, a non-``kms:`` action in a key policy, and an
+  ``aws:``/``kms:`` condition key that is neither documented nor supplied by Trent are
+  refused, because a ``Deny`` that uses one never applies. Wildcards are matched, never
+  expanded, so ``kms:*`` still covers actions added later.
+
+``strict=False`` skips the checks of the last two points. It exists only to read back
+documents stored before those checks existed, so that a stricter parser never locks a
+key or a caller out; every new document is parsed strictly.
 """
 
 from __future__ import annotations
@@ -84,12 +93,14 @@ def parse_policy(
     *,
     source: str = "policy",
     partition: str = "aws",
+    strict: bool = True,
 ) -> Policy:
     """Parse and validate a policy document.
 
     ``source`` labels the policy in evaluation results (a file name, "key-policy",
     an identity policy's name). ``partition`` is used to turn a bare account id
-    principal into its root ARN.
+    principal into its root ARN. ``strict=False`` is for reading back stored
+    documents only (see the module docstring).
     """
     if not isinstance(text, str):
         raise TypeError(f"policy text must be str, not {type(text).__name__}")
@@ -113,7 +124,7 @@ def parse_policy(
             ]
         )
     root, json_issues = read_json(text, locator)
-    context = ParseContext(locator=locator, kind=kind, partition=partition)
+    context = ParseContext(locator=locator, kind=kind, partition=partition, strict=strict)
     context.issues.extend(json_issues)
     policy = _Builder(context, text, source).policy(root)
     if context.issues or policy is None:
@@ -252,6 +263,7 @@ class _Builder:
         principal = self.principal(node, effect)
         action = self.action(node)
         resource, resource_variables = self.resource(node)
+        self.required_in_identity_policy(node)
         conditions: tuple[Condition, ...] = ()
         condition_variables: list[Variable] = []
         condition_node = node.member("Condition")
@@ -279,6 +291,18 @@ class _Builder:
             conditions=conditions,
             referenced_keys=_referenced_keys(conditions, resource_variables + condition_variables),
         )
+
+    def required_in_identity_policy(self, node: JsonNode) -> None:
+        if self.context.kind is not PolicyKind.IDENTITY or not self.context.strict:
+            return
+        if node.member("Action") is None and node.member("NotAction") is None:
+            self.context.report_at(
+                node, IssueCode.MISSING_ACTION, "Policy statement must contain actions."
+            )
+        if node.member("Resource") is None and node.member("NotResource") is None:
+            self.context.report_at(
+                node, IssueCode.MISSING_RESOURCE, "Policy statement must contain resources."
+            )
 
     def sid(self, node: JsonNode, index: int, seen_sids: dict[str, int]) -> str | None:
         sid = self.optional_string(node, "Sid")

@@ -9,7 +9,7 @@ there would let a request-supplied value decide a boolean test, so they are refu
 
 from __future__ import annotations
 
-from policies import condition_keys
+from policies import condition_keys, vocabulary
 from policies.diagnostics import ParseContext
 from policies.errors import LEGACY_PARSING, SYNTAX_ERRORS, IssueCode
 from policies.model import Condition, PolicyKind, PolicyValue
@@ -36,6 +36,7 @@ from policies.operators import (
     SetOperator,
     parse_operator,
 )
+from policies.parser_elements import check_variables
 from policies.source import JsonMember, JsonNode, NodeKind
 from policies.variables import (
     Variable,
@@ -118,6 +119,14 @@ def _condition(context: ParseContext, operator: Operator, entry: JsonMember) -> 
         context.report(
             IssueCode.CONDITION_KEY_NOT_PERMITTED,
             condition_keys.KEY_POLICY_FORBIDDEN_MESSAGE,
+            pointer,
+            entry.key_offset,
+        )
+        return None
+    if context.strict and not condition_keys.is_known(key_lower):
+        context.report(
+            IssueCode.UNKNOWN_CONDITION_KEY,
+            vocabulary.unknown_condition_key_message(key),
             pointer,
             entry.key_offset,
         )
@@ -214,6 +223,8 @@ def _policy_value(context: ParseContext, operator: Operator, node: JsonNode) -> 
                 template = parse_template(text, wildcards=wildcards)
             except VariableSyntaxError as error:
                 context.report_at(node, IssueCode.INVALID_VARIABLE, f"{SYNTAX_ERRORS} {error}")
+                return None
+            if not check_variables(context, node, template):
                 return None
         else:
             template = literal_template(text, wildcards=wildcards)

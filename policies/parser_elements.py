@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+from policies import condition_keys, vocabulary
 from policies.diagnostics import ParseContext
 from policies.errors import LEGACY_PARSING, SYNTAX_ERRORS, IssueCode
 from policies.matching import ArnPattern, Glob, GlobToken, Wildcard
 from policies.model import (
     ActionClause,
     ActionPattern,
+    PolicyKind,
     PrincipalClause,
     ResourceClause,
     ResourcePattern,
@@ -180,7 +182,45 @@ def _action_pattern(context: ParseContext, entry: JsonNode) -> ActionPattern | N
             "and the wildcards * and ?.",
         )
         return None
-    return ActionPattern(text=text, vendor=vendor.lower(), name=Glob.from_text(action.lower()))
+    pattern = ActionPattern(text=text, vendor=vendor.lower(), name=Glob.from_text(action.lower()))
+    if context.strict and not _known_action(context, entry, pattern):
+        return None
+    return pattern
+
+
+def _known_action(context: ParseContext, entry: JsonNode, pattern: ActionPattern) -> bool:
+    vendor = pattern.vendor or ""
+    if context.kind is PolicyKind.KEY and vendor != vocabulary.KEY_POLICY_VENDOR:
+        context.report_at(
+            entry,
+            IssueCode.ACTION_NOT_FOR_KEY_POLICY,
+            vocabulary.foreign_action_message(pattern.text),
+        )
+        return False
+    if vocabulary.action_names_nothing(vendor, pattern.name):
+        context.report_at(
+            entry, IssueCode.UNKNOWN_ACTION, vocabulary.unknown_action_message(pattern.text)
+        )
+        return False
+    return True
+
+
+def check_variables(context: ParseContext, node: JsonNode, template: Template) -> bool:
+    """Refuse ``${...}`` variables that name an unknown ``aws:``/``kms:`` key (strict only)."""
+    if not context.strict:
+        return True
+    unknown = [
+        part
+        for part in template
+        if isinstance(part, Variable) and not condition_keys.is_known(part.key.lower())
+    ]
+    for variable in unknown:
+        context.report_at(
+            node,
+            IssueCode.UNKNOWN_CONDITION_KEY,
+            vocabulary.unknown_condition_key_message(variable.name),
+        )
+    return not unknown
 
 
 def parse_resources(
@@ -262,10 +302,11 @@ def _template(context: ParseContext, entry: JsonNode, *, wildcards: bool) -> Tem
     if not context.supports_variables:
         return literal_template(entry.text, wildcards=wildcards)
     try:
-        return parse_template(entry.text, wildcards=wildcards)
+        template = parse_template(entry.text, wildcards=wildcards)
     except VariableSyntaxError as error:
         context.report_at(entry, IssueCode.INVALID_VARIABLE, f"{SYNTAX_ERRORS} {error}")
         return None
+    return template if check_variables(context, entry, template) else None
 
 
 def _split_template(template: Template) -> list[Template]:

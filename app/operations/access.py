@@ -26,22 +26,30 @@ from app.operations.context import OperationContext
 from app.operations.services import Services
 from app.store import identity_policies as identity_store
 
-#: Parsed policies by document text. Parsing is a pure function of the text,
-#: so a cache keyed by it can never be stale.
+#: Parsed policies by document text. Parsing is a pure function of the text
+#: (and the arguments), so a cache keyed by them can never be stale.
 _PARSE_CACHE_SIZE = 4096
 
 
 @lru_cache(maxsize=_PARSE_CACHE_SIZE)
-def parsed_key_policy(document: str, partition: str = "aws") -> policies.Policy:
+def parsed_key_policy(
+    document: str, partition: str = "aws", *, strict: bool = False
+) -> policies.Policy:
+    """A key policy. ``strict`` for a new document (CreateKey, PutKeyPolicy); a stored
+    one is read without the name checks added after it may have been stored (unknown
+    actions and condition keys), so that those checks never lock a key out."""
     return policies.parse_policy(
-        document, policies.PolicyKind.KEY, source="key-policy", partition=partition
+        document, policies.PolicyKind.KEY, source="key-policy", partition=partition, strict=strict
     )
 
 
 @lru_cache(maxsize=_PARSE_CACHE_SIZE)
-def parsed_identity_policy(document: str, name: str, partition: str = "aws") -> policies.Policy:
+def parsed_identity_policy(
+    document: str, name: str, partition: str = "aws", *, strict: bool = False
+) -> policies.Policy:
+    """An identity policy; ``strict`` as for :func:`parsed_key_policy`."""
     return policies.parse_policy(
-        document, policies.PolicyKind.IDENTITY, source=name, partition=partition
+        document, policies.PolicyKind.IDENTITY, source=name, partition=partition, strict=strict
     )
 
 
@@ -53,7 +61,8 @@ def identity_policies_of(ctx: OperationContext) -> list[policies.Policy]:
             result.append(parsed_identity_policy(document, name, ctx.principal.partition))
         except policies.PolicyDocumentError:
             # Stored documents were validated on the way in; one that no longer
-            # parses (a stricter parser) must fail closed, not be skipped.
+            # parses (a stricter grammar) must fail closed, not be skipped. (The
+            # name checks are not applied on the way out: see parsed_key_policy.)
             raise MalformedPolicyDocumentError(
                 "An identity policy of the caller is no longer valid."
             ) from None

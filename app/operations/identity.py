@@ -78,7 +78,7 @@ def put_principal_policy(
     document = req.policy_document or ""
     _target(services, ctx, req.principal_arn, "iam:PutPrincipalPolicy")
     try:
-        access.parsed_identity_policy(document, name, services.settings.partition)
+        access.parsed_identity_policy(document, name, services.settings.partition, strict=True)
     except policies.PolicyTooLargeError:
         raise LimitExceededError(
             "The identity policy is larger than the 32768-byte quota."

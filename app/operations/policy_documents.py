@@ -1,7 +1,8 @@
 """Key policies: the policy a new key gets, GetKeyPolicy, PutKeyPolicy,
 ListKeyPolicies, and the checks every new key policy passes.
 
-Checks, in order: size (32 KiB, LimitExceededException), the grammar
+Checks, in order: size (32 KiB, LimitExceededException), the grammar,
+including the names of actions and condition keys
 (MalformedPolicyDocumentException with the JSON pointer and line/column of
 the first problem), the separation-of-duties check (no principal but the
 account root may both manage and use the key, unless
@@ -43,7 +44,7 @@ def issue_text(issue: policies.Issue) -> str:
 
 def parse_new_key_policy(document: str, partition: str) -> policies.Policy:
     try:
-        return access.parsed_key_policy(document, partition)
+        return access.parsed_key_policy(document, partition, strict=True)
     except policies.PolicyTooLargeError:
         raise LimitExceededError(
             "The key policy is larger than the 32768-byte quota for key policies."

@@ -177,7 +177,7 @@ def test_missing_context_values_are_sorted_and_unique() -> None:
                 }
             },
         ),
-        statement("Deny", ALICE, "kms:Encrypt", Condition={"Bool": {"aws:Z": "true"}}),
+        statement("Deny", ALICE, "kms:Encrypt", Condition={"Bool": {"test:Z": "true"}}),
         statement("Allow", ALICE, Condition={"StringEquals": {"KMS:encryptioncontext:b": "y"}}),
     )
     evaluation = decide_key_access(policy, [], request(), ACCOUNT)
@@ -202,9 +202,10 @@ def test_indeterminate_conditions_say_why() -> None:
         reason({"StringEquals": {"aws:TagKeys": "a"}}, {"aws:TagKeys": ["a", "b"]})
         == MULTIPLE_VALUES
     )
-    assert reason({"NumericLessThan": {"aws:N": "1"}}, {"aws:N": "x"}) == UNCOMPARABLE
+    assert reason({"NumericLessThan": {"test:N": "1"}}, {"test:N": "x"}) == UNCOMPARABLE
     assert (
-        reason({"StringNotEquals": {"aws:X": "${aws:username}"}}, {"aws:X": "y"}, APP) == UNRESOLVED
+        reason({"StringNotEquals": {"test:X": "${aws:username}"}}, {"test:X": "y"}, APP)
+        == UNRESOLVED
     )
 
 

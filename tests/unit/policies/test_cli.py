@@ -88,7 +88,7 @@ def test_typed_context_values(tmp_path: Path) -> None:
     condition = {
         "IpAddress": {"aws:SourceIp": "10.0.0.0/8"},
         "DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"},
-        "BinaryEquals": {"aws:Blob": "QUJD"},
+        "BinaryEquals": {"test:Blob": "QUJD"},
     }
     (tmp_path / "key.json").write_text(
         policy_text(statement("Allow", APP, "kms:Decrypt", Condition=condition))
@@ -96,7 +96,7 @@ def test_typed_context_values(tmp_path: Path) -> None:
     context = {
         "aws:SourceIp": {"$ip": "10.0.0.1"},
         "aws:CurrentTime": {"$date": "2026-01-01T00:00:00Z"},
-        "aws:Blob": {"$base64": "QUJD"},
+        "test:Blob": {"$base64": "QUJD"},
     }
     document = {
         "policy": "key.json",

@@ -51,11 +51,11 @@ def test_pointer_escaping() -> None:
 def test_unresolved_value_beside_a_definite_match_under_a_negated_operator() -> None:
     # NOR over ("${aws:username}", "x"): the request equals "x", so the condition is
     # definitely false whatever the unresolved value would have been.
-    condition = {"StringNotEquals": {"aws:Thing": ["${aws:username}", "x"]}}
+    condition = {"StringNotEquals": {"test:Thing": ["${aws:username}", "x"]}}
     policy = key_policy(
         statement("Allow", APP, "kms:*"), statement("Deny", APP, Condition=condition)
     )
     request = Request(
-        principal=APP, action="kms:Decrypt", resource=KEY_ARN, context={"aws:Thing": "x"}
+        principal=APP, action="kms:Decrypt", resource=KEY_ARN, context={"test:Thing": "x"}
     )
     assert decide_key_access(policy, [], request, ACCOUNT).decision is Decision.ALLOWED
