@@ -60,7 +60,11 @@ from policies.request import ContextError, ContextValue, Request
 from policies.separation import separation_of_duties_violations
 from policies.simulate import context_keys, expand_actions, simulate
 from policies.source import Position, SourceSpan
-from policies.templates import administrators_users_policy, default_key_policy
+from policies.templates import (
+    TemplatePrincipalError,
+    administrators_users_policy,
+    default_key_policy,
+)
 from policies.testing import CaseResult, TestFileError, TestReport, run_test_file
 
 __all__ = [
@@ -99,6 +103,7 @@ __all__ = [
     "Statement",
     "StatementEvaluation",
     "StatementRef",
+    "TemplatePrincipalError",
     "TestFileError",
     "TestReport",
     "administrators_users_policy",

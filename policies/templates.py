@@ -10,6 +10,11 @@
   actions plus ``kms:DescribeKey``. Its output passes the separation-of-duties check
   and the lint without errors; a principal named both administrator and user is
   refused for that reason.
+
+A principal the administrators/users template cannot use (not a principal ARN or
+account id, ``"*"``, another partition than the policy's, or one named in both
+roles) raises :class:`TemplatePrincipalError`, which names it: callers answer it as
+a client error.
 """
 
 from __future__ import annotations
@@ -24,6 +29,16 @@ DEFAULT_TEMPLATE = "default-key-policy.json"
 ADMINISTRATORS_USERS_TEMPLATE = "administrators-users-policy.json"
 _ADMINISTRATORS = "{{ADMINISTRATORS}}"
 _USERS = "{{USERS}}"
+
+
+class TemplatePrincipalError(ValueError):
+    """A principal given for ``role`` ("administrators" or "users") cannot be used."""
+
+    def __init__(self, role: str, principal: str, reason: str) -> None:
+        super().__init__(f"{role}: {principal!r} {reason}")
+        self.role = role
+        self.principal = principal
+        self.reason = reason
 
 
 def template_text(name: str) -> str:
@@ -43,9 +58,10 @@ def administrators_users_policy(
     key_users = _principals(users, partition, "users")
     both = sorted(set(admins) & set(key_users))
     if both:
-        raise ValueError(
-            f"{', '.join(both)} cannot be both key administrator and key user "
-            "(separation of duties)"
+        raise TemplatePrincipalError(
+            "administrators and users",
+            both[0],
+            "cannot be both key administrator and key user (separation of duties)",
         )
     document = json.loads(_fill(template_text(ADMINISTRATORS_USERS_TEMPLATE), partition, account))
     statements = []
@@ -76,14 +92,22 @@ def _principals(values: Sequence[str], partition: str, role: str) -> list[str]:
         raise TypeError(f"{role} must be a list of principal ARNs, not a string")
     result: list[str] = []
     for value in values:
+        if not isinstance(value, str):
+            raise TypeError(f"{role} must be principal ARNs, not {type(value).__name__}")
         try:
             canonical = canonical_aws_principal(value)
-        except PrincipalSyntaxError as error:
-            raise ValueError(f"{role}: {error}") from error
+        except PrincipalSyntaxError:
+            raise TemplatePrincipalError(
+                role, value, "is not a principal ARN or account id"
+            ) from None
         if canonical == "*":
-            raise ValueError(f'{role}: "*" is not allowed in a template')
+            raise TemplatePrincipalError(role, value, "is not allowed in a template")
         if canonical != value:
             canonical = f"arn:{partition}:iam::{value}:root"
+        elif canonical.split(":")[1] != partition:
+            raise TemplatePrincipalError(
+                role, value, f"is not a principal of the {partition!r} partition"
+            )
         if canonical not in result:
             result.append(canonical)
     return result

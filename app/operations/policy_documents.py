@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from app.operations.keys import CreateKeyRequest
 
 POLICY_NAME = "default"
+_TEMPLATE_FIELDS = {"administrators": "Administrators", "users": "Users"}
 LOCKOUT_MESSAGE = "The new key policy will not allow you to update the key policy in the future."
 
 
@@ -115,9 +116,15 @@ def policy_for_new_key(
             )
         # The template always keeps the root delegation statement, so the
         # account root can always repair the policy: no lockout is possible.
-        return policies.administrators_users_policy(
-            settings.partition, account, administrators, users
-        )
+        try:
+            return policies.administrators_users_policy(
+                settings.partition, account, administrators, users
+            )
+        except policies.TemplatePrincipalError as exc:
+            field = _TEMPLATE_FIELDS.get(exc.role, "Administrators and Users")
+            raise MalformedPolicyDocumentError(
+                f"Invalid principal in {field}: {exc.principal!r} {exc.reason}."
+            ) from None
     return policies.default_key_policy(settings.partition, account)
 
 

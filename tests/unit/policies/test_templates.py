@@ -10,6 +10,7 @@ from policies import (
     Decision,
     PolicyKind,
     Request,
+    TemplatePrincipalError,
     administrators_users_policy,
     decide_key_access,
     default_key_policy,
@@ -123,6 +124,37 @@ def test_invalid_template_inputs_are_refused(
 ) -> None:
     with pytest.raises(ValueError):
         administrators_users_policy(partition, account, administrators, users)
+
+
+@pytest.mark.parametrize(
+    ("administrators", "users", "role", "principal"),
+    [
+        (
+            ["arn:awshlp:iam::602527102821:root"],
+            [],
+            "administrators",
+            "arn:awshlp:iam::602527102821:root",
+        ),
+        ([], ["arn:aws-cn:iam::602527102821:root"], "users", "arn:aws-cn:iam::602527102821:root"),
+        (
+            [],
+            [f"arn:aws:iam::{ACCOUNT}:user/caf\u00e9"],
+            "users",
+            f"arn:aws:iam::{ACCOUNT}:user/caf\u00e9",
+        ),
+        (["*"], [], "administrators", "*"),
+        ([APP], [APP], "administrators and users", APP),
+        ([ACCOUNT], [ROOT], "administrators and users", ROOT),
+    ],
+)
+def test_an_unusable_principal_is_a_typed_error_naming_it(
+    administrators: list[str], users: list[str], role: str, principal: str
+) -> None:
+    with pytest.raises(TemplatePrincipalError) as caught:
+        administrators_users_policy("aws", ACCOUNT, administrators, users)
+    assert caught.value.role == role
+    assert caught.value.principal == principal
+    assert principal in str(caught.value)
 
 
 def test_principal_lists_must_not_be_strings() -> None:
