@@ -233,3 +233,32 @@ def test_a_documented_key_trent_never_supplies_is_accepted_and_absent(
     # absent from every request: the plain operator never matches, ...IfExists always does
     assert app.encrypt(key_id, b"x").status_code == 403
     assert app.describe(key_id).status_code == 200
+
+
+def _store_without_checks(key_id: str | None, principal: str | None, document: str) -> None:
+    """Write a document the way a release before the name checks could have stored it."""
+    from app.store import identity_policies
+    from app.store.database import connection, transaction
+    from app.store.models import KeyRow
+
+    with connection(), transaction():
+        if key_id is not None:
+            KeyRow.update(policy=document).where(KeyRow.id == key_id).execute()
+        if principal is not None:
+            identity_policies.put(ACCOUNT, principal, "legacy", document, 0.0)
+
+
+def test_documents_stored_before_the_checks_still_work_and_can_be_replaced(
+    root: Kms, red_app: Kms
+) -> None:
+    key_id, _ = users_key(root)
+    legacy_key_policy = TYPO_DENY.replace('"kms:Decrypt"', '"kms:Decryptt"')
+    _store_without_checks(key_id, APP, IDENTITY_TYPO_DENY)
+    _store_without_checks(key_id, None, legacy_key_policy)
+    # read back as before: neither the key nor the caller is locked out
+    assert red_app.encrypt(key_id, b"x").status_code == 200
+    assert root.get(f"/v1/keys/{key_id}/policy").get_json()["Policy"] == legacy_key_policy
+    # and the next write is checked
+    assert root.put(f"/v1/keys/{key_id}/policy", {"Policy": legacy_key_policy}).status_code == 400
+    fixed = json.dumps({"Version": "2012-10-17", "Statement": [ROOT_STATEMENT, USE_STATEMENT]})
+    assert root.put(f"/v1/keys/{key_id}/policy", {"Policy": fixed}).status_code == 200
