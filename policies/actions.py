@@ -4,8 +4,9 @@ Policy actions are ``kms:<Operation>`` except that ReEncrypt is authorized as
 ``kms:ReEncryptFrom`` (source key) and ``kms:ReEncryptTo`` (destination key); there
 is no ``kms:ReEncrypt``. Wildcards in policies are matched lazily against request
 actions, never pre-expanded, so ``kms:*`` covers actions added later; this catalogue
-serves the simulator (expanding ``kms:Generate*`` into concrete actions), the lint
-and the separation-of-duties check.
+serves the parser (a ``kms:`` or ``trent:`` pattern that matches none of it is
+refused, :mod:`policies.vocabulary`), the simulator (expanding ``kms:Generate*`` into
+concrete actions), the lint and the separation-of-duties check.
 
 Classification, for separation of duties:
 
