@@ -4,6 +4,7 @@ against real AWS (kms-api.md), with SigV4-signed, boto3-shaped requests."""
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from botocore.credentials import Credentials
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from app import create_app
 from app.config import Settings
 from tests.api.kms import Kms
 from tests.api.test_aws_door import last_event, signed
@@ -198,7 +200,17 @@ def test_an_empty_message_is_not_sent(aws: Aws, root: Kms) -> None:
     assert rest.get_json()["error"]["message"] == ""
 
 
-def test_decrypt_names_the_key_material_that_decrypted(aws: Aws) -> None:
+@pytest.fixture(params=["fast lane", "door"])
+def lane_or_door(request: pytest.FixtureRequest, settings: Settings, root: Kms) -> Aws:
+    """The AWS door with the fast lane in front (as deployed), or without it."""
+    app = create_app(replace(settings, fast_lane=request.param == "fast lane"))
+    created = root.post("/v1/access-keys").get_json()["AccessKey"]
+    credentials = Credentials(created["AccessKeyId"], created["SecretAccessKey"])
+    return Aws(app.test_client(), credentials)
+
+
+def test_decrypt_names_the_key_material_that_decrypted(lane_or_door: Aws) -> None:
+    aws = lane_or_door
     key_id = aws.new_key()
     first = aws.ok("GenerateDataKey", {"KeyId": key_id, "KeySpec": "AES_256"})
     aws.ok("RotateKeyOnDemand", {"KeyId": key_id})
@@ -215,3 +227,8 @@ def test_decrypt_names_the_key_material_that_decrypted(aws: Aws) -> None:
         first["KeyMaterialId"],
         second["KeyMaterialId"],
     }
+    moved = aws.ok(
+        "ReEncrypt", {"CiphertextBlob": first["CiphertextBlob"], "DestinationKeyId": key_id}
+    )
+    assert moved["SourceKeyMaterialId"] == first["KeyMaterialId"]
+    assert moved["DestinationKeyMaterialId"] == second["KeyMaterialId"]
