@@ -9,16 +9,28 @@ from typing import Any
 
 import pytest
 from botocore.credentials import Credentials
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app import create_app
+from app.api.runtime import runtime
 from app.config import Settings
+from app.operations.rotation import MAX_ON_DEMAND_ROTATIONS
+from app.operations.scheduler import run_jobs_once
 from tests.api.kms import Kms
 from tests.api.test_aws_door import last_event, signed
 from tests.conftest import ACCOUNT, TokenFactory, b64
 
 PREFIX = "1 validation error detected: "
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class Aws:
@@ -232,3 +244,32 @@ def test_decrypt_names_the_key_material_that_decrypted(lane_or_door: Aws) -> Non
     )
     assert moved["SourceKeyMaterialId"] == first["KeyMaterialId"]
     assert moved["DestinationKeyMaterialId"] == second["KeyMaterialId"]
+
+
+def test_on_demand_rotations_are_limited_and_answered_with_the_key_arn(
+    app: Flask, aws: Aws
+) -> None:
+    key_id = aws.new_key()
+    arn = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{key_id}"
+    aws.ok("EnableKeyRotation", {"KeyId": key_id, "RotationPeriodInDays": 90})
+    with app.app_context():
+        services = runtime().services
+        real = services.clock
+        # The job runs 90 days on; requests keep the real clock (SigV4 checks it).
+        services.clock = Clock(real() + 90 * 86400 + 1)
+        try:
+            assert run_jobs_once(services)[0] == [arn]
+        finally:
+            services.clock = real
+    # The automatic rotation does not count against the on-demand limit.
+    for _ in range(MAX_ON_DEMAND_ROTATIONS):
+        # AWS answers the key ARN here (recorded: LocalStack's AWS-validated
+        # test_rotate_on_demand_returns_arn_for_key_id), not the bare key id.
+        assert aws.ok("RotateKeyOnDemand", {"KeyId": key_id}) == {"KeyId": arn}
+    assert aws.error("RotateKeyOnDemand", {"KeyId": key_id}) == {
+        "__type": "LimitExceededException",
+        "message": "The on-demand rotations limit has been reached for the given keyId. "
+        f"No more on-demand rotations can be performed for this key: {arn}",
+    }
+    rotations = aws.ok("ListKeyRotations", {"KeyId": key_id})["Rotations"]
+    assert [r["RotationType"] for r in rotations].count("ON_DEMAND") == MAX_ON_DEMAND_ROTATIONS
