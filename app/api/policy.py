@@ -17,8 +17,17 @@ blueprint = Blueprint("policy", __name__)
 blueprint.before_request(require_principal)
 
 
+# The policies given here are diagnosed, never stored: their parser reports
+# bad characters itself, with their position.
 class ValidatePolicySchema(StrictSchema):
-    policy = Text(required=True, min_length=1, max_length=131072, data_key="Policy")
+    policy = Text(
+        required=True,
+        min_length=1,
+        max_length=131072,
+        printable=False,
+        quote=False,
+        data_key="Policy",
+    )
     policy_type = Text(choices=("KEY", "IDENTITY"), data_key="PolicyType")
 
     @post_load
@@ -40,9 +49,9 @@ class ContextField(fields.Field[dict[str, Any]]):
 
 
 class SimulatePolicySchema(StrictSchema):
-    policy = Text(min_length=1, max_length=131072, data_key="Policy")
+    policy = Text(min_length=1, max_length=131072, printable=False, quote=False, data_key="Policy")
     key_id = Text(min_length=1, max_length=2048, data_key="KeyId")
-    identity_policies = StringMap(max_entries=10, data_key="IdentityPolicies")
+    identity_policies = StringMap(max_entries=10, printable=False, data_key="IdentityPolicies")
     principal = Text(required=True, min_length=1, max_length=2048, data_key="Principal")
     principal_tags = StringMap(max_entries=50, data_key="PrincipalTags")
     actions = TextList(

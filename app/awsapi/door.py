@@ -4,8 +4,9 @@ boto3, the AWS CLI and the AWS Encryption SDK talk to this endpoint unchanged.
 Requests are authenticated with SigV4 (access keys issued by Trent) or a
 bearer JWT, dispatched by ``X-Amz-Target`` to the same operations and schemas
 as the REST door, audited the same way, and answered in AWS's dialect:
-``{"__type": code, "message": text}``, 400 for every client error (as real KMS
-sends), 500/503 for server faults, and an ``x-amzn-RequestId`` header.
+``{"__type": code, "message": text}`` (no ``message`` when it is empty, as
+AWS does), 400 for every client error (as real KMS sends), 500/503 for
+server faults, and an ``x-amzn-RequestId`` header.
 Unknown members in a body are ignored, as AWS does.
 """
 
@@ -67,6 +68,10 @@ def aws_error_status(error: KmsError) -> int:
 
 
 def aws_error_document(error: KmsError) -> dict[str, str]:
+    # AWS sends no message member at all when there is nothing to say
+    # (InvalidCiphertextException, KMSInvalidSignatureException, ...).
+    if not error.message:
+        return {"__type": error.code}
     return {"__type": error.code, "message": error.message}
 
 

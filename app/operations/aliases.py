@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.errors import InvalidStateError, LimitExceededError, NotFoundError, ValidationError
-from app.keys.identifiers import alias_arn, validate_alias_name
+from app.keys.identifiers import ALIAS_ARN_RE, alias_arn, validate_alias_name
 from app.keys.model import Alias, Key, KeyState, require_state
 from app.operations import access
 from app.operations.context import OperationContext
@@ -29,6 +29,12 @@ def _arn(services: Services, account: str, name: str) -> str:
     return alias_arn(services.settings.partition, services.settings.region, account, name)
 
 
+def _require_key_target(target_key_id: str) -> None:
+    """An alias names a key, never another alias (AWS's ValidationException)."""
+    if target_key_id.startswith("alias/") or ALIAS_ARN_RE.match(target_key_id):
+        raise ValidationError("Aliases must refer to keys. Not aliases", field="TargetKeyId")
+
+
 @dataclass(frozen=True)
 class CreateAliasRequest:
     alias_name: str
@@ -37,6 +43,7 @@ class CreateAliasRequest:
 
 def create_alias(services: Services, ctx: OperationContext, req: CreateAliasRequest) -> None:
     validate_alias_name(req.alias_name)
+    _require_key_target(req.target_key_id)
     with services.unit_of_work():
         key = resolve_key(services, ctx, req.target_key_id, allow_alias=False).key
         access.authorize_key_action(services, ctx, "kms:CreateAlias", key)
@@ -60,6 +67,7 @@ class UpdateAliasRequest:
 
 def update_alias(services: Services, ctx: OperationContext, req: UpdateAliasRequest) -> None:
     validate_alias_name(req.alias_name)
+    _require_key_target(req.target_key_id)
     account = ctx.principal.account
     with services.unit_of_work():
         alias = _existing_alias(services, account, req.alias_name)

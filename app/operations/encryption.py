@@ -13,7 +13,7 @@ from typing import Any
 
 from app.crypto import ciphertext as ciphertext_format
 from app.crypto.data_keys import generate_data_key as new_data_key
-from app.crypto.material import KeyMaterial
+from app.crypto.material import KeyMaterial, material_id
 from app.crypto.randomness import random_bytes
 from app.errors import (
     AccessDeniedError,
@@ -152,8 +152,9 @@ def _open(
     action: str,
     operation: str,
     extra_conditions: Mapping[str, object] | None = None,
-) -> tuple[Key, bytes]:
-    """Find the key a ciphertext names, authorize, and decrypt it."""
+) -> tuple[Key, bytes, str]:
+    """Find the key a ciphertext names, authorize, and decrypt it: the key,
+    the plaintext and the id of the key material that decrypted it."""
     header = ciphertext_format.parse_header(blob)
     ctx.notes.encryption_context = dict(context)
     ctx.notes.key_version = header.key_version
@@ -179,13 +180,18 @@ def _open(
     material = load_material(services, key, header.key_version)
     if material is None:
         raise InvalidCiphertextError()
-    return key, ciphertext_format.decrypt(material, header, blob, context)
+    plaintext = ciphertext_format.decrypt(material, header, blob, context)
+    if header.key_version == key.current_version and key.current_material_id is not None:
+        used = key.current_material_id
+    else:
+        used = material_id(key_uuid(key), material)
+    return key, plaintext, used
 
 
 @read_only
 def decrypt(services: Services, ctx: OperationContext, req: DecryptRequest) -> dict[str, Any]:
     _check_grant_tokens(req.grant_tokens)
-    key, plaintext = _open(
+    key, plaintext, used_material = _open(
         services,
         ctx,
         blob=req.ciphertext_blob,
@@ -199,6 +205,7 @@ def decrypt(services: Services, ctx: OperationContext, req: DecryptRequest) -> d
         "KeyId": key.arn,
         "Plaintext": plaintext,
         "EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+        "KeyMaterialId": used_material,
     }
 
 
@@ -230,7 +237,7 @@ def re_encrypt(services: Services, ctx: OperationContext, req: ReEncryptRequest)
     ).key
     header = ciphertext_format.parse_header(req.ciphertext_blob)
     same_key = str(header.key_id) == destination.key_id
-    source, plaintext = _open(
+    source, plaintext, source_material = _open(
         services,
         ctx,
         blob=req.ciphertext_blob,
@@ -248,13 +255,17 @@ def re_encrypt(services: Services, ctx: OperationContext, req: ReEncryptRequest)
         plaintext=plaintext,
         context=req.destination_encryption_context,
     )
-    return {
+    result: dict[str, Any] = {
         "CiphertextBlob": blob,
         "SourceKeyId": source.arn,
         "KeyId": destination.arn,
         "SourceEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
         "DestinationEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+        "SourceKeyMaterialId": source_material,
     }
+    if destination.current_material_id is not None:
+        result["DestinationKeyMaterialId"] = destination.current_material_id
+    return result
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,13 @@ Schemas validate at the edge only and hand operations typed values. Every
 length, range, enum and pattern is enforced here (clients such as botocore
 check almost nothing), with AWS's message form::
 
-    1 validation error detected: Value at 'numberOfBytes' failed to satisfy
-    constraint: Member must have value less than or equal to 1024
+    1 validation error detected: Value '1025' at 'numberOfBytes' failed to
+    satisfy constraint: Member must have value less than or equal to 1024
+
+Free text refuses control characters (:data:`PRINTABLE`) unless AWS
+documents another pattern for the member. The rejected value is quoted as
+AWS does, except blobs, maps and members built with ``quote=False``, and
+clipped: messages go to the audit log too.
 """
 
 from __future__ import annotations
@@ -26,8 +31,41 @@ def lower_camel(name: str) -> str:
     return name[:1].lower() + name[1:] if name else name
 
 
-def constraint(message: str) -> MarshmallowValidationError:
-    return MarshmallowValidationError(f"failed to satisfy constraint: {message}")
+#: The rule for a free-text member where AWS documents no pattern: no C0
+#: control character (NUL, tab, newline, ESC, ...) and no DEL. Stated as a
+#: pattern so that the message and the OpenAPI document can show it.
+PRINTABLE = r"^[^\u0000-\u001F\u007F]*$"
+_PRINTABLE = re.compile(PRINTABLE)
+#: AWS's pattern for a key policy document: tab, LF, CR and U+0020 to U+00FF.
+POLICY_DOCUMENT = r"[\u0009\u000A\u000D\u0020-\u00FF]+"
+#: How much of a rejected value a message quotes.
+SHOWN_LENGTH = 512
+
+
+class ConstraintMessage(str):
+    """A constraint a value failed, and the value as the message may quote it
+    (``None``: the value is not quoted: blobs, secrets, maps, wrong types)."""
+
+    shown: str | None = None
+
+
+def shown(value: str) -> str:
+    """``value`` as a message may quote it: control characters escaped (a
+    message is logged and audited), long values clipped."""
+    clipped = value[:SHOWN_LENGTH]
+    text = "".join(
+        c if c.isprintable() else f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
+        for c in clipped
+    )
+    return text + "..." if len(value) > SHOWN_LENGTH else text
+
+
+def constraint(message: str, value: str | None = None) -> MarshmallowValidationError:
+    """The error of a field whose value failed ``message``; ``value``, when
+    given, is quoted in the message (AWS's ``Value '<v>' at ...``)."""
+    text = ConstraintMessage(f"failed to satisfy constraint: {message}")
+    text.shown = None if value is None else shown(value)
+    return MarshmallowValidationError(text)
 
 
 class StrictSchema(Schema):
@@ -39,7 +77,15 @@ class StrictSchema(Schema):
 
 
 class Text(fields.Field[str]):
-    """A string with AWS's length and pattern constraints."""
+    """A string with AWS's length and pattern constraints.
+
+    A member with neither a pattern nor a set of choices gets
+    :data:`PRINTABLE`: free text never carries control characters. Where AWS
+    documents a pattern (alias names, policy documents, markers) that pattern
+    is the rule instead; ``printable=False`` drops the rule, for documents
+    that are only diagnosed, never stored (``/v1/policy/validate``), whose
+    parser reports bad characters itself. With ``quote=False`` (grant
+    tokens, policy documents) an error message never quotes the value."""
 
     def __init__(
         self,
@@ -48,13 +94,18 @@ class Text(fields.Field[str]):
         max_length: int | None = None,
         pattern: str | None = None,
         choices: Sequence[str] | None = None,
+        quote: bool = True,
+        printable: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if pattern is None and not choices and printable:
+            pattern = PRINTABLE
         self.min_length = min_length
         self.max_length = max_length
         self.pattern = re.compile(pattern) if pattern else None
         self.choices = tuple(choices) if choices else None
+        self.quote = quote
         self.metadata = {
             **self.metadata,
             "minLength": min_length,
@@ -68,15 +119,22 @@ class Text(fields.Field[str]):
     ) -> str:
         if not isinstance(value, str):
             raise constraint("Member must be a string")
+        quoted = value if self.quote else None
         if len(value) < self.min_length:
-            raise constraint(f"Member must have length greater than or equal to {self.min_length}")
+            raise constraint(
+                f"Member must have length greater than or equal to {self.min_length}", quoted
+            )
         if self.max_length is not None and len(value) > self.max_length:
-            raise constraint(f"Member must have length less than or equal to {self.max_length}")
+            raise constraint(
+                f"Member must have length less than or equal to {self.max_length}", quoted
+            )
         if self.choices is not None and value not in self.choices:
-            raise constraint(f"Member must satisfy enum value set: [{', '.join(self.choices)}]")
+            raise constraint(
+                f"Member must satisfy enum value set: [{', '.join(self.choices)}]", quoted
+            )
         if self.pattern is not None and not self.pattern.fullmatch(value):
             raise constraint(
-                f"Member must satisfy regular expression pattern: {self.pattern.pattern}"
+                f"Member must satisfy regular expression pattern: {self.pattern.pattern}", quoted
             )
         return value
 
@@ -99,9 +157,13 @@ class Int(fields.Field[int]):
         if isinstance(value, bool) or not isinstance(value, int):
             raise constraint("Member must be an integer")
         if value < self.minimum:
-            raise constraint(f"Member must have value greater than or equal to {self.minimum}")
+            raise constraint(
+                f"Member must have value greater than or equal to {self.minimum}", str(value)
+            )
         if value > self.maximum:
-            raise constraint(f"Member must have value less than or equal to {self.maximum}")
+            raise constraint(
+                f"Member must have value less than or equal to {self.maximum}", str(value)
+            )
         return value
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
@@ -159,12 +221,19 @@ class Blob(fields.Field[bytes]):
 
 
 class StringMap(fields.Field[dict[str, str]]):
-    """A JSON object of string to string (``EncryptionContext``)."""
+    """A JSON object of string to string (``EncryptionContext``); keys and
+    values are free text (:data:`PRINTABLE`) unless ``printable=False``
+    (policy documents that are only diagnosed). A map is never quoted in a
+    message."""
 
-    def __init__(self, *, max_entries: int = 64, **kwargs: Any) -> None:
+    def __init__(self, *, max_entries: int = 64, printable: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_entries = max_entries
+        self.printable = printable
         self.metadata = {**self.metadata, "maxProperties": max_entries}
+        if printable:
+            self.metadata["propertyNames"] = {"minLength": 1, "pattern": PRINTABLE}
+            self.metadata["additionalProperties"] = {"type": "string", "pattern": PRINTABLE}
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
@@ -178,6 +247,10 @@ class StringMap(fields.Field[dict[str, str]]):
                 raise constraint("Member must be a map of string to string")
             if not key:
                 raise constraint("Member keys must have length greater than or equal to 1")
+            if self.printable and not (_PRINTABLE.fullmatch(key) and _PRINTABLE.fullmatch(item)):
+                raise constraint(
+                    f"Map keys and values must satisfy regular expression pattern: {PRINTABLE}"
+                )
         return dict(value)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
@@ -207,38 +280,66 @@ class TextList(fields.Field[list[str]]):
             raise constraint(f"Member must have length greater than or equal to {self.min_items}")
         if self.max_items is not None and len(value) > self.max_items:
             raise constraint(f"Member must have length less than or equal to {self.max_items}")
-        return [str(self.item.deserialize(element)) for element in value]
+        items = []
+        for index, element in enumerate(value):
+            try:
+                items.append(str(self.item.deserialize(element)))
+            except MarshmallowValidationError as exc:
+                # Reported at the item, as AWS does: ``tagKeys.1.member``.
+                raise MarshmallowValidationError({index: exc.messages}) from None
+        return items
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return value
 
 
-def _first_error(messages: Any, path: list[str]) -> tuple[list[str], str]:
+def _order(key: Any) -> tuple[int, str]:
+    # List positions in numeric order, member names in alphabetical order.
+    return (key, "") if isinstance(key, int) else (-1, str(key))
+
+
+def _first_error(messages: Any, path: list[str | int]) -> tuple[list[str | int], Any]:
     if isinstance(messages, dict):
-        for key in sorted(messages, key=str):
-            return _first_error(messages[key], [*path, str(key)])
+        for key in sorted(messages, key=_order):
+            return _first_error(messages[key], [*path, key])
     if isinstance(messages, list) and messages:
         first = messages[0]
         if isinstance(first, (dict, list)):
             return _first_error(first, path)
-        return path, str(first)
-    return path, str(messages)
+        return path, first
+    return path, messages
+
+
+def member_path(path: Sequence[str | int]) -> str:
+    """AWS's name for where a problem is: lowerCamel members, and list items
+    numbered from 1 with ``.member`` (``tags.1.member.tagKey``)."""
+    parts = [f"{p + 1}.member" if isinstance(p, int) else lower_camel(p) for p in path]
+    return ".".join(parts) or "body"
 
 
 def validation_error(exc: MarshmallowValidationError) -> ValidationError:
-    """AWS's message form for the first problem marshmallow found."""
-    path, message = _first_error(exc.messages, [])
-    member = path[0] if path else None
-    where = ".".join(lower_camel(p) for p in path) or "body"
+    """AWS's message form for the first problem marshmallow found::
+
+        1 validation error detected: Value 'alias/x!' at 'aliasName' failed to
+        satisfy constraint: Member must satisfy regular expression pattern: ...
+
+    The rejected value is quoted only where the field allows it
+    (:class:`ConstraintMessage`): never a blob, a map or a secret."""
+    path, first = _first_error(exc.messages, [])
+    message = str(first)
+    member = str(path[0]) if path else None
+    where = member_path(path)
     if message == "Unknown field.":
         text = f"1 validation error detected: '{where}' is not a member of this request"
-    elif message == "Missing data for required field.":
+    elif message in ("Missing data for required field.", "Field may not be null."):
         text = (
             f"1 validation error detected: Value null at '{where}' failed to satisfy "
             "constraint: Member must not be null"
         )
     elif message.startswith("failed to satisfy constraint:"):
-        text = f"1 validation error detected: Value at '{where}' {message}"
+        value = first.shown if isinstance(first, ConstraintMessage) else None
+        quoted = "" if value is None else f" '{value}'"
+        text = f"1 validation error detected: Value{quoted} at '{where}' {message}"
     else:
         text = f"1 validation error detected: Value at '{where}' is not valid: {message}"
     return ValidationError(text, field=member)

@@ -10,7 +10,16 @@ from typing import Any
 
 from marshmallow import fields, post_load
 
-from app.api.schemas.base import Blob, Flag, Int, StrictSchema, StringMap, Text, TextList
+from app.api.schemas.base import (
+    POLICY_DOCUMENT,
+    Blob,
+    Flag,
+    Int,
+    StrictSchema,
+    StringMap,
+    Text,
+    TextList,
+)
 from app.errors import InvalidGrantTokenError, UnsupportedOperationError
 from app.operations import aliases, encryption, keys, policy_documents, rotation
 from app.operations import tags as tag_ops
@@ -40,6 +49,9 @@ KEY_SPECS = (
 )
 KEY_USAGES = ("SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT")
 ORIGINS = ("AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")
+#: AWS's model pattern for ``AliasName`` (the operation then refuses ``:`` and
+#: a missing ``alias/`` prefix with AWS's own messages).
+ALIAS_NAME = r"^[a-zA-Z0-9:/_-]+$"
 
 
 def _key_id(data_key: str, *, required: bool = False) -> Text:
@@ -47,7 +59,26 @@ def _key_id(data_key: str, *, required: bool = False) -> Text:
 
 
 def _grant_tokens() -> TextList:
-    return TextList(item=Text(min_length=1, max_length=8192), max_items=10, data_key="GrantTokens")
+    # Grant tokens are bearer secrets: never quoted in a message.
+    item = Text(min_length=1, max_length=8192, quote=False)
+    return TextList(item=item, max_items=10, data_key="GrantTokens")
+
+
+def _policy(*, required: bool = False) -> Text:
+    return Text(
+        required=required,
+        min_length=1,
+        max_length=131072,
+        pattern=POLICY_DOCUMENT,
+        quote=False,
+        data_key="Policy",
+    )
+
+
+def _alias_name() -> Text:
+    return Text(
+        required=True, min_length=1, max_length=256, pattern=ALIAS_NAME, data_key="AliasName"
+    )
 
 
 class TagSchema(StrictSchema):
@@ -56,7 +87,7 @@ class TagSchema(StrictSchema):
 
 
 class CreateKeySchema(StrictSchema):
-    policy = Text(min_length=1, max_length=131072, data_key="Policy")
+    policy = _policy()
     description = Text(max_length=8192, data_key="Description")
     key_usage = Text(choices=KEY_USAGES, data_key="KeyUsage")
     customer_master_key_spec = Text(choices=KEY_SPECS, data_key="CustomerMasterKeySpec")
@@ -196,7 +227,7 @@ class ListResourceTagsSchema(StrictSchema):
 
 
 class CreateAliasSchema(StrictSchema):
-    alias_name = Text(required=True, min_length=1, max_length=256, data_key="AliasName")
+    alias_name = _alias_name()
     target_key_id = _key_id("TargetKeyId", required=True)
 
     @post_load
@@ -205,7 +236,7 @@ class CreateAliasSchema(StrictSchema):
 
 
 class UpdateAliasSchema(StrictSchema):
-    alias_name = Text(required=True, min_length=1, max_length=256, data_key="AliasName")
+    alias_name = _alias_name()
     target_key_id = _key_id("TargetKeyId", required=True)
 
     @post_load
@@ -214,7 +245,7 @@ class UpdateAliasSchema(StrictSchema):
 
 
 class DeleteAliasSchema(StrictSchema):
-    alias_name = Text(required=True, min_length=1, max_length=256, data_key="AliasName")
+    alias_name = _alias_name()
 
     @post_load
     def build(self, data: dict[str, Any], **_: Any) -> aliases.DeleteAliasRequest:
@@ -315,7 +346,7 @@ class GetKeyPolicySchema(StrictSchema):
 class PutKeyPolicySchema(StrictSchema):
     key_id = _key_id("KeyId", required=True)
     policy_name = Text(min_length=1, max_length=128, pattern=r"^[\w]+$", data_key="PolicyName")
-    policy = Text(required=True, min_length=1, max_length=131072, data_key="Policy")
+    policy = _policy(required=True)
     bypass_policy_lockout_safety_check = Flag(data_key="BypassPolicyLockoutSafetyCheck")
     bypass_separation_of_duties_check = Flag(data_key="BypassSeparationOfDutiesCheck")
 
