@@ -42,6 +42,9 @@ from app.audit.checkpoints import (
     SIGNING_KEY_NAME,
     Checkpoint,
     append_exported,
+    append_to_sink,
+    export_line,
+    send_to_syslog,
     signer_key_id,
 )
 from app.audit.events import AuditEvent
@@ -120,7 +123,13 @@ class AuditLog:
         self.settings = settings
         self._clock = clock
         #: Where :meth:`checkpoint` exports every new checkpoint (append-only).
-        self.checkpoint_file = checkpoint_file or settings.data_dir / CHECKPOINT_FILE_NAME
+        self.checkpoint_file = (
+            checkpoint_file
+            or settings.audit_checkpoint_file
+            or settings.data_dir / CHECKPOINT_FILE_NAME
+        )
+        #: The operator's append-only copy (a file), written as each checkpoint is made.
+        self.checkpoint_sink = settings.audit_checkpoint_sink
         self.auth_failures = auth_failures or AuthFailureSampler(clock)
         self._signer_lock = threading.Lock()
         self._signer: tuple[StoredSigningKey, SigningPrivateKey] | None = None
@@ -322,8 +331,47 @@ class AuditLog:
         checkpoint = unsigned.with_signature(sign(private, unsigned.signed_bytes()))
         with database.transaction(invalidates=False):
             inserted = audit_store.insert_checkpoint(checkpoint.to_stored())
+        if inserted:
+            self._publish(checkpoint, key.public_key)
         self.export_checkpoints()
         return checkpoint if inserted else None
+
+    def _publish(self, checkpoint: Checkpoint, public_key: bytes) -> None:
+        """Send a new checkpoint to the operator's sinks (file, syslog).
+
+        Written before the checkpoint file, so that even a checkpoint whose
+        export is refused (the file saw a history the database no longer
+        holds) leaves the host. A sink that cannot be written is logged, not
+        raised: the checkpoint is already signed and stored, and the next one
+        covers these events too.
+        """
+        line = export_line(checkpoint, public_key)
+        if self.checkpoint_sink is not None:
+            try:
+                append_to_sink(self.checkpoint_sink, [line])
+            except OSError as exc:
+                log.error(
+                    "audit checkpoint %d not written to the sink %s: %s",
+                    checkpoint.checkpoint_no,
+                    self.checkpoint_sink,
+                    exc,
+                )
+        if self.settings.audit_checkpoint_syslog:
+            try:
+                send_to_syslog([line])
+            except OSError as exc:
+                log.error(
+                    "audit checkpoint %d not sent to syslog: %s", checkpoint.checkpoint_no, exc
+                )
+
+    def checkpoint_sources(self) -> list[Path]:
+        """The files outside the database that hold this log's checkpoints
+        (the checkpoint file, the sink) and exist; what the verifier reads."""
+        found: list[Path] = []
+        for path in (self.checkpoint_file, self.checkpoint_sink):
+            if path is not None and path.is_file() and path not in found:
+                found.append(path)
+        return found
 
     def latest_checkpoint(self) -> Checkpoint | None:
         stored = audit_store.latest_checkpoint()
