@@ -215,6 +215,18 @@ def _last_exported(handle: Any) -> Checkpoint | None:
     return checkpoint
 
 
+def last_exported(path: Path) -> Checkpoint | None:
+    """The last checkpoint of an export file; ``None`` if it is missing or empty."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CheckpointFileError(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        return _last_exported(handle)
+
+
 def append_exported(
     path: Path,
     checkpoints_after: Callable[[int], Iterable[Checkpoint]],

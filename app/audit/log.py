@@ -41,9 +41,11 @@ from app.audit.chain import MAC_KEY_LABEL, entry_hash, entry_mac
 from app.audit.checkpoints import (
     SIGNING_KEY_NAME,
     Checkpoint,
+    CheckpointFileError,
     append_exported,
     append_to_sink,
     export_line,
+    last_exported,
     send_to_syslog,
     signer_key_id,
 )
@@ -287,6 +289,7 @@ class AuditLog:
         head = audit_store.read_head()
         if head is None:
             raise AuditIntegrityError(Finding("head_missing", None, "the chain head is missing"))
+        self._check_exported_history(previous)
         first_seq = previous.last_seq + 1 if previous else 1
         if head.last_seq < first_seq:
             if previous is not None and head.last_seq < previous.last_seq:
@@ -335,6 +338,36 @@ class AuditLog:
             self._publish(checkpoint, key.public_key)
         self.export_checkpoints()
         return checkpoint if inserted else None
+
+    def _check_exported_history(self, previous: Checkpoint | None) -> None:
+        """Refuse to sign on top of a database that lost checkpoints the
+        checkpoint file has (its tail was cut and its checkpoints deleted, or
+        an older backup was restored): signing would give the shortened
+        history a fresh signature."""
+        try:
+            exported = last_exported(self.checkpoint_file)
+        except CheckpointFileError as exc:  # reported when the export is appended to
+            log.error("audit checkpoint file: %s", exc)
+            return
+        if exported is None:
+            return
+        number = exported.checkpoint_no
+        stored: Checkpoint | None = None
+        if previous is not None and previous.checkpoint_no == number:
+            stored = previous
+        elif previous is not None and previous.checkpoint_no > number:
+            row = next(iter(audit_store.checkpoints_in_order(number - 1, batch_size=1)), None)
+            if row is not None and row.checkpoint_no == number:
+                stored = Checkpoint.from_stored(row)
+        if stored != exported:
+            finding = Finding(
+                "truncated",
+                exported.first_seq,
+                f"checkpoint {number} in {self.checkpoint_file} (events up to "
+                f"{exported.last_seq}) is missing from the database or differs from it",
+            )
+            log.critical("audit log rolled back or cut; no checkpoint signed: %s", finding)
+            raise AuditIntegrityError(finding)
 
     def _publish(self, checkpoint: Checkpoint, public_key: bytes) -> None:
         """Send a new checkpoint to the operator's sinks (file, syslog).

@@ -21,7 +21,7 @@ import pytest
 from app.audit.checkpointer import Checkpointer
 from app.audit.checkpoints import CheckpointLock, read_exported
 from app.audit.log import AuditLog
-from app.audit.verify import VerifyReport, verify
+from app.audit.verify import AuditIntegrityError, VerifyReport, verify
 from app.crypto.root_key import load_root_key
 from app.store.audit import AuditCheckpointRow, AuditEventRow, AuditHeadRow, read_head
 from app.store.database import connection, transaction
@@ -317,3 +317,23 @@ def test_a_worker_skips_its_round_while_the_checkpointer_holds_the_lock(
     holder.release()  # the checkpointer is gone: the worker signs
     signed = worker.tick()
     assert signed is not None and signed.last_seq == 2
+
+
+def test_no_checkpoint_is_signed_over_a_cut_tail(audit_env: AuditEnv) -> None:  # noqa: F811
+    clock = Monotonic()
+    checkpointer = _checkpointer(audit_env, clock)
+    audit_env.append(5)
+    assert checkpointer.tick() is not None
+    audit_env.append(5)
+    clock.now += 5
+    assert checkpointer.tick() is not None
+    _cut_tail(5, checkpoints_too=True)
+    audit_env.append(3)  # the server goes on over the cut
+    clock.now += 5
+    # The checkpoint file remembers checkpoint 2: the shortened history is
+    # not given a fresh signature (nor a second, different checkpoint 2).
+    with pytest.raises(AuditIntegrityError) as info:
+        checkpointer.tick()
+    assert info.value.finding.kind == "truncated"
+    latest = audit_env.log.latest_checkpoint()
+    assert latest is not None and latest.checkpoint_no == 1
