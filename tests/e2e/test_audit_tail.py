@@ -63,10 +63,13 @@ def test_a_tail_cut_after_shutdown_is_caught_with_and_without_checkpoints(
             token = server.token("--root")
             created = server.rest("POST", "/v1/keys", token, {})
             assert isinstance(created, dict)
-            for _ in range(5):
+            for _ in range(3):
                 encrypt(server, token, created["KeyMetadata"]["KeyId"])
-            if exported.exists():  # an operator's copy, taken while it runs
-                shutil.copyfile(exported, backup)
+            # The checkpointer signs soon after the log grew (and so is running).
+            assert wait_for(lambda: exported.exists() and exported.read_text().strip(), 30)
+            shutil.copyfile(exported, backup)  # an operator's copy, taken while it runs
+            for _ in range(2):
+                encrypt(server, token, created["KeyMetadata"]["KeyId"])
             process.send_signal(signal.SIGTERM)  # `kill`, or systemd with KillMode=mixed
             process.wait(timeout=60)
         finally:
@@ -74,8 +77,6 @@ def test_a_tail_cut_after_shutdown_is_caught_with_and_without_checkpoints(
                 process.kill()
                 process.wait()
     assert wait_for(lambda: not helper_pids(data_dir, b"audit-checkpointer"), 20)
-    if not backup.exists():
-        backup.write_text("")
 
     untouched = _verify(env)
     assert untouched.returncode == 0, untouched.stdout + untouched.stderr
