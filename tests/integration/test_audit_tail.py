@@ -337,3 +337,19 @@ def test_no_checkpoint_is_signed_over_a_cut_tail(audit_env: AuditEnv) -> None:  
     assert info.value.finding.kind == "truncated"
     latest = audit_env.log.latest_checkpoint()
     assert latest is not None and latest.checkpoint_no == 1
+
+
+def test_the_helper_processes_log_exports_to_the_configured_file(
+    audit_env: AuditEnv,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # `trent audit-checkpointer` builds its AuditLog from the settings alone.
+    configured = tmp_path / "configured" / "checkpoints.jsonl"
+    configured.parent.mkdir()
+    settings = dataclasses.replace(audit_env.settings, audit_checkpoint_file=configured)
+    log = AuditLog(load_root_key(settings), settings, audit_env.clock)
+    audit_env.append(2)
+    signed = log.checkpoint()
+    assert signed is not None
+    assert [e.checkpoint for e in read_exported(configured)[0]] == [signed]
+    assert not (settings.data_dir / "audit-checkpoints.jsonl").exists()
