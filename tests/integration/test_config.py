@@ -73,7 +73,13 @@ def test_audit_checkpoints_go_where_the_operator_says(tmp_path: Path) -> None:
     elsewhere = tmp_path / "offsite" / "checkpoints.jsonl"
     elsewhere.parent.mkdir()
     configured = load_settings(
-        {"TRENT_DATA_DIR": str(settings.data_dir), "TRENT_AUDIT_CHECKPOINT_FILE": str(elsewhere)}
+        {
+            "TRENT_DATA_DIR": str(settings.data_dir),
+            "TRENT_AUDIT_CHECKPOINT_FILE": str(elsewhere),
+            # No background scheduler: it would outlive this test and sign
+            # checkpoints into whichever database a later test binds.
+            "TRENT_SCHEDULER_INTERVAL": "0",
+        }
     )
     app = create_app(configured)
     client = app.test_client()
