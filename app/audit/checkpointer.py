@@ -11,7 +11,7 @@ interval (plus the polling delay) — and none once the server has stopped.
 The cost is off the request path: ``trent serve``'s checkpointer process
 does it (verify the new events, about 20 µs each, one Ed25519 signature, two
 small inserts and an fsync per interval); while the log does not move, a
-round is two reads (latest checkpoint, head).
+round (every half second) is two reads (latest checkpoint, head).
 """
 
 from __future__ import annotations
