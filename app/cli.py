@@ -237,11 +237,15 @@ def audit_checkpointer() -> None:
     """Signs the audit checkpoints of the host (``trent serve`` starts it).
 
     It holds the checkpoint lock while it lives, so the workers' schedulers
-    leave the job to it and keep their CPU for requests.
+    leave the job to it and keep their CPU for requests. It signs whenever
+    the log grew and ``TRENT_AUDIT_CHECKPOINT_INTERVAL`` passed, and once
+    more on SIGTERM (which ``trent serve`` sends after its workers stopped)
+    or when the server that started it is gone.
     """
     import signal
     import threading
 
+    from app.audit.checkpointer import Checkpointer
     from app.audit.checkpoints import CheckpointLock
     from app.store.database import connection
 
@@ -255,19 +259,12 @@ def audit_checkpointer() -> None:
     while not lock.try_acquire():  # a worker is signing one right now
         if stop.wait(0.5) or os.getppid() != parent:
             return
-    interval = settings.scheduler_interval_seconds
-    waited = 0.0
-    while not stop.wait(0.5) and os.getppid() == parent:
-        waited += 0.5
-        if waited < interval:
-            continue
-        waited = 0.0
-        try:
-            with connection():
-                audit.checkpoint()
-        except Exception as exc:  # noqa: BLE001 - the next round tries again
-            click.echo(f"trent: audit checkpoint failed: {type(exc).__name__}: {exc}", err=True)
-    lock.release()
+    try:
+        Checkpointer(audit, connection, settings.audit_checkpoint_interval_seconds).run(
+            stop, lambda: os.getppid() == parent
+        )
+    finally:
+        lock.release()
 
 
 @main.command("audit-writer", hidden=True)

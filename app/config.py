@@ -115,6 +115,18 @@ class Settings:
     #: disk (another volume, a mounted log store): it is what reveals a
     #: truncated or rolled-back audit table. Default: the data directory.
     audit_checkpoint_file: Path | None = None
+    #: Longest time the events at the tail of the log stay without a signed
+    #: checkpoint while the log grows: a checkpoint is signed once the head
+    #: moved and this long has passed since the last one (and on shutdown).
+    #: It bounds what someone with write access to the database can cut from
+    #: the tail undetected (see docs/audit.md).
+    audit_checkpoint_interval_seconds: float = 5.0
+    #: An append-only copy of every checkpoint as it is made, besides the
+    #: checkpoint file: a file opened ``O_APPEND`` (another mount, an
+    #: append-only file), never read back by the signer.
+    audit_checkpoint_sink: Path | None = None
+    #: Also send every checkpoint to the local syslog (facility AUTHPRIV).
+    audit_checkpoint_syslog: bool = False
     #: Longest time an unsealed key version stays cached in a process.
     key_cache_seconds: float = 30.0
     #: Longest time a process serves a key, alias, identity policy or access
@@ -324,6 +336,19 @@ def _issuer_from_mapping(where: str, entry: Mapping[str, Any], base: Path) -> Is
     )
 
 
+def _parse_sink(name: str, raw: str) -> Path:
+    """An absolute path whose directory exists and which, if it exists, is a
+    regular file (appended to, never truncated)."""
+    path = Path(raw)
+    if not path.is_absolute():
+        raise ConfigError(f"{name} must be an absolute file path (got {raw!r})")
+    if not path.parent.is_dir():
+        raise ConfigError(f"{name}: directory {path.parent} does not exist")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{name}: {path} exists and is not a regular file")
+    return path
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``TRENT_*`` variables (``os.environ`` by default)."""
     env = os.environ if environ is None else environ
@@ -357,6 +382,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "TRENT_ROOT_KEY",
         "TRENT_SCHEDULER_INTERVAL",
         "TRENT_AUDIT_CHECKPOINT_FILE",
+        "TRENT_AUDIT_CHECKPOINT_INTERVAL",
+        "TRENT_AUDIT_CHECKPOINT_SINK",
+        "TRENT_AUDIT_CHECKPOINT_SYSLOG",
         "TRENT_KEY_CACHE_SECONDS",
         "TRENT_METADATA_CACHE_SECONDS",
         "TRENT_FAST_LANE",
@@ -437,6 +465,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 f"TRENT_AUDIT_CHECKPOINT_FILE: directory {path.parent} does not exist"
             )
         kwargs["audit_checkpoint_file"] = path
+    if (raw := get("TRENT_AUDIT_CHECKPOINT_INTERVAL")) is not None:
+        kwargs["audit_checkpoint_interval_seconds"] = _parse_float(
+            "TRENT_AUDIT_CHECKPOINT_INTERVAL", raw, 0.1, 3600
+        )
+    if (raw := get("TRENT_AUDIT_CHECKPOINT_SINK")) is not None:
+        kwargs["audit_checkpoint_sink"] = _parse_sink("TRENT_AUDIT_CHECKPOINT_SINK", raw)
+    if (raw := get("TRENT_AUDIT_CHECKPOINT_SYSLOG")) is not None:
+        kwargs["audit_checkpoint_syslog"] = _parse_bool("TRENT_AUDIT_CHECKPOINT_SYSLOG", raw)
     if (raw := get("TRENT_KEY_CACHE_SECONDS")) is not None:
         kwargs["key_cache_seconds"] = _parse_float("TRENT_KEY_CACHE_SECONDS", raw, 0, 3600)
     if (raw := get("TRENT_AUDIT_WRITER")) is not None:

@@ -157,6 +157,8 @@ class ExportedCheckpoint:
     checkpoint: Checkpoint
     public_key: bytes | None
     line: int
+    #: Where it was read (a file path), for the verifier's report.
+    source: str = "exported"
 
 
 class CheckpointFileError(Exception):
@@ -183,7 +185,7 @@ def read_exported(path: Path) -> tuple[list[ExportedCheckpoint], list[str]]:
             except ValueError as exc:
                 problems.append(f"{path}:{number}: {exc}")
                 continue
-            exported.append(ExportedCheckpoint(checkpoint, public, number))
+            exported.append(ExportedCheckpoint(checkpoint, public, number, str(path)))
     return exported, problems
 
 
@@ -211,6 +213,18 @@ def _last_exported(handle: Any) -> Checkpoint | None:
             f"the last line of the export file is unreadable: {exc}"
         ) from None
     return checkpoint
+
+
+def last_exported(path: Path) -> Checkpoint | None:
+    """The last checkpoint of an export file; ``None`` if it is missing or empty."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CheckpointFileError(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        return _last_exported(handle)
 
 
 def append_exported(
@@ -243,8 +257,7 @@ def append_exported(
                     continue
                 if not matched_last:
                     break
-                record = checkpoint.to_record(public_keys.get(checkpoint.signer_key_id))
-                lines.append(json.dumps(record, sort_keys=True).encode("utf-8") + b"\n")
+                lines.append(export_line(checkpoint, public_keys.get(checkpoint.signer_key_id)))
             if not matched_last:
                 assert last is not None
                 raise CheckpointFileError(
@@ -258,6 +271,43 @@ def append_exported(
             return len(lines)
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def export_line(checkpoint: Checkpoint, public_key: bytes | None) -> bytes:
+    """One line of an export file or sink (JSON, newline-terminated)."""
+    record = checkpoint.to_record(public_key)
+    return json.dumps(record, sort_keys=True).encode("utf-8") + b"\n"
+
+
+def append_to_sink(path: Path, lines: Iterable[bytes]) -> None:
+    """Append ``lines`` to an operator's append-only sink, and fsync it.
+
+    The file is opened ``O_WRONLY | O_APPEND`` and never read: it may be an
+    append-only file (``chattr +a``), on another mount or another host's
+    export, that the signer cannot read back or rewrite. Each call is one
+    ``write``, so concurrent writers never interleave within a line.
+    """
+    data = b"".join(lines)
+    if not data:
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    try:
+        written = os.write(fd, data)
+        if written != len(data):
+            raise OSError(f"short write to {path} ({written} of {len(data)} bytes)")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def send_to_syslog(lines: Iterable[bytes]) -> None:
+    """Send each checkpoint line to the local syslog (facility AUTHPRIV)."""
+    import syslog
+
+    facility = getattr(syslog, "LOG_AUTHPRIV", syslog.LOG_AUTH)
+    syslog.openlog("trent-audit-checkpoint", syslog.LOG_PID, facility)
+    for line in lines:
+        syslog.syslog(syslog.LOG_NOTICE, line.decode("utf-8").rstrip("\n"))
 
 
 class CheckpointLock:

@@ -116,22 +116,28 @@ def export(output: Path | None, **options: Any) -> None:
 @click.option(
     "--checkpoints",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Exported checkpoints (default: the server's export file, if present).",
+    help="Another copy of the exported checkpoints, read besides the server's "
+    "checkpoint file and sink.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify_command(checkpoints: Path | None, as_json: bool) -> None:
-    """Verify the hash chain, MACs, columns and checkpoints; exit 1 on any finding."""
+    """Verify the hash chain, MACs, columns and checkpoints; exit 1 on any finding.
+
+    The checkpoints kept outside the database are read from the file given,
+    and always from the server's checkpoint file and sink too: the table
+    must reach the newest checkpoint found in any of them.
+    """
     with _audit_log() as log:
-        source = checkpoints or (log.checkpoint_file if log.checkpoint_file.exists() else None)
-        report = verify(log, exported_checkpoints=source)
+        report = verify(log, exported_checkpoints=checkpoints)
     if as_json:
         click.echo(json.dumps(report.as_dict(), sort_keys=True, indent=2))
     else:
+        sources = report.checkpoint_sources
         click.echo(
             f"events checked: {report.events_checked} (head {report.head_seq}); "
             f"checkpoints: {report.checkpoints_checked} stored, "
             f"{report.exported_checkpoints_checked} exported"
-            + ("" if source else " (no exported checkpoints given)")
+            + (f" (from {', '.join(sources)})" if sources else " (no checkpoint file found)")
         )
         for finding in report.findings:
             where = f"seq {finding.seq}" if finding.seq is not None else "-"

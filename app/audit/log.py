@@ -41,7 +41,12 @@ from app.audit.chain import MAC_KEY_LABEL, entry_hash, entry_mac
 from app.audit.checkpoints import (
     SIGNING_KEY_NAME,
     Checkpoint,
+    CheckpointFileError,
     append_exported,
+    append_to_sink,
+    export_line,
+    last_exported,
+    send_to_syslog,
     signer_key_id,
 )
 from app.audit.events import AuditEvent
@@ -120,7 +125,13 @@ class AuditLog:
         self.settings = settings
         self._clock = clock
         #: Where :meth:`checkpoint` exports every new checkpoint (append-only).
-        self.checkpoint_file = checkpoint_file or settings.data_dir / CHECKPOINT_FILE_NAME
+        self.checkpoint_file = (
+            checkpoint_file
+            or settings.audit_checkpoint_file
+            or settings.data_dir / CHECKPOINT_FILE_NAME
+        )
+        #: The operator's append-only copy (a file), written as each checkpoint is made.
+        self.checkpoint_sink = settings.audit_checkpoint_sink
         self.auth_failures = auth_failures or AuthFailureSampler(clock)
         self._signer_lock = threading.Lock()
         self._signer: tuple[StoredSigningKey, SigningPrivateKey] | None = None
@@ -278,6 +289,7 @@ class AuditLog:
         head = audit_store.read_head()
         if head is None:
             raise AuditIntegrityError(Finding("head_missing", None, "the chain head is missing"))
+        self._check_exported_history(previous)
         first_seq = previous.last_seq + 1 if previous else 1
         if head.last_seq < first_seq:
             if previous is not None and head.last_seq < previous.last_seq:
@@ -322,8 +334,77 @@ class AuditLog:
         checkpoint = unsigned.with_signature(sign(private, unsigned.signed_bytes()))
         with database.transaction(invalidates=False):
             inserted = audit_store.insert_checkpoint(checkpoint.to_stored())
+        if inserted:
+            self._publish(checkpoint, key.public_key)
         self.export_checkpoints()
         return checkpoint if inserted else None
+
+    def _check_exported_history(self, previous: Checkpoint | None) -> None:
+        """Refuse to sign on top of a database that lost checkpoints the
+        checkpoint file has (its tail was cut and its checkpoints deleted, or
+        an older backup was restored): signing would give the shortened
+        history a fresh signature."""
+        try:
+            exported = last_exported(self.checkpoint_file)
+        except CheckpointFileError as exc:  # reported when the export is appended to
+            log.error("audit checkpoint file: %s", exc)
+            return
+        if exported is None:
+            return
+        number = exported.checkpoint_no
+        stored: Checkpoint | None = None
+        if previous is not None and previous.checkpoint_no == number:
+            stored = previous
+        elif previous is not None and previous.checkpoint_no > number:
+            row = next(iter(audit_store.checkpoints_in_order(number - 1, batch_size=1)), None)
+            if row is not None and row.checkpoint_no == number:
+                stored = Checkpoint.from_stored(row)
+        if stored != exported:
+            finding = Finding(
+                "truncated",
+                exported.first_seq,
+                f"checkpoint {number} in {self.checkpoint_file} (events up to "
+                f"{exported.last_seq}) is missing from the database or differs from it",
+            )
+            log.critical("audit log rolled back or cut; no checkpoint signed: %s", finding)
+            raise AuditIntegrityError(finding)
+
+    def _publish(self, checkpoint: Checkpoint, public_key: bytes) -> None:
+        """Send a new checkpoint to the operator's sinks (file, syslog).
+
+        Written before the checkpoint file, so that even a checkpoint whose
+        export is refused (the file saw a history the database no longer
+        holds) leaves the host. A sink that cannot be written is logged, not
+        raised: the checkpoint is already signed and stored, and the next one
+        covers these events too.
+        """
+        line = export_line(checkpoint, public_key)
+        if self.checkpoint_sink is not None:
+            try:
+                append_to_sink(self.checkpoint_sink, [line])
+            except OSError as exc:
+                log.error(
+                    "audit checkpoint %d not written to the sink %s: %s",
+                    checkpoint.checkpoint_no,
+                    self.checkpoint_sink,
+                    exc,
+                )
+        if self.settings.audit_checkpoint_syslog:
+            try:
+                send_to_syslog([line])
+            except OSError as exc:
+                log.error(
+                    "audit checkpoint %d not sent to syslog: %s", checkpoint.checkpoint_no, exc
+                )
+
+    def checkpoint_sources(self) -> list[Path]:
+        """The files outside the database that hold this log's checkpoints
+        (the checkpoint file, the sink) and exist; what the verifier reads."""
+        found: list[Path] = []
+        for path in (self.checkpoint_file, self.checkpoint_sink):
+            if path is not None and path.is_file() and path not in found:
+                found.append(path)
+        return found
 
     def latest_checkpoint(self) -> Checkpoint | None:
         stored = audit_store.latest_checkpoint()

@@ -14,9 +14,11 @@ memory):
    ``prev_checkpoint_hash``, have non-decreasing times, carry a valid
    signature by a trusted key, and their ``head_hash`` equals the recomputed
    hash at their ``last_seq``;
-6. each exported checkpoint (kept outside the database) is in the database,
-   unchanged, and the table reaches at least the last one's ``last_seq``
-   (this is what exposes a cut tail or a restored older backup);
+6. each checkpoint kept outside the database (the file given, the log's
+   checkpoint file and its sink) is in the database, unchanged, and the
+   table reaches at least the newest one's ``last_seq`` with the same hash
+   there (this is what exposes a cut tail or a restored older backup, even
+   when the database's own checkpoints were deleted with it);
 7. the chain-head row agrees with the last event, and no event lies beyond it.
 
 The report names each problem found and the first bad sequence number. The
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +72,8 @@ class VerifyReport:
     exported_checkpoints_checked: int = 0
     head_seq: int = 0
     findings_omitted: int = 0
+    #: The files outside the database whose checkpoints were compared.
+    checkpoint_sources: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +85,7 @@ class VerifyReport:
             "exportedCheckpointsChecked": self.exported_checkpoints_checked,
             "findings": [finding.as_dict() for finding in self.findings],
             "findingsOmitted": self.findings_omitted,
+            "checkpointSources": list(self.checkpoint_sources),
         }
 
 
@@ -183,10 +188,10 @@ class ChainWalker:
         return self.findings.items[0] if self.findings.items else None
 
 
-def _load_exported(
-    exported: Sequence[Checkpoint | ExportedCheckpoint | Mapping[str, Any]] | Path | str | None,
-    findings: _Findings,
-) -> list[ExportedCheckpoint]:
+ExportedSource = Sequence[Checkpoint | ExportedCheckpoint | Mapping[str, Any]] | Path | str | None
+
+
+def _load_exported(exported: ExportedSource, findings: _Findings) -> list[ExportedCheckpoint]:
     if exported is None:
         return []
     if isinstance(exported, str | Path):
@@ -212,6 +217,29 @@ def _load_exported(
                 continue
             result.append(ExportedCheckpoint(checkpoint, public, index))
     return result
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or a.samefile(b)
+    except OSError:
+        return False
+
+
+def _sources(
+    exported: ExportedSource, log: AuditLog | None, own_sources: bool
+) -> list[ExportedSource]:
+    """What to read checkpoints from outside the database: what the caller
+    gave, and (unless told not to) the log's own checkpoint file and sink,
+    each file once."""
+    sources: list[ExportedSource] = [] if exported is None else [exported]
+    if log is None or not own_sources:
+        return sources
+    given = Path(exported) if isinstance(exported, str | Path) else None
+    for path in log.checkpoint_sources():
+        if given is None or not _same_file(given, path):
+            sources.append(path)
+    return sources
 
 
 def _check_signature(
@@ -244,7 +272,7 @@ class _CheckpointStream:
         self,
         up_to_no: int,
         keys: Mapping[str, bytes],
-        exported: Mapping[int, ExportedCheckpoint],
+        exported: Mapping[int, Sequence[ExportedCheckpoint]],
         findings: _Findings,
     ) -> None:
         self._source: Iterator[audit_store.StoredCheckpoint] = audit_store.checkpoints_in_order()
@@ -288,14 +316,16 @@ class _CheckpointStream:
         if previous is not None and checkpoint.created_at < previous.created_at:
             add("checkpoint_time", None, f"checkpoint {number} is older than its predecessor")
         _check_signature(checkpoint, self._keys, self._findings, "stored")
-        exported = self._exported.get(number)
-        if exported is not None:
+        copies = self._exported.get(number, ())
+        if copies:
             self.seen_numbers.add(number)
+        for exported in copies:
             if exported.checkpoint != checkpoint:
                 add(
                     "exported_checkpoint_mismatch",
                     exported.checkpoint.first_seq,
-                    f"checkpoint {number} differs from its exported copy (line {exported.line})",
+                    f"checkpoint {number} differs from its copy in {exported.source} "
+                    f"(line {exported.line})",
                 )
         self._previous = checkpoint
         self.checked += 1
@@ -328,12 +358,11 @@ class _CheckpointStream:
 def verify(
     source: AuditLog | bytes,
     *,
-    exported_checkpoints: (
-        Sequence[Checkpoint | ExportedCheckpoint | Mapping[str, Any]] | Path | str | None
-    ) = None,
+    exported_checkpoints: ExportedSource = None,
     public_keys: Mapping[str, bytes] | None = None,
     batch_size: int = 1000,
     max_findings: int = MAX_FINDINGS,
+    own_sources: bool = True,
 ) -> VerifyReport:
     """Verify the audit log in the bound database (inside a connection).
 
@@ -341,23 +370,33 @@ def verify(
     key and trusts only signing keys that unseal under the root key) or the
     raw 32-byte audit MAC key. Checkpoint signatures are checked against
     ``public_keys`` (key id → raw Ed25519 key) plus the log's own keys; when
-    neither gives any key, the public keys written in the export file are
-    used, since that file lives outside the database.
+    neither gives any key, the public keys written in the export files are
+    used, since those live outside the database.
+
+    Checkpoints kept outside the database are read from
+    ``exported_checkpoints`` and, for an ``AuditLog`` (unless
+    ``own_sources`` is false), from its checkpoint file and its sink: the
+    table must reach the newest checkpoint found anywhere, with the same hash.
     """
     findings = _Findings(max_findings)
+    log: AuditLog | None = None
     if isinstance(source, bytes):
         mac_key = source
         trusted: dict[str, bytes] = {}
     else:
+        log = source
         mac_key, trusted, problems = source.verifier_keys()
         for problem in problems:
             findings.add("signing_key_invalid", None, problem)
     trusted.update(public_keys or {})
 
-    # Order matters: the exported file, then the checkpoint count, then the
+    # Order matters: the exported files, then the checkpoint count, then the
     # head. Everything read earlier was committed before the head we read, so
     # it may never lie beyond it; anything committed later is ignored.
-    exported = _load_exported(exported_checkpoints, findings)
+    sources = _sources(exported_checkpoints, log, own_sources)
+    exported: list[ExportedCheckpoint] = []
+    for place in sources:
+        exported.extend(_load_exported(place, findings))
     if not trusted:
         trusted = {e.checkpoint.signer_key_id: e.public_key for e in exported if e.public_key}
     latest = audit_store.latest_checkpoint()
@@ -368,13 +407,16 @@ def verify(
     else:
         bound = head.last_seq
 
-    exported_by_no: dict[int, ExportedCheckpoint] = {}
+    exported_by_no: dict[int, list[ExportedCheckpoint]] = {}
     for item in exported:
-        if _check_signature(item.checkpoint, trusted, findings, "exported"):
-            exported_by_no[item.checkpoint.checkpoint_no] = item
-    expected_heads: dict[int, list[Checkpoint]] = {}
-    for item in exported_by_no.values():
-        expected_heads.setdefault(item.checkpoint.last_seq, []).append(item.checkpoint)
+        if _check_signature(item.checkpoint, trusted, findings, f"exported ({item.source})"):
+            exported_by_no.setdefault(item.checkpoint.checkpoint_no, []).append(item)
+    expected_heads: dict[int, dict[Checkpoint, ExportedCheckpoint]] = {}
+    for copies in exported_by_no.values():
+        for item in copies:
+            expected_heads.setdefault(item.checkpoint.last_seq, {}).setdefault(
+                item.checkpoint, item
+            )
 
     walker = ChainWalker(mac_key, findings=findings)
     stream = _CheckpointStream(
@@ -384,13 +426,13 @@ def verify(
     for event in audit_store.events_in_order(0, bound, batch_size):
         last_hash = walker.feed(event)
         stream.passing(event.seq, last_hash)
-        for checkpoint in expected_heads.get(event.seq, ()):
+        for checkpoint, item in expected_heads.get(event.seq, {}).items():
             if checkpoint.head_hash != last_hash:
                 findings.add(
                     "checkpoint_head_mismatch",
                     event.seq,
                     f"the chain at {event.seq} differs from exported checkpoint "
-                    f"{checkpoint.checkpoint_no}",
+                    f"{checkpoint.checkpoint_no} ({item.source})",
                 )
     reached = walker.expected_seq - 1
     if reached < bound:
@@ -402,27 +444,34 @@ def verify(
         findings.add("head_mismatch", bound, "the chain-head time differs from the last event's")
 
     # Signed history the table no longer reaches: a cut tail or an old backup.
+    # The newest such checkpoint of each place names what is missing.
+    newest: dict[str, Checkpoint] = {}
     for checkpoint in stream.remaining():
+        newest["stored"] = checkpoint
+    for copies in exported_by_no.values():
+        for item in copies:
+            if item.checkpoint.last_seq > reached:
+                known = newest.get(item.source)
+                if known is None or item.checkpoint.last_seq > known.last_seq:
+                    newest[item.source] = item.checkpoint
+    for where, checkpoint in newest.items():
+        label = "stored" if where == "stored" else f"exported ({where})"
         findings.add(
             "truncated",
             reached + 1,
-            f"stored checkpoint {checkpoint.checkpoint_no} covers events up to "
-            f"{checkpoint.last_seq}, but the table ends at {reached}",
+            f"{label} checkpoint {checkpoint.checkpoint_no} covers events up to "
+            f"{checkpoint.last_seq}, but the table ends at {reached}: events "
+            f"{reached + 1}..{checkpoint.last_seq} are missing",
         )
-    for number, item in sorted(exported_by_no.items()):
-        checkpoint = item.checkpoint
-        if checkpoint.last_seq > reached:
-            findings.add(
-                "truncated",
-                reached + 1,
-                f"exported checkpoint {number} covers events up to {checkpoint.last_seq}, "
-                f"but the table ends at {reached}",
-            )
-        if number not in stream.seen_numbers:
+    for number, copies in sorted(exported_by_no.items()):
+        if number in stream.seen_numbers:
+            continue
+        for item in copies:
             findings.add(
                 "exported_checkpoint_missing",
                 None,
-                f"exported checkpoint {number} (line {item.line}) is not in the database",
+                f"exported checkpoint {number} ({item.source}, line {item.line}) "
+                "is not in the database",
             )
 
     # Rows no committed head accounts for: forged appends past the head.
@@ -444,4 +493,5 @@ def verify(
         exported_checkpoints_checked=len(exported),
         head_seq=bound,
         findings_omitted=findings.omitted,
+        checkpoint_sources=[str(place) for place in sources if isinstance(place, str | Path)],
     )

@@ -3,6 +3,12 @@ deletion of keys whose waiting period has ended, the summaries of suppressed
 authentication failures, and a signed audit checkpoint (exported to the
 checkpoint file) over the events written since the last one.
 
+The checkpoint has its own, shorter cadence (``TRENT_AUDIT_CHECKPOINT_INTERVAL``,
+see :mod:`app.audit.checkpointer`), and a worker signs only while no other
+process of the host holds the checkpoint lock: under ``trent serve`` the
+checkpointer process holds it, and a worker's round is then one ``flock``
+attempt.
+
 Every process runs them; that is safe because each job re-checks and changes
 one key per transaction with a compare-and-set (see
 :func:`app.operations.rotation.rotate_due_keys`).
@@ -12,7 +18,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
+from app.audit.checkpointer import Checkpointer
 from app.audit.checkpoints import CheckpointLock
 from app.operations.keys import delete_expired_keys
 from app.operations.rotation import rotate_due_keys
@@ -48,6 +56,13 @@ class Scheduler:
         self._services = services
         self._interval = interval_seconds
         self._stop = threading.Event()
+        settings = services.settings
+        self._checkpointer = Checkpointer(
+            services.audit,
+            services.connection,
+            settings.audit_checkpoint_interval_seconds,
+            lock=CheckpointLock(settings.audit_checkpoint_lock),
+        )
         self._thread = threading.Thread(target=self._loop, name="trent-scheduler", daemon=True)
 
     def start(self) -> None:
@@ -58,8 +73,14 @@ class Scheduler:
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
+        next_jobs = time.monotonic() + self._interval
+        poll = min(self._interval, self._checkpointer.poll_seconds)
+        while not self._stop.wait(poll):
             try:
-                run_jobs_once(self._services)
+                if time.monotonic() >= next_jobs:
+                    next_jobs = time.monotonic() + self._interval
+                    run_jobs_once(self._services)
+                else:
+                    self._checkpointer.tick()
             except Exception:  # noqa: BLE001 - the loop must survive a failed round
-                log.exception("scheduled jobs failed; retrying in %.0f s", self._interval)
+                log.exception("scheduled jobs failed; retrying")

@@ -7,9 +7,12 @@ import sqlite3
 from urllib.parse import quote
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from app.api.runtime import runtime
 from app.config import Settings
+from app.operations.scheduler import run_jobs_once
 from tests.api.kms import Kms
 from tests.conftest import ACCOUNT, OTHER_ACCOUNT, TokenFactory, bearer
 
@@ -189,3 +192,35 @@ def test_no_token_no_log(client: FlaskClient) -> None:
         assert response.status_code == 401
     response = client.get("/v1/audit/events", headers=bearer("garbage"))
     assert response.status_code == 401
+
+
+def test_verify_catches_a_cut_tail_through_the_checkpoint_file(
+    root: Kms, key_id: str, settings: Settings, app: Flask
+) -> None:
+    with app.app_context():
+        services = runtime().services
+    for _ in range(3):
+        assert root.encrypt(key_id, b"more").status_code == 200
+    run_jobs_once(services)  # signs a checkpoint and appends it to the checkpoint file
+    db = sqlite3.connect(settings.data_dir / "trent.db")
+    (head,) = db.execute("SELECT last_seq FROM audit_head").fetchone()
+    assert db.execute("SELECT max(last_seq) FROM audit_checkpoint").fetchone() == (head,)
+    # Cut the last two events, and the checkpoint, and rewind the head.
+    db.execute("DELETE FROM audit_event WHERE seq > ?", (head - 2,))
+    db.execute("DELETE FROM audit_checkpoint")
+    entry_hash, recorded_at = db.execute(
+        "SELECT entry_hash, recorded_at FROM audit_event WHERE seq = ?", (head - 2,)
+    ).fetchone()
+    db.execute(
+        "UPDATE audit_head SET last_seq = ?, head_hash = ?, recorded_at = ?",
+        (head - 2, entry_hash, recorded_at),
+    )
+    db.commit()
+    db.close()
+    report = root.get("/v1/audit/verify").get_json()
+    assert report["ok"] is False, report
+    kinds = {finding["kind"] for finding in report["findings"]}
+    assert {"truncated", "exported_checkpoint_missing"} <= kinds, report
+    details = [f["detail"] for f in report["findings"]]
+    # (The verify request's own event now sits at head - 1.)
+    assert any(f"covers events up to {head}," in d for d in details), details

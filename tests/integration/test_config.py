@@ -27,6 +27,12 @@ BAD = [
     ({"TRENT_LOCAL_ISSUER": "false"}, "TRENT_LOCAL_ISSUER"),
     ({"TRENT_DATBASE_URL": "sqlite:///x"}, "TRENT_DATBASE_URL"),
     ({"TRENT_AUDIT_CHECKPOINT_FILE": "/nonexistent/dir/c.jsonl"}, "TRENT_AUDIT_CHECKPOINT_FILE"),
+    ({"TRENT_AUDIT_CHECKPOINT_INTERVAL": "0"}, "TRENT_AUDIT_CHECKPOINT_INTERVAL"),
+    ({"TRENT_AUDIT_CHECKPOINT_INTERVAL": "often"}, "TRENT_AUDIT_CHECKPOINT_INTERVAL"),
+    ({"TRENT_AUDIT_CHECKPOINT_SINK": "relative/sink.jsonl"}, "TRENT_AUDIT_CHECKPOINT_SINK"),
+    ({"TRENT_AUDIT_CHECKPOINT_SINK": "/nonexistent/dir/s.jsonl"}, "TRENT_AUDIT_CHECKPOINT_SINK"),
+    ({"TRENT_AUDIT_CHECKPOINT_SINK": "/tmp"}, "TRENT_AUDIT_CHECKPOINT_SINK"),
+    ({"TRENT_AUDIT_CHECKPOINT_SYSLOG": "maybe"}, "TRENT_AUDIT_CHECKPOINT_SYSLOG"),
 ]
 
 
@@ -67,7 +73,13 @@ def test_audit_checkpoints_go_where_the_operator_says(tmp_path: Path) -> None:
     elsewhere = tmp_path / "offsite" / "checkpoints.jsonl"
     elsewhere.parent.mkdir()
     configured = load_settings(
-        {"TRENT_DATA_DIR": str(settings.data_dir), "TRENT_AUDIT_CHECKPOINT_FILE": str(elsewhere)}
+        {
+            "TRENT_DATA_DIR": str(settings.data_dir),
+            "TRENT_AUDIT_CHECKPOINT_FILE": str(elsewhere),
+            # No background scheduler: it would outlive this test and sign
+            # checkpoints into whichever database a later test binds.
+            "TRENT_SCHEDULER_INTERVAL": "0",
+        }
     )
     app = create_app(configured)
     client = app.test_client()
@@ -76,3 +88,20 @@ def test_audit_checkpoints_go_where_the_operator_says(tmp_path: Path) -> None:
         run_jobs_once(runtime().services)
     assert elsewhere.read_text().count("\n") == 1
     assert not (settings.data_dir / "audit-checkpoints.jsonl").exists()
+
+
+def test_audit_checkpoint_cadence_and_sinks(tmp_path: Path) -> None:
+    defaults = load_settings({"TRENT_DATA_DIR": str(tmp_path)})
+    assert defaults.audit_checkpoint_interval_seconds == 5.0
+    assert defaults.audit_checkpoint_sink is None and not defaults.audit_checkpoint_syslog
+    sink = tmp_path / "sink.jsonl"
+    settings = load_settings(
+        {
+            "TRENT_DATA_DIR": str(tmp_path),
+            "TRENT_AUDIT_CHECKPOINT_INTERVAL": "1.5",
+            "TRENT_AUDIT_CHECKPOINT_SINK": str(sink),
+            "TRENT_AUDIT_CHECKPOINT_SYSLOG": "true",
+        }
+    )
+    assert settings.audit_checkpoint_interval_seconds == 1.5
+    assert settings.audit_checkpoint_sink == sink and settings.audit_checkpoint_syslog
