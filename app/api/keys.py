@@ -48,7 +48,8 @@ NEW_KEY = "$response.body#/KeyMetadata/KeyId"
     "POST",
     "/v1/keys",
     "CreateKey",
-    "Create a key.",
+    "Create a key (only SYMMETRIC_DEFAULT keys so far; KeyUsage must suit KeySpec; "
+    "Administrators/Users build the policy when Policy is absent).",
     s.CreateKeySchema,
     produces={"KeyId": NEW_KEY, "TargetKeyId": NEW_KEY, "DestinationKeyId": NEW_KEY},
 )
@@ -315,7 +316,8 @@ def re_encrypt() -> Response:
     "POST",
     K + "/data-key",
     "GenerateDataKey",
-    "A data key, in plaintext and encrypted (?plaintext=false: encrypted only).",
+    "A data key, in plaintext and encrypted (?plaintext=false: encrypted only); exactly "
+    "one of KeySpec and NumberOfBytes.",
     s.GenerateDataKeySchema,
     extra_query=(("plaintext", Text(choices=("true", "false"))),),
     produces={"CiphertextBlob": "$response.body#/CiphertextBlob"},
@@ -334,7 +336,13 @@ def generate_data_key(key_id: str) -> Response:
 
 
 @blueprint.post("/v1/random")
-@documented("POST", "/v1/random", "GenerateRandom", "Random bytes.", s.GenerateRandomSchema)
+@documented(
+    "POST",
+    "/v1/random",
+    "GenerateRandom",
+    "Random bytes (NumberOfBytes is required).",
+    s.GenerateRandomSchema,
+)
 def generate_random() -> Response:
     return call(encryption.generate_random, schema(s.GenerateRandomSchema), json_body())
 

@@ -569,7 +569,7 @@ def build_document(version: str) -> dict[str, Any]:
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Trent", "version": version},
+        "info": {"title": "Trent", "version": version, "description": DESCRIPTION},
         "paths": paths,
         "components": {
             "securitySchemes": {
@@ -580,6 +580,13 @@ def build_document(version: str) -> dict[str, Any]:
         },
     }
 
+
+DESCRIPTION = (
+    "Generated from the schemas the server validates requests with. Also enforced, and not "
+    "expressible here: unknown or repeated query parameters are refused; integer query "
+    "parameters are plain decimal digits; a JSON integer is written without a fraction or "
+    "exponent. Rules between members are in the operations' summaries."
+)
 
 blueprint = Blueprint("openapi", __name__)
 

@@ -89,7 +89,8 @@ def validate() -> Response:
     "POST",
     "/v1/policy/simulate",
     "SimulatePolicy",
-    "Decide actions for a principal under a key policy and identity policies, explained.",
+    "Decide actions for a principal under a key policy (exactly one of Policy and KeyId) "
+    "and identity policies, explained.",
     SimulatePolicySchema,
 )
 def simulate() -> Response:

@@ -41,7 +41,7 @@ from tests.conftest import ACCOUNT, TokenFactory, init_data_dir
 pytestmark = pytest.mark.slow
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 10
 SLASHED_PATH_PARAMETERS = {"AliasName": "alias/openapi-test"}
 
 
@@ -204,7 +204,7 @@ def test_linked_calls_answer_as_documented(app: Flask, tmp_path: Path) -> None:
 
     Machine.run(
         settings=hypothesis.settings(
-            _settings(60), stateful_step_count=10, phases=[hypothesis.Phase.generate]
+            _settings(40), stateful_step_count=10, phases=[hypothesis.Phase.generate]
         )
     )
     # The links were followed: keys made by CreateKey served later calls, and an
