@@ -24,6 +24,7 @@ from marshmallow import ValidationError as MarshmallowValidationError
 
 from app.api import openapi
 from app.api.schemas.base import Blob, Flag, Int, StrictSchema, StringMap, Text, TextList
+from app.errors import all_error_classes
 
 ACCOUNT = "111122223333"
 
@@ -300,3 +301,56 @@ def test_python_regex_syntax_is_written_as_ecma_262(python: str, ecma: str) -> N
 def test_a_pattern_ecma_262_cannot_say_is_refused(pattern: str) -> None:
     with pytest.raises(openapi.UnexpressedConstraint):
         openapi.ecma_pattern(pattern)
+
+
+def document() -> dict[str, Any]:
+    _route_modules()
+    return openapi.build_document("test")
+
+
+def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, methods in document()["paths"].items():
+        for method, operation in methods.items():
+            yield path, method, operation
+
+
+def test_the_document_is_valid_openapi() -> None:
+    import schemathesis
+
+    schemathesis.openapi.from_dict(document()).validate()
+
+
+def test_a_member_in_the_path_is_neither_in_the_query_nor_in_the_body() -> None:
+    for path, method, operation in operations():
+        in_path = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+        assert in_path == set(re.findall(r"\{(\w+)\}", path)), (method, path)
+        in_query = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+        in_body = set(body.get("schema", {}).get("properties", {}))
+        assert not in_path & (in_query | in_body), (method, path)
+
+
+def test_a_created_key_links_to_every_call_that_takes_a_key_in_its_path() -> None:
+    create_key = document()["paths"]["/v1/keys"]["post"]
+    links = create_key["responses"]["200"]["links"]
+    takes_a_key = {
+        operation["operationId"] for path, _, operation in operations() if "{KeyId}" in path
+    }
+    linked = {
+        name
+        for name, link in links.items()
+        if link.get("parameters", {}).get("path.KeyId") == "$response.body#/KeyMetadata/KeyId"
+    }
+    assert takes_a_key and takes_a_key == linked
+    assert links["CreateAlias"]["requestBody"] == {
+        "TargetKeyId": "$response.body#/KeyMetadata/KeyId"
+    }
+
+
+def test_every_error_status_has_the_rest_error_shape() -> None:
+    statuses = {str(c.status) for c in all_error_classes()}
+    for path, method, operation in operations():
+        responses = operation["responses"]
+        assert statuses <= set(responses), (method, path)
+        for status in statuses:
+            assert responses[status] == {"$ref": f"#/components/responses/Error{status}"}
