@@ -26,6 +26,7 @@ from typing import Any, Literal, TypeVar
 from flask import Blueprint, Response, jsonify
 from marshmallow import RAISE, Schema, fields
 
+from app.api.errors import rest_error_headers
 from app.api.schemas.base import Blob, Flag, Int, StringMap, Text, TextList
 from app.errors import all_error_classes
 
@@ -490,8 +491,18 @@ def _links(route: RouteDoc) -> dict[str, Any]:
     return links
 
 
+_REQUEST_ID_HEADER = {
+    "description": "The request's id, also in its audit event.",
+    "required": True,
+    "schema": {"type": "string"},
+}
+
+
 def _responses(route: RouteDoc) -> dict[str, Any]:
-    success: dict[str, Any] = {"description": "Success"}
+    success: dict[str, Any] = {
+        "description": "Success",
+        "headers": {"X-Request-Id": _REQUEST_ID_HEADER},
+    }
     if route.media_type == "application/json":
         success["content"] = {"application/json": {"schema": {"type": "object"}}}
     else:
@@ -505,11 +516,26 @@ def _responses(route: RouteDoc) -> dict[str, Any]:
     return responses
 
 
+def _error_headers(status: int) -> dict[str, Any]:
+    """The headers the REST door adds to an error of ``status`` (as
+    :func:`~app.api.errors.rest_error_headers` does), and X-Request-Id."""
+    classes = [c for c in all_error_classes() if c.status == status]
+    added = [{name for name, _ in rest_error_headers(cls())} for cls in classes]
+    headers: dict[str, Any] = {"X-Request-Id": _REQUEST_ID_HEADER}
+    for name in sorted(set().union(*added)):
+        headers[name] = {
+            "required": all(name in names for names in added),
+            "schema": {"type": "string"},
+        }
+    return headers
+
+
 def _error_responses() -> dict[str, Any]:
     """Every error status, in the REST door's one error shape."""
     return {
         f"Error{status}": {
             "description": "Error",
+            "headers": _error_headers(status),
             "content": {
                 "application/json": {"schema": {"$ref": f"#/components/schemas/Error{status}"}}
             },

@@ -28,6 +28,8 @@ from hypothesis import HealthCheck, given
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -40,7 +42,13 @@ from tests.conftest import ACCOUNT, TokenFactory, init_data_dir
 
 pytestmark = pytest.mark.slow
 
-CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    response_schema_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+]
 EXAMPLES_PER_OPERATION = 10
 SLASHED_PATH_PARAMETERS = {"AliasName": "alias/openapi-test"}
 
