@@ -67,6 +67,7 @@ def _query(*names: str) -> dict[str, str]:
     "Create a SigV4 access key for the caller; the response is the only place the "
     "secret is ever shown.",
     CreateAccessKeySchema,
+    produces={"AccessKeyId": "$response.body#/AccessKey/AccessKeyId"},
 )
 def create_access_key() -> Response:
     return call(access_keys.create_access_key, CreateAccessKeySchema(), json_body())
@@ -79,6 +80,8 @@ def create_access_key() -> Response:
     "ListAccessKeys",
     "The caller's access keys (ids and dates, never secrets); the account root may "
     "name another principal of its account with ?PrincipalArn=.",
+    ListAccessKeysSchema,
+    members="query",
 )
 def list_access_keys() -> Response:
     return call(access_keys.list_access_keys, ListAccessKeysSchema(), _query("PrincipalArn"))
@@ -90,6 +93,8 @@ def list_access_keys() -> Response:
     "/v1/access-keys/{AccessKeyId}",
     "DeleteAccessKey",
     "Delete one of the caller's access keys (the account root: any key of its account).",
+    AccessKeySchema,
+    members="none",
 )
 def delete_access_key(access_key_id: str) -> Response:
     _query()

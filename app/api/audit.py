@@ -71,6 +71,8 @@ def _query(*names: str) -> dict[str, Any]:
     "SearchAuditEvents",
     "Audit events, newest first (?principal=&operation=&key=&outcome=&errorCode="
     "&since=&until=&limit=&cursor=).",
+    SearchAuditEventsSchema,
+    members="query",
 )
 def search_events() -> Response:
     return call(
@@ -81,7 +83,14 @@ def search_events() -> Response:
 
 
 @blueprint.get("/v1/audit/events/<event_id>")
-@documented("GET", "/v1/audit/events/{EventId}", "GetAuditEvent", "One audit event.")
+@documented(
+    "GET",
+    "/v1/audit/events/{EventId}",
+    "GetAuditEvent",
+    "One audit event.",
+    GetAuditEventSchema,
+    members="none",
+)
 def get_event(event_id: str) -> Response:
     _query()
     return call(audit_log.get_audit_event, GetAuditEventSchema(), {"EventId": event_id})
@@ -93,6 +102,9 @@ def get_event(event_id: str) -> Response:
     "/v1/audit/export",
     "ExportAuditEvents",
     "Matching audit events, oldest first, as CloudTrail-like JSON Lines (streamed).",
+    AuditFilterSchema,
+    members="query",
+    media_type="application/x-ndjson",
 )
 def export_events() -> Response:
     # The request's audit event is written (and authorization decided) before

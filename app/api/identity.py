@@ -70,7 +70,14 @@ def put_principal_policy(principal_arn: str, policy_name: str) -> Response:
 
 
 @blueprint.get("/v1/principals/<path:principal_arn>/policies/<policy_name>")
-@documented("GET", P + "/{PolicyName}", "GetPrincipalPolicy", "One identity policy.")
+@documented(
+    "GET",
+    P + "/{PolicyName}",
+    "GetPrincipalPolicy",
+    "One identity policy.",
+    PrincipalPolicySchema,
+    members="none",
+)
 def get_principal_policy(principal_arn: str, policy_name: str) -> Response:
     return call(
         identity.get_principal_policy,
@@ -80,7 +87,14 @@ def get_principal_policy(principal_arn: str, policy_name: str) -> Response:
 
 
 @blueprint.delete("/v1/principals/<path:principal_arn>/policies/<policy_name>")
-@documented("DELETE", P + "/{PolicyName}", "DeletePrincipalPolicy", "Detach an identity policy.")
+@documented(
+    "DELETE",
+    P + "/{PolicyName}",
+    "DeletePrincipalPolicy",
+    "Detach an identity policy.",
+    PrincipalPolicySchema,
+    members="none",
+)
 def delete_principal_policy(principal_arn: str, policy_name: str) -> Response:
     return call(
         identity.delete_principal_policy,
@@ -90,7 +104,14 @@ def delete_principal_policy(principal_arn: str, policy_name: str) -> Response:
 
 
 @blueprint.get("/v1/principals/<path:principal_arn>/policies")
-@documented("GET", P, "ListPrincipalPolicies", "Names of a principal's identity policies.")
+@documented(
+    "GET",
+    P,
+    "ListPrincipalPolicies",
+    "Names of a principal's identity policies.",
+    PrincipalPolicySchema,
+    members="none",
+)
 def list_principal_policies(principal_arn: str) -> Response:
     return call(
         identity.list_principal_policies,

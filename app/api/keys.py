@@ -14,8 +14,9 @@ from flask import Blueprint, Response
 from app.api.endpoint import call, json_body, query_parameters, require_principal
 from app.api.openapi import documented
 from app.api.schemas import keys as s
-from app.api.schemas.base import schema
+from app.api.schemas.base import Text, schema
 from app.errors import ValidationError
+from app.keys.identifiers import ALIAS_NAME_RE
 from app.operations import aliases, encryption, keys, policy_documents, rotation, tags
 
 blueprint = Blueprint("keys", __name__)
@@ -38,16 +39,33 @@ def _query(*names: str, integers: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 K = "/v1/keys/{KeyId}"
+#: A key made by CreateKey, for the document's links to the calls that use one.
+NEW_KEY = "$response.body#/KeyMetadata/KeyId"
 
 
 @blueprint.post("/v1/keys")
-@documented("POST", "/v1/keys", "CreateKey", "Create a key.", s.CreateKeySchema)
+@documented(
+    "POST",
+    "/v1/keys",
+    "CreateKey",
+    "Create a key (only SYMMETRIC_DEFAULT keys so far; KeyUsage must suit KeySpec; "
+    "Administrators/Users build the policy when Policy is absent).",
+    s.CreateKeySchema,
+    produces={"KeyId": NEW_KEY, "TargetKeyId": NEW_KEY, "DestinationKeyId": NEW_KEY},
+)
 def create_key() -> Response:
     return call(keys.create_key, schema(s.CreateKeySchema), json_body())
 
 
 @blueprint.get("/v1/keys")
-@documented("GET", "/v1/keys", "ListKeys", "List the keys of the caller's account.")
+@documented(
+    "GET",
+    "/v1/keys",
+    "ListKeys",
+    "List the keys of the caller's account.",
+    s.ListKeysSchema,
+    members="query",
+)
 def list_keys() -> Response:
     return call(
         keys.list_keys, schema(s.ListKeysSchema), _query("Limit", "Marker", integers=("Limit",))
@@ -55,7 +73,14 @@ def list_keys() -> Response:
 
 
 @blueprint.get("/v1/keys/<path:key_id>")
-@documented("GET", K, "DescribeKey", "Describe a key (id, ARN, alias name or alias ARN).")
+@documented(
+    "GET",
+    K,
+    "DescribeKey",
+    "Describe a key (id, ARN, alias name or alias ARN).",
+    s.DescribeKeySchema,
+    members="none",
+)
 def describe_key(key_id: str) -> Response:
     _query()
     return call(keys.describe_key, schema(s.DescribeKeySchema), {"KeyId": key_id})
@@ -72,13 +97,13 @@ def update_key_description(key_id: str) -> Response:
 
 
 @blueprint.post("/v1/keys/<path:key_id>/enable")
-@documented("POST", K + "/enable", "EnableKey", "Enable a key.")
+@documented("POST", K + "/enable", "EnableKey", "Enable a key.", s.KeyIdSchema)
 def enable_key(key_id: str) -> Response:
     return call(keys.enable_key, schema(s.KeyIdSchema), _body(KeyId=key_id))
 
 
 @blueprint.post("/v1/keys/<path:key_id>/disable")
-@documented("POST", K + "/disable", "DisableKey", "Disable a key.")
+@documented("POST", K + "/disable", "DisableKey", "Disable a key.", s.KeyIdSchema)
 def disable_key(key_id: str) -> Response:
     return call(keys.disable_key, schema(s.KeyIdSchema), _body(KeyId=key_id))
 
@@ -98,13 +123,26 @@ def schedule_key_deletion(key_id: str) -> Response:
 
 
 @blueprint.post("/v1/keys/<path:key_id>/cancel-deletion")
-@documented("POST", K + "/cancel-deletion", "CancelKeyDeletion", "Cancel a scheduled deletion.")
+@documented(
+    "POST",
+    K + "/cancel-deletion",
+    "CancelKeyDeletion",
+    "Cancel a scheduled deletion.",
+    s.KeyIdSchema,
+)
 def cancel_key_deletion(key_id: str) -> Response:
     return call(keys.cancel_key_deletion, schema(s.KeyIdSchema), _body(KeyId=key_id))
 
 
 @blueprint.get("/v1/keys/<path:key_id>/rotation")
-@documented("GET", K + "/rotation", "GetKeyRotationStatus", "Rotation status of a key.")
+@documented(
+    "GET",
+    K + "/rotation",
+    "GetKeyRotationStatus",
+    "Rotation status of a key.",
+    s.KeyRotationSchema,
+    members="none",
+)
 def get_key_rotation_status(key_id: str) -> Response:
     _query()
     return call(rotation.get_key_rotation_status, schema(s.KeyRotationSchema), {"KeyId": key_id})
@@ -125,20 +163,34 @@ def enable_key_rotation(key_id: str) -> Response:
 
 
 @blueprint.delete("/v1/keys/<path:key_id>/rotation")
-@documented("DELETE", K + "/rotation", "DisableKeyRotation", "Turn off automatic rotation.")
+@documented(
+    "DELETE",
+    K + "/rotation",
+    "DisableKeyRotation",
+    "Turn off automatic rotation.",
+    s.KeyRotationSchema,
+    members="none",
+)
 def disable_key_rotation(key_id: str) -> Response:
     _query()
     return call(rotation.disable_key_rotation, schema(s.KeyRotationSchema), {"KeyId": key_id})
 
 
 @blueprint.post("/v1/keys/<path:key_id>/rotations")
-@documented("POST", K + "/rotations", "RotateKeyOnDemand", "Rotate a key now.")
+@documented("POST", K + "/rotations", "RotateKeyOnDemand", "Rotate a key now.", s.KeyRotationSchema)
 def rotate_key_on_demand(key_id: str) -> Response:
     return call(rotation.rotate_key_on_demand, schema(s.KeyRotationSchema), _body(KeyId=key_id))
 
 
 @blueprint.get("/v1/keys/<path:key_id>/rotations")
-@documented("GET", K + "/rotations", "ListKeyRotations", "List a key's rotations.")
+@documented(
+    "GET",
+    K + "/rotations",
+    "ListKeyRotations",
+    "List a key's rotations.",
+    s.ListKeyRotationsSchema,
+    members="query",
+)
 def list_key_rotations(key_id: str) -> Response:
     query = _query("IncludeKeyMaterial", "Limit", "Marker", integers=("Limit",))
     return call(
@@ -147,7 +199,14 @@ def list_key_rotations(key_id: str) -> Response:
 
 
 @blueprint.get("/v1/keys/<path:key_id>/policy")
-@documented("GET", K + "/policy", "GetKeyPolicy", "A key's policy document.")
+@documented(
+    "GET",
+    K + "/policy",
+    "GetKeyPolicy",
+    "A key's policy document.",
+    s.GetKeyPolicySchema,
+    members="query",
+)
 def get_key_policy(key_id: str) -> Response:
     query = _query("PolicyName")
     return call(
@@ -162,7 +221,14 @@ def put_key_policy(key_id: str) -> Response:
 
 
 @blueprint.get("/v1/keys/<path:key_id>/policies")
-@documented("GET", K + "/policies", "ListKeyPolicies", "The names of a key's policies.")
+@documented(
+    "GET",
+    K + "/policies",
+    "ListKeyPolicies",
+    "The names of a key's policies.",
+    s.ListKeyPoliciesSchema,
+    members="query",
+)
 def list_key_policies(key_id: str) -> Response:
     query = _query("Limit", "Marker", integers=("Limit",))
     return call(
@@ -173,7 +239,14 @@ def list_key_policies(key_id: str) -> Response:
 
 
 @blueprint.get("/v1/keys/<path:key_id>/tags")
-@documented("GET", K + "/tags", "ListResourceTags", "A key's tags.")
+@documented(
+    "GET",
+    K + "/tags",
+    "ListResourceTags",
+    "A key's tags.",
+    s.ListResourceTagsSchema,
+    members="query",
+)
 def list_resource_tags(key_id: str) -> Response:
     query = _query("Limit", "Marker", integers=("Limit",))
     return call(
@@ -188,7 +261,15 @@ def tag_resource(key_id: str) -> Response:
 
 
 @blueprint.delete("/v1/keys/<path:key_id>/tags")
-@documented("DELETE", K + "/tags", "UntagResource", "Remove tags (?TagKeys=a&TagKeys=b).")
+@documented(
+    "DELETE",
+    K + "/tags",
+    "UntagResource",
+    "Remove tags (?TagKeys=a&TagKeys=b).",
+    s.UntagResourceSchema,
+    members="query",
+    defaulted=("TagKeys",),
+)
 def untag_resource(key_id: str) -> Response:
     query = _query("TagKeys")
     return call(
@@ -199,7 +280,14 @@ def untag_resource(key_id: str) -> Response:
 
 
 @blueprint.post("/v1/keys/<path:key_id>/encrypt")
-@documented("POST", K + "/encrypt", "Encrypt", "Encrypt up to 4096 bytes.", s.EncryptSchema)
+@documented(
+    "POST",
+    K + "/encrypt",
+    "Encrypt",
+    "Encrypt up to 4096 bytes.",
+    s.EncryptSchema,
+    produces={"CiphertextBlob": "$response.body#/CiphertextBlob"},
+)
 def encrypt(key_id: str) -> Response:
     return call(encryption.encrypt, schema(s.EncryptSchema), _body(KeyId=key_id))
 
@@ -212,7 +300,12 @@ def decrypt() -> Response:
 
 @blueprint.post("/v1/re-encrypt")
 @documented(
-    "POST", "/v1/re-encrypt", "ReEncrypt", "Re-encrypt under another key.", s.ReEncryptSchema
+    "POST",
+    "/v1/re-encrypt",
+    "ReEncrypt",
+    "Re-encrypt under another key.",
+    s.ReEncryptSchema,
+    produces={"CiphertextBlob": "$response.body#/CiphertextBlob"},
 )
 def re_encrypt() -> Response:
     return call(encryption.re_encrypt, schema(s.ReEncryptSchema), json_body())
@@ -223,8 +316,11 @@ def re_encrypt() -> Response:
     "POST",
     K + "/data-key",
     "GenerateDataKey",
-    "A data key, in plaintext and encrypted (?plaintext=false: encrypted only).",
+    "A data key, in plaintext and encrypted (?plaintext=false: encrypted only); exactly "
+    "one of KeySpec and NumberOfBytes.",
     s.GenerateDataKeySchema,
+    extra_query=(("plaintext", Text(choices=("true", "false"))),),
+    produces={"CiphertextBlob": "$response.body#/CiphertextBlob"},
 )
 def generate_data_key(key_id: str) -> Response:
     query = _query("plaintext")
@@ -240,20 +336,41 @@ def generate_data_key(key_id: str) -> Response:
 
 
 @blueprint.post("/v1/random")
-@documented("POST", "/v1/random", "GenerateRandom", "Random bytes.", s.GenerateRandomSchema)
+@documented(
+    "POST",
+    "/v1/random",
+    "GenerateRandom",
+    "Random bytes (NumberOfBytes is required).",
+    s.GenerateRandomSchema,
+)
 def generate_random() -> Response:
     return call(encryption.generate_random, schema(s.GenerateRandomSchema), json_body())
 
 
 @blueprint.get("/v1/aliases")
-@documented("GET", "/v1/aliases", "ListAliases", "List aliases, optionally of one key.")
+@documented(
+    "GET",
+    "/v1/aliases",
+    "ListAliases",
+    "List aliases, optionally of one key.",
+    s.ListAliasesSchema,
+    members="query",
+)
 def list_aliases() -> Response:
     query = _query("KeyId", "Limit", "Marker", integers=("Limit",))
     return call(aliases.list_aliases, schema(s.ListAliasesSchema), query)
 
 
 @blueprint.post("/v1/aliases")
-@documented("POST", "/v1/aliases", "CreateAlias", "Create an alias.", s.CreateAliasSchema)
+@documented(
+    "POST",
+    "/v1/aliases",
+    "CreateAlias",
+    "Create an alias (AliasName: alias/..., not alias/aws/...).",
+    s.CreateAliasSchema,
+    produces={"AliasName": "$request.body#/AliasName"},
+    rules={"AliasName": ALIAS_NAME_RE},
+)
 def create_alias() -> Response:
     return call(aliases.create_alias, schema(s.CreateAliasSchema), json_body())
 
@@ -265,13 +382,22 @@ def create_alias() -> Response:
     "UpdateAlias",
     "Point an alias at another key.",
     s.UpdateAliasSchema,
+    rules={"AliasName": ALIAS_NAME_RE},
 )
 def update_alias(alias_name: str) -> Response:
     return call(aliases.update_alias, schema(s.UpdateAliasSchema), _body(AliasName=alias_name))
 
 
 @blueprint.delete("/v1/aliases/<path:alias_name>")
-@documented("DELETE", "/v1/aliases/{AliasName}", "DeleteAlias", "Delete an alias.")
+@documented(
+    "DELETE",
+    "/v1/aliases/{AliasName}",
+    "DeleteAlias",
+    "Delete an alias.",
+    s.DeleteAliasSchema,
+    members="none",
+    rules={"AliasName": ALIAS_NAME_RE},
+)
 def delete_alias(alias_name: str) -> Response:
     _query()
     return call(aliases.delete_alias, schema(s.DeleteAliasSchema), {"AliasName": alias_name})

@@ -1,22 +1,44 @@
 """``/openapi.json``, generated from the routes' marshmallow schemas.
 
-Each REST route declares itself with :func:`documented`; the document is built
-from those declarations and the schemas' fields, never written by hand.
+Each REST route declares itself with :func:`documented`: the schema it loads,
+and where each member of that schema comes from (its path, its query string
+or its JSON body). The document is built from those declarations and the
+schemas' own fields, never written by hand, so it says what the server
+enforces: every length, range, enum, pattern, byte count, required member
+and refused unknown member of a field is translated into JSON Schema here.
+A field whose constraints this module cannot express makes building the
+document fail (:class:`UnexpressedConstraint`) rather than be dropped.
+
+Python's regular expressions are not JSON Schema's (ECMA-262): a pattern is
+parsed with Python's own parser and written out again in ECMA-262 syntax
+(:func:`ecma_pattern`), anchored, because the server matches whole values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from re import _constants as _sre_constants  # type: ignore[attr-defined]
+from re import _parser as _sre_parser  # type: ignore[attr-defined]
+from typing import Any, Literal, TypeVar
 
 from flask import Blueprint, Response, jsonify
-from marshmallow import Schema, fields
+from marshmallow import RAISE, Schema, fields
 
+from app.api.errors import rest_error_headers
 from app.api.schemas.base import Blob, Flag, Int, StringMap, Text, TextList
 from app.errors import all_error_classes
 
 F = TypeVar("F", bound=Callable[..., Any])
+_MAXREPEAT = _sre_constants.MAXREPEAT
+
+#: Where a route takes the members of its schema that are not in its path.
+Members = Literal["body", "query", "none"]
+
+
+class UnexpressedConstraint(Exception):
+    """A field enforces something the document generator cannot say."""
 
 
 @dataclass(frozen=True)
@@ -25,8 +47,24 @@ class RouteDoc:
     path: str
     operation: str
     summary: str
+    #: The schema the route loads its request with (path, query and body members).
     request: type[Schema] | None
     authenticated: bool
+    #: Where the members not in the path come from.
+    members: Members = "body"
+    #: Query parameters the route reads itself, outside its schema.
+    extra_query: tuple[tuple[str, fields.Field[Any]], ...] = ()
+    #: Query members the route defaults when absent although the schema requires them.
+    defaulted: frozenset[str] = frozenset()
+    #: Values this operation's success makes usable by later calls: the name of
+    #: a request member (path parameter, query parameter or body member) of
+    #: other operations, to an OpenAPI runtime expression.
+    produces: Mapping[str, str] = field(default_factory=dict)
+    #: The media type of a successful answer.
+    media_type: str = "application/json"
+    #: Patterns a member must also match, checked by the operation rather than
+    #: by the schema (the operation's own compiled expressions, not copies).
+    rules: Mapping[str, re.Pattern[str]] = field(default_factory=dict)
 
 
 ROUTES: list[RouteDoc] = []
@@ -39,10 +77,31 @@ def documented(
     summary: str,
     request: type[Schema] | None = None,
     *,
+    members: Members = "body",
+    extra_query: Iterable[tuple[str, fields.Field[Any]]] = (),
+    defaulted: Iterable[str] = (),
+    produces: Mapping[str, str] | None = None,
+    media_type: str = "application/json",
+    rules: Mapping[str, re.Pattern[str]] | None = None,
     authenticated: bool = True,
 ) -> Callable[[F], F]:
     def register(view: F) -> F:
-        ROUTES.append(RouteDoc(method, path, operation, summary, request, authenticated))
+        ROUTES.append(
+            RouteDoc(
+                method,
+                path,
+                operation,
+                summary,
+                request,
+                authenticated,
+                members,
+                tuple(extra_query),
+                frozenset(defaulted),
+                dict(produces or {}),
+                media_type,
+                dict(rules or {}),
+            )
+        )
         # The audit log names a request's event after the operation its route serves.
         view.trent_operation = operation  # type: ignore[attr-defined]
         return view
@@ -50,43 +109,471 @@ def documented(
     return register
 
 
-def field_schema(field: fields.Field[Any]) -> dict[str, Any]:
-    meta = {k: v for k, v in field.metadata.items() if not k.startswith("x-") or k == "x-maxBytes"}
+# Regular expressions: Python's syntax and semantics, written out as ECMA-262.
+
+_SPECIAL = set("^$\\.*+?()[]{}|/")
+_CLASS_SPECIAL = set("\\]-[^")
+# Python's \w on str patterns: str.isalnum() or "_"; \d: Unicode decimal digits;
+# \s: str.isspace(). The same sets in ECMA-262 (with the u flag).
+_CATEGORIES = {
+    "CATEGORY_WORD": r"\p{L}\p{N}_",
+    "CATEGORY_DIGIT": r"\p{Nd}",
+    "CATEGORY_SPACE": (
+        r"\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    ),
+}
+_ASCII_CATEGORIES = {
+    "CATEGORY_WORD": r"A-Za-z0-9_",
+    "CATEGORY_DIGIT": r"0-9",
+    "CATEGORY_SPACE": r"\t\n\v\f\r ",
+}
+_NEGATED = {
+    "CATEGORY_NOT_WORD": "CATEGORY_WORD",
+    "CATEGORY_NOT_DIGIT": "CATEGORY_DIGIT",
+    "CATEGORY_NOT_SPACE": "CATEGORY_SPACE",
+}
+
+
+def _char(code: int, *, in_class: bool) -> str:
+    char = chr(code)
+    special = _CLASS_SPECIAL if in_class else _SPECIAL
+    if char in special:
+        return "\\" + char
+    if 0x20 <= code < 0x7F:
+        return char
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\u{{{code:x}}}"
+
+
+class _Emitter:
+    def __init__(self, pattern: str, flags: int) -> None:
+        self.pattern = pattern
+        self.categories = _ASCII_CATEGORIES if flags & re.ASCII else _CATEGORIES
+
+    def fail(self, what: str) -> UnexpressedConstraint:
+        return UnexpressedConstraint(f"pattern {self.pattern!r}: {what} has no ECMA-262 form")
+
+    def category(self, name: str, *, in_class: bool) -> str:
+        if name in self.categories:
+            body = self.categories[name]
+            return body if in_class else f"[{body}]"
+        if name in _NEGATED and not in_class:
+            return f"[^{self.categories[_NEGATED[name]]}]"
+        raise self.fail(f"the category {name}")
+
+    def items(self, items: Any) -> str:
+        return "".join(self.item(op, av) for op, av in items)
+
+    def item(self, op: Any, av: Any) -> str:
+        name = str(op)
+        if name == "LITERAL":
+            return _char(av, in_class=False)
+        if name == "NOT_LITERAL":
+            return f"[^{_char(av, in_class=True)}]"
+        if name == "ANY":
+            return "[^\\n]"  # Python's "." without DOTALL; ECMA's also refuses \r, \u2028…
+        if name == "IN":
+            return self.char_class(av)
+        if name == "BRANCH":
+            return "(?:" + "|".join(self.items(branch) for branch in av[1]) + ")"
+        if name == "SUBPATTERN":
+            group, add_flags, del_flags, inner = av
+            if add_flags or del_flags:
+                raise self.fail("an inline flag")
+            return ("(" if group is not None else "(?:") + self.items(inner) + ")"
+        if name in ("MAX_REPEAT", "MIN_REPEAT"):
+            low, high, inner = av
+            body = self.items(inner)
+            if len(inner) != 1 or str(inner[0][0]) not in ("LITERAL", "IN", "ANY", "SUBPATTERN"):
+                body = f"(?:{body})"
+            if (low, high) == (0, _MAXREPEAT):
+                quantifier = "*"
+            elif (low, high) == (1, _MAXREPEAT):
+                quantifier = "+"
+            elif (low, high) == (0, 1):
+                quantifier = "?"
+            elif high == _MAXREPEAT:
+                quantifier = f"{{{low},}}"
+            elif low == high:
+                quantifier = f"{{{low}}}"
+            else:
+                quantifier = f"{{{low},{high}}}"
+            return body + quantifier + ("?" if name == "MIN_REPEAT" else "")
+        if name == "AT":
+            where = str(av)
+            if where in ("AT_BEGINNING", "AT_BEGINNING_STRING"):
+                return "^"
+            if where == "AT_END_STRING":
+                return "$"
+            if where == "AT_END":
+                return "(?=\\n?$)"  # Python's "$" also matches before a final newline
+            raise self.fail(f"the anchor {where}")
+        if name == "CATEGORY":
+            return self.category(str(av), in_class=False)
+        if name == "GROUPREF":
+            return f"\\{av}"
+        if name in ("ASSERT", "ASSERT_NOT"):
+            direction, inner = av
+            kind = ("=" if name == "ASSERT" else "!") if direction == 1 else None
+            if kind is None:
+                kind = "<=" if name == "ASSERT" else "<!"
+            return f"(?{kind}{self.items(inner)})"
+        raise self.fail(f"the construct {name}")
+
+    def char_class(self, members: Any) -> str:
+        negate = ""
+        parts = []
+        for op, av in members:
+            name = str(op)
+            if name == "NEGATE":
+                negate = "^"
+            elif name == "LITERAL":
+                parts.append(_char(av, in_class=True))
+            elif name == "RANGE":
+                parts.append(f"{_char(av[0], in_class=True)}-{_char(av[1], in_class=True)}")
+            elif name == "CATEGORY" and str(av) in _NEGATED and len(members) == 1:
+                return self.category(str(av), in_class=False)
+            elif name == "CATEGORY":
+                parts.append(self.category(str(av), in_class=True))
+            else:
+                raise self.fail(f"{name} in a character class")
+        return f"[{negate}{''.join(parts)}]"
+
+
+def ecma_pattern(pattern: str) -> str:
+    """``pattern`` (Python syntax, matched with ``fullmatch``) as an anchored
+    ECMA-262 pattern that accepts exactly the same strings."""
+    parsed = _sre_parser.parse(pattern, 0)
+    flags = int(parsed.state.flags)
+    if flags & ~(re.UNICODE | re.ASCII):
+        raise UnexpressedConstraint(f"pattern {pattern!r}: its flags have no ECMA-262 form")
+    items = list(parsed)
+    # Anchors at the very start or end add nothing to a match of the whole value.
+    while items and str(items[0][0]) == "AT" and str(items[0][1]).startswith("AT_BEGINNING"):
+        items = items[1:]
+    while items and str(items[-1][0]) == "AT" and str(items[-1][1]).startswith("AT_END"):
+        items = items[:-1]
+    emitter = _Emitter(pattern, flags)
+    return f"^{emitter.items(items)}$"
+
+
+# Fields.
+
+_B64 = "[A-Za-z0-9+/]"
+
+
+def _base64_length(count: int) -> int:
+    return (count + 2) // 3 * 4
+
+
+def _base64_pattern(min_bytes: int, max_bytes: int) -> str:
+    """Padded standard base64 of ``min_bytes`` to ``max_bytes`` bytes, exactly."""
+    alternatives = []
+    for tail, tail_bytes in (("", 0), (f"{_B64}{{2}}==", 1), (f"{_B64}{{3}}=", 2)):
+        low = max(0, -(-(min_bytes - tail_bytes) // 3))
+        high = (max_bytes - tail_bytes) // 3
+        if high < low:
+            continue
+        if high == 0:
+            groups = ""
+        elif low == high:
+            groups = f"(?:{_B64}{{4}}){{{low}}}"
+        else:
+            groups = f"(?:{_B64}{{4}}){{{low},{high}}}"
+        alternatives.append(groups + tail)
+    return "^(?:" + "|".join(alternatives) + ")$"
+
+
+def _text(field: Text) -> dict[str, Any]:
+    document: dict[str, Any] = {"type": "string"}
+    if field.choices is not None:
+        document["enum"] = list(field.choices)
+    if field.min_length:
+        document["minLength"] = field.min_length
+    if field.max_length is not None:
+        document["maxLength"] = field.max_length
+    if field.pattern is not None:
+        document["pattern"] = ecma_pattern(field.pattern.pattern)
+        if field.pattern.flags & ~(re.UNICODE | re.ASCII):
+            raise UnexpressedConstraint(f"pattern {field.pattern.pattern!r}: flags")
+    return document
+
+
+def _blob(field: Blob) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "format": "byte",
+        "contentEncoding": "base64",
+        "minLength": _base64_length(field.min_bytes),
+        "maxLength": _base64_length(field.max_bytes),
+        "pattern": _base64_pattern(field.min_bytes, field.max_bytes),
+        "x-minBytes": field.min_bytes,
+        "x-maxBytes": field.max_bytes,
+        "description": (
+            f"Standard base64 with padding of {field.min_bytes} to {field.max_bytes} bytes."
+        ),
+    }
+
+
+def _known_field_schema(field: fields.Field[Any]) -> dict[str, Any]:
     if isinstance(field, Text):
-        return {"type": "string", **meta}
+        return _text(field)
     if isinstance(field, Int):
-        return {"type": "integer", **meta}
+        return {
+            "type": "integer",
+            "minimum": field.minimum,
+            "maximum": field.maximum,
+            "description": "A JSON integer: no fraction, no exponent, not a string.",
+        }
     if isinstance(field, Flag):
         return {"type": "boolean"}
     if isinstance(field, Blob):
-        return {"type": "string", "format": "byte", "description": f"base64; {meta}"}
+        return _blob(field)
     if isinstance(field, StringMap):
-        return {"type": "object", "additionalProperties": {"type": "string"}, **meta}
+        return {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "propertyNames": {"minLength": 1},
+            "maxProperties": field.max_entries,
+        }
     if isinstance(field, TextList):
-        items = dict(meta.pop("items", {}))
-        return {"type": "array", "items": {"type": "string", **items}, **meta}
+        document: dict[str, Any] = {"type": "array", "items": field_schema(field.item)}
+        if field.min_items:
+            document["minItems"] = field.min_items
+        if field.max_items is not None:
+            document["maxItems"] = field.max_items
+        return document
     if isinstance(field, fields.Nested):
         nested = field.schema
         return schema_object(type(nested))
     if isinstance(field, fields.List):
         return {"type": "array", "items": field_schema(field.inner)}
-    return {}
+    declared = getattr(type(field), "json_schema", None)
+    if isinstance(declared, dict):
+        # A field class of its own says what it accepts (ContextField).
+        return dict(declared)
+    raise UnexpressedConstraint(
+        f"{type(field).__name__} {field.data_key or field.name!r}: the document generator "
+        "does not know what it accepts"
+    )
 
 
-def schema_object(schema: type[Schema]) -> dict[str, Any]:
+def field_schema(field: fields.Field[Any]) -> dict[str, Any]:
+    """The JSON Schema of everything ``field`` accepts."""
+    if field.validators:
+        raise UnexpressedConstraint(
+            f"{field.data_key or field.name!r}: validators are not translated into the document"
+        )
+    document = _known_field_schema(field)
+    if field.allow_none:
+        document = {"anyOf": [document, {"type": "null"}]}
+    return document
+
+
+def _members(schema: type[Schema]) -> dict[str, fields.Field[Any]]:
     instance = schema()
-    properties = {
-        (f.data_key or name): field_schema(f) for name, f in sorted(instance.fields.items())
-    }
-    required = sorted((f.data_key or name) for name, f in instance.fields.items() if f.required)
+    return {(f.data_key or name): f for name, f in sorted(instance.load_fields.items())}
+
+
+def _ruled(document: dict[str, Any], rule: re.Pattern[str] | None) -> dict[str, Any]:
+    if rule is None:
+        return document
+    if rule.flags & ~(re.UNICODE | re.ASCII):
+        raise UnexpressedConstraint(f"pattern {rule.pattern!r}: flags")
+    pattern = ecma_pattern(rule.pattern)
+    if "pattern" in document:
+        return {**document, "allOf": [{"pattern": pattern}]}
+    return {**document, "pattern": pattern}
+
+
+def schema_object(
+    schema: type[Schema],
+    *,
+    without: Iterable[str] = (),
+    rules: Mapping[str, re.Pattern[str]] | None = None,
+) -> dict[str, Any]:
+    """The JSON Schema of a request object loaded by ``schema`` (less the
+    members in ``without``, which come from elsewhere)."""
+    skip = set(without)
+    members = {key: f for key, f in _members(schema).items() if key not in skip}
     document: dict[str, Any] = {
         "type": "object",
-        "properties": properties,
-        "additionalProperties": False,
+        "properties": {
+            key: _ruled(field_schema(f), (rules or {}).get(key)) for key, f in members.items()
+        },
     }
+    if schema.Meta.unknown == RAISE:
+        document["additionalProperties"] = False
+    required = sorted(key for key, f in members.items() if f.required)
     if required:
         document["required"] = required
     return document
+
+
+def _path_names(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+def _parameters(route: RouteDoc) -> list[dict[str, Any]]:
+    members = _members(route.request) if route.request is not None else {}
+    parameters = []
+    for name in _path_names(route.path):
+        if name not in members:
+            raise UnexpressedConstraint(f"{route.operation}: {{{name}}} is in no schema")
+        parameters.append(
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": _ruled(field_schema(members[name]), route.rules.get(name)),
+            }
+        )
+    in_query = (
+        [(k, f) for k, f in members.items() if k not in _path_names(route.path)]
+        if route.members == "query"
+        else []
+    )
+    for name, member in [*in_query, *route.extra_query]:
+        parameter: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": bool(member.required) and name not in route.defaulted,
+            "schema": _ruled(field_schema(member), route.rules.get(name)),
+        }
+        if isinstance(member, TextList):
+            parameter.update(style="form", explode=True)
+        parameters.append(parameter)
+    return parameters
+
+
+def _request_body(route: RouteDoc) -> dict[str, Any] | None:
+    if route.request is None or route.members != "body":
+        return None
+    body = schema_object(route.request, without=_path_names(route.path), rules=route.rules)
+    return {
+        "required": bool(body.get("required")),
+        "content": {"application/json": {"schema": body}},
+    }
+
+
+def _consumers(route: RouteDoc) -> dict[str, str]:
+    """Where each request member of ``route`` is taken from: name -> location."""
+    where = {name: "path" for name in _path_names(route.path)}
+    if route.request is not None and route.members in ("body", "query"):
+        location = "requestBody" if route.members == "body" else "query"
+        for name in _members(route.request):
+            where.setdefault(name, location)
+    return where
+
+
+def _links(route: RouteDoc) -> dict[str, Any]:
+    links: dict[str, Any] = {}
+    for target in sorted(ROUTES, key=lambda r: r.operation):
+        if target is route:
+            continue
+        consumed = _consumers(target)
+        parameters = {}
+        body = {}
+        for name, expression in route.produces.items():
+            location = consumed.get(name)
+            if location == "requestBody":
+                body[name] = expression
+            elif location is not None:
+                parameters[f"{location}.{name}"] = expression
+        if parameters or body:
+            link: dict[str, Any] = {"operationId": target.operation}
+            if parameters:
+                link["parameters"] = parameters
+            if body:
+                link["requestBody"] = body
+            links[target.operation] = link
+    return links
+
+
+_REQUEST_ID_HEADER = {
+    "description": "The request's id, also in its audit event.",
+    "required": True,
+    "schema": {"type": "string"},
+}
+
+
+def _responses(route: RouteDoc) -> dict[str, Any]:
+    success: dict[str, Any] = {
+        "description": "Success",
+        "headers": {"X-Request-Id": _REQUEST_ID_HEADER},
+    }
+    if route.media_type == "application/json":
+        success["content"] = {"application/json": {"schema": {"type": "object"}}}
+    else:
+        success["content"] = {route.media_type: {"schema": {"type": "string"}}}
+    links = _links(route)
+    if links:
+        success["links"] = links
+    responses: dict[str, Any] = {"200": success}
+    for status in sorted({c.status for c in all_error_classes()}):
+        responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
+    return responses
+
+
+def _error_headers(status: int) -> dict[str, Any]:
+    """The headers the REST door adds to an error of ``status`` (as
+    :func:`~app.api.errors.rest_error_headers` does), and X-Request-Id."""
+    classes = [c for c in all_error_classes() if c.status == status]
+    added = [{name for name, _ in rest_error_headers(cls())} for cls in classes]
+    headers: dict[str, Any] = {"X-Request-Id": _REQUEST_ID_HEADER}
+    for name in sorted(set().union(*added)):
+        headers[name] = {
+            "required": all(name in names for names in added),
+            "schema": {"type": "string"},
+        }
+    return headers
+
+
+def _error_responses() -> dict[str, Any]:
+    """Every error status, in the REST door's one error shape."""
+    return {
+        f"Error{status}": {
+            "description": "Error",
+            "headers": _error_headers(status),
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/Error{status}"}}
+            },
+        }
+        for status in sorted({c.status for c in all_error_classes()})
+    }
+
+
+def _error_schema(codes: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["error"],
+        "additionalProperties": False,
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "request_id"],
+                "additionalProperties": False,
+                "properties": {
+                    "code": {"enum": codes},
+                    "message": {"type": "string"},
+                    "request_id": {"type": "string"},
+                },
+            }
+        },
+    }
+
+
+def _error_schemas() -> dict[str, Any]:
+    """The REST door's error shape: any code (``Error``), and per status the
+    codes that status is answered with (``Error400``, ``Error401``, …)."""
+    errors = all_error_classes()
+    schemas = {"Error": _error_schema(sorted({c.code for c in errors}))}
+    for status in sorted({c.status for c in errors}):
+        schemas[f"Error{status}"] = _error_schema(
+            sorted({c.code for c in errors if c.status == status})
+        )
+    return schemas
 
 
 def build_document(version: str) -> dict[str, Any]:
@@ -95,59 +582,37 @@ def build_document(version: str) -> dict[str, Any]:
         operation: dict[str, Any] = {
             "operationId": route.operation,
             "summary": route.summary,
-            "responses": {
-                "200": {"description": "Success"},
-                "default": {
-                    "description": "Error",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
-                },
-            },
+            "responses": _responses(route),
         }
         if route.authenticated:
             operation["security"] = [{"bearer": []}]
-        if route.request is not None:
-            operation["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": schema_object(route.request)}},
-            }
-        parameters = [
-            {"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
-            for part in route.path.split("/")
-            if part.startswith("{")
-        ]
+        body = _request_body(route)
+        if body is not None:
+            operation["requestBody"] = body
+        parameters = _parameters(route)
         if parameters:
             operation["parameters"] = parameters
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Trent", "version": version},
+        "info": {"title": "Trent", "version": version, "description": DESCRIPTION},
         "paths": paths,
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {
-                        "error": {
-                            "type": "object",
-                            "required": ["code", "message", "request_id"],
-                            "properties": {
-                                "code": {"enum": sorted(c.code for c in all_error_classes())},
-                                "message": {"type": "string"},
-                                "request_id": {"type": "string"},
-                            },
-                        }
-                    },
-                }
-            },
+            "schemas": _error_schemas(),
+            "responses": _error_responses(),
         },
     }
 
+
+DESCRIPTION = (
+    "Generated from the schemas the server validates requests with. Also enforced, and not "
+    "expressible here: unknown or repeated query parameters are refused; integer query "
+    "parameters are plain decimal digits; a JSON integer is written without a fraction or "
+    "exponent. Rules between members are in the operations' summaries."
+)
 
 blueprint = Blueprint("openapi", __name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import Blueprint, Response
 from marshmallow import ValidationError as SchemaError
@@ -37,6 +37,18 @@ class ValidatePolicySchema(StrictSchema):
 
 class ContextField(fields.Field[dict[str, Any]]):
     """Condition keys to values: strings, numbers, booleans, or lists of them."""
+
+    #: What it accepts, for the OpenAPI document (kept next to ``_deserialize``).
+    json_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "maxProperties": 200,
+        "additionalProperties": {
+            "anyOf": [
+                {"type": ["string", "number", "boolean"]},
+                {"type": "array", "items": {"type": ["string", "number", "boolean"]}},
+            ]
+        },
+    }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if not isinstance(value, dict) or len(value) > 200:
@@ -86,7 +98,8 @@ def validate() -> Response:
     "POST",
     "/v1/policy/simulate",
     "SimulatePolicy",
-    "Decide actions for a principal under a key policy and identity policies, explained.",
+    "Decide actions for a principal under a key policy (exactly one of Policy and KeyId) "
+    "and identity policies, explained.",
     SimulatePolicySchema,
 )
 def simulate() -> Response:
