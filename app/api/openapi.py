@@ -27,7 +27,7 @@ from flask import Blueprint, Response, jsonify
 from marshmallow import RAISE, Schema, fields
 
 from app.api.errors import rest_error_headers
-from app.api.schemas.base import Blob, Flag, Int, StringMap, Text, TextList
+from app.api.schemas.base import PRINTABLE, Blob, Flag, Int, StringMap, Text, TextList
 from app.errors import all_error_classes
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -331,10 +331,14 @@ def _known_field_schema(field: fields.Field[Any]) -> dict[str, Any]:
     if isinstance(field, Blob):
         return _blob(field)
     if isinstance(field, StringMap):
+        values: dict[str, Any] = {"type": "string"}
+        names: dict[str, Any] = {"minLength": 1}
+        if field.printable:
+            values["pattern"] = names["pattern"] = ecma_pattern(PRINTABLE)
         return {
             "type": "object",
-            "additionalProperties": {"type": "string"},
-            "propertyNames": {"minLength": 1},
+            "additionalProperties": values,
+            "propertyNames": names,
             "maxProperties": field.max_entries,
         }
     if isinstance(field, TextList):
@@ -383,7 +387,10 @@ def _ruled(document: dict[str, Any], rule: re.Pattern[str] | None) -> dict[str, 
         raise UnexpressedConstraint(f"pattern {rule.pattern!r}: flags")
     pattern = ecma_pattern(rule.pattern)
     if "pattern" in document:
-        return {**document, "allOf": [{"pattern": pattern}]}
+        # The operation's rule is the narrower one (AliasName: the model's
+        # characters, then the "alias/" prefix): generators draw from the
+        # main pattern and filter by the others, so it goes first.
+        return {**document, "pattern": pattern, "allOf": [{"pattern": document["pattern"]}]}
     return {**document, "pattern": pattern}
 
 

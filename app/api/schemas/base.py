@@ -106,13 +106,6 @@ class Text(fields.Field[str]):
         self.pattern = re.compile(pattern) if pattern else None
         self.choices = tuple(choices) if choices else None
         self.quote = quote
-        self.metadata = {
-            **self.metadata,
-            "minLength": min_length,
-            **({"maxLength": max_length} if max_length is not None else {}),
-            **({"pattern": pattern} if pattern else {}),
-            **({"enum": list(choices)} if choices else {}),
-        }
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
@@ -149,7 +142,6 @@ class Int(fields.Field[int]):
         super().__init__(**kwargs)
         self.minimum = minimum
         self.maximum = maximum
-        self.metadata = {**self.metadata, "minimum": minimum, "maximum": maximum}
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
@@ -191,12 +183,6 @@ class Blob(fields.Field[bytes]):
         super().__init__(**kwargs)
         self.min_bytes = min_bytes
         self.max_bytes = max_bytes
-        self.metadata = {
-            **self.metadata,
-            "format": "byte",
-            "x-minBytes": min_bytes,
-            "x-maxBytes": max_bytes,
-        }
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
@@ -230,10 +216,6 @@ class StringMap(fields.Field[dict[str, str]]):
         super().__init__(**kwargs)
         self.max_entries = max_entries
         self.printable = printable
-        self.metadata = {**self.metadata, "maxProperties": max_entries}
-        if printable:
-            self.metadata["propertyNames"] = {"minLength": 1, "pattern": PRINTABLE}
-            self.metadata["additionalProperties"] = {"type": "string", "pattern": PRINTABLE}
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
@@ -267,9 +249,6 @@ class TextList(fields.Field[list[str]]):
         self.item = item
         self.min_items = min_items
         self.max_items = max_items
-        self.metadata = {**self.metadata, "items": item.metadata, "minItems": min_items}
-        if max_items is not None:
-            self.metadata["maxItems"] = max_items
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
