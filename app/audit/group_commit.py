@@ -35,6 +35,26 @@ MAX_BATCH = 256
 WAIT_SECONDS = 30.0
 
 
+def describe_failure(exc: BaseException) -> str:
+    """``Type: text`` of ``exc`` and of the errors that led to it, for the log.
+
+    The database's own words ("database or disk is full", "attempt to write
+    a readonly database") are what an operator needs, and they are often one
+    or two links down: the audit log wraps them in ServiceUnavailableError,
+    and a failed rollback can follow the failure it was cleaning up after.
+    Database error texts name no event content, key material or token.
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(parts) < 4:
+        seen.add(id(current))
+        text = str(current)
+        parts.append(f"{type(current).__name__}: {text}" if text else type(current).__name__)
+        current = current.__cause__ or current.__context__
+    return " (after ".join(parts) + ")" * (len(parts) - 1)
+
+
 @dataclass
 class _Pending:
     event: PreparedEvent
@@ -99,7 +119,7 @@ class GroupCommitter:
                 with self._connection(), self._transaction():
                     seqs = self._audit.append_prepared([p.event for p in batch])
             except Exception as exc:  # noqa: BLE001 - every waiter must be released
-                log.error("audit batch of %d events failed: %s", len(batch), type(exc).__name__)
+                log.error("audit batch of %d events failed: %s", len(batch), describe_failure(exc))
                 for pending in batch:
                     pending.failed = True
                     pending.done.set()
