@@ -36,23 +36,27 @@ WAIT_SECONDS = 30.0
 
 
 def describe_failure(exc: BaseException) -> str:
-    """``Type: text`` of ``exc`` and of the errors that led to it, for the log.
+    """``Type: text`` of the error at the root of ``exc`` and of what followed
+    it, for the log.
 
     The database's own words ("database or disk is full", "attempt to write
-    a readonly database") are what an operator needs, and they are often one
-    or two links down: the audit log wraps them in ServiceUnavailableError,
+    a readonly database", "disk I/O error") are what an operator needs, and
+    they are often links down the chain: the audit log wraps them in
+    ServiceUnavailableError, peewee re-raises the driver's error as its own,
     and a failed rollback can follow the failure it was cleaning up after.
     Database error texts name no event content, key material or token.
     """
-    parts: list[str] = []
+    chain: list[str] = []
     seen: set[int] = set()
     current: BaseException | None = exc
-    while current is not None and id(current) not in seen and len(parts) < 4:
+    while current is not None and id(current) not in seen and len(seen) < 8:
         seen.add(id(current))
         text = str(current)
-        parts.append(f"{type(current).__name__}: {text}" if text else type(current).__name__)
+        entry = f"{type(current).__name__}: {text}" if text else type(current).__name__
+        if entry not in chain:  # peewee's copy of the driver's error says the same
+            chain.append(entry)
         current = current.__cause__ or current.__context__
-    return " (after ".join(parts) + ")" * (len(parts) - 1)
+    return "; then ".join(reversed(chain))
 
 
 @dataclass
