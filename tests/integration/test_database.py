@@ -221,3 +221,20 @@ def test_readyz_is_503_while_the_database_is_not_its_own_or_not_writable(
     else:
         pytest.skip("cannot make the database unwritable here (chattr +i failed as root)")
     assert client.get("/readyz").status_code == 200
+
+
+def test_trent_init_creates_the_database_and_migrate_does_not(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    env = {"TRENT_DATA_DIR": str(data_dir), "TRENT_SCHEDULER_INTERVAL": "0"}
+    refused = CliRunner().invoke(main, ["migrate"], env=env)
+    assert refused.exit_code != 0
+    assert "database" in refused.output
+    assert not (data_dir / "trent.db").exists()
+    assert CliRunner().invoke(main, ["init"], env=env).exit_code == 0
+    assert (data_dir / "trent.db").exists()
+    assert CliRunner().invoke(main, ["migrate"], env=env).exit_code == 0
