@@ -27,7 +27,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.operations.access_keys import sigv4_verifier
     from app.operations.scheduler import Scheduler
     from app.operations.services import Services
-    from app.store.database import bind_database, configure_read_cache, open_database
+    from app.store.database import (
+        bind_database,
+        configure_read_cache,
+        open_database,
+        parse_identity,
+    )
 
     settings = settings or load_settings()
     logging.getLogger("trent").setLevel(settings.log_level)
@@ -41,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             pool_size=settings.db_pool_size,
             pool_timeout=settings.db_pool_timeout,
             busy_timeout_ms=settings.db_busy_timeout_ms,
+            identity=parse_identity(settings.database_identity),
         )
     )
     configure_read_cache(settings.change_counter_path, settings.metadata_cache_seconds)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ from app.cli_context import database_or_exit, safe_url, settings_or_exit
 from app.config import ConfigError, Settings
 
 if TYPE_CHECKING:
+    import subprocess
+
     from app.audit.log import AuditLog
 
 
@@ -53,7 +56,7 @@ def init(if_new: bool) -> None:
         create_issuer_key(settings.issuer_dir)
         issuer = LocalIssuer.load(settings)
         click.echo(f"created local issuer  {issuer.issuer}")
-    with database_or_exit(settings):
+    with database_or_exit(settings, create=True):
         applied = apply_migrations()
     click.echo(f"database ready        {safe_url(settings)} ({len(applied)} migrations applied)")
     marker.write_text("1\n", encoding="utf-8")
@@ -91,6 +94,7 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
         raise click.ClickException(f"root key: {exc}") from None
     with database_or_exit(settings):
         pending = pending_migrations()
+        settings = _pin_database_identity(settings)
     if pending:
         raise click.ClickException(
             f"{len(pending)} migration(s) pending ({', '.join(pending)}): run `trent migrate`"
@@ -106,7 +110,13 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
         from app.audit.writer_service import socket_path_fits
 
         if socket_path_fits(settings.audit_writer_socket):
-            supervisors.append(ChildSupervisor("audit-writer"))
+            supervisors.append(
+                ChildSupervisor(
+                    "audit-writer",
+                    heartbeat=_writer_heartbeat(settings),
+                    heartbeat_seconds=settings.audit_writer_heartbeat_seconds,
+                )
+            )
         else:
             click.echo(
                 f"trent: {settings.audit_writer_socket} is too long for a Unix socket; "
@@ -122,6 +132,32 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
     finally:
         for supervisor in supervisors:
             supervisor.stop()
+
+
+def _pin_database_identity(settings: Settings) -> Settings:
+    """Record the SQLite file this server starts with (device and inode) in
+    ``TRENT_DATABASE_IDENTITY`` for every process it starts (workers, helpers,
+    and their replacements): each refuses any other file at that path."""
+    import dataclasses
+
+    from app.store.database import file_identity
+
+    if not settings.database.startswith("sqlite:///"):
+        return settings
+    device, inode = file_identity(settings.database[len("sqlite:///") :])
+    identity = f"{device}:{inode}"
+    if settings.database_identity and settings.database_identity != identity:
+        raise click.ClickException(
+            "database: the file is not the one TRENT_DATABASE_IDENTITY names"
+        )
+    os.environ["TRENT_DATABASE_IDENTITY"] = identity
+    return dataclasses.replace(settings, database_identity=identity)
+
+
+def _writer_heartbeat(settings: Settings) -> Callable[[], bool | None]:
+    from app.audit.writer_service import ping
+
+    return lambda: ping(settings.audit_writer_socket, settings.audit_writer_heartbeat_seconds)
 
 
 def _refuse_if_taken(address: str) -> None:
@@ -149,6 +185,11 @@ class ChildSupervisor:
 
     Workers do the helper's work themselves while it is away (append their
     own events, sign checkpoints), so a restart costs speed, never an event.
+
+    With a ``heartbeat`` (the audit writer's ping), a helper that does not
+    answer it (``False``; ``None`` is "not listening yet") is killed with
+    SIGKILL and restarted: a stopped or stuck writer would otherwise hold
+    every audited request until it woke.
     """
 
     #: Pause before a restart; doubled (up to the longest) while the writer
@@ -157,12 +198,20 @@ class ChildSupervisor:
     LONGEST_PAUSE_SECONDS = 60.0
     STABLE_SECONDS = 10.0
 
-    def __init__(self, command: str) -> None:
+    def __init__(
+        self,
+        command: str,
+        *,
+        heartbeat: Callable[[], bool | None] | None = None,
+        heartbeat_seconds: float = 1.0,
+    ) -> None:
         import subprocess
         import threading
 
         self._subprocess = subprocess
         self._command = command
+        self._heartbeat = heartbeat
+        self._heartbeat_seconds = heartbeat_seconds
         self._stopping = threading.Event()
         self._process: subprocess.Popen[bytes] | None = None
         self._owner = os.getpid()
@@ -182,7 +231,7 @@ class ChildSupervisor:
         while not self._stopping.is_set():
             started = time.monotonic()
             self._process = self._subprocess.Popen(command)
-            code = self._process.wait()
+            code = self._watch(self._process)
             if self._stopping.is_set():
                 break
             if time.monotonic() - started >= self.STABLE_SECONDS:
@@ -194,6 +243,26 @@ class ChildSupervisor:
             )
             self._stopping.wait(pause)
             pause = min(pause * 2, self.LONGEST_PAUSE_SECONDS)
+
+    def _watch(self, process: subprocess.Popen[bytes]) -> int:
+        """Wait for ``process`` to exit; kill it first if it misses a heartbeat."""
+        if self._heartbeat is None:
+            return process.wait()
+        while True:
+            try:
+                return process.wait(timeout=self._heartbeat_seconds / 2)
+            except self._subprocess.TimeoutExpired:
+                pass
+            if self._stopping.is_set():
+                return process.wait()  # stop() ends it
+            if self._heartbeat() is False and process.poll() is None:
+                click.echo(
+                    f"trent: {self._command} did not answer within "
+                    f"{self._heartbeat_seconds:g} s; killing it",
+                    err=True,
+                )
+                process.kill()
+                return process.wait()
 
     def stop(self) -> None:
         # gunicorn forks its workers inside `serve`, so a worker that exits
@@ -215,7 +284,7 @@ def _helper_audit_log(settings: Settings, *, pool_size: int) -> AuditLog:
     database (its own small pool), as the audit log."""
     from app.audit.log import AuditLog
     from app.crypto.root_key import RootKeyUnavailable, load_root_key
-    from app.store.database import bind_database, open_database
+    from app.store.database import bind_database, open_database, parse_identity
 
     try:
         root_key = load_root_key(settings)
@@ -227,6 +296,7 @@ def _helper_audit_log(settings: Settings, *, pool_size: int) -> AuditLog:
             pool_size=pool_size,
             pool_timeout=settings.db_pool_timeout,
             busy_timeout_ms=settings.db_busy_timeout_ms,
+            identity=parse_identity(settings.database_identity),
         )
     )
     return AuditLog(root_key, settings)

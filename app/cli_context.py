@@ -28,8 +28,9 @@ def safe_url(settings: Settings) -> str:
 
 
 @contextmanager
-def database_or_exit(settings: Settings) -> Iterator[None]:
-    """Bind the configured database and hold one connection."""
+def database_or_exit(settings: Settings, *, create: bool = False) -> Iterator[None]:
+    """Bind the configured database and hold one connection. Only ``create``
+    (``trent init``) may create an SQLite file; otherwise it must exist."""
     from app.errors import ServiceUnavailableError
     from app.store.database import (
         StoreConfigError,
@@ -37,6 +38,7 @@ def database_or_exit(settings: Settings) -> Iterator[None]:
         configure_read_cache,
         connection,
         open_database,
+        parse_identity,
     )
 
     try:
@@ -46,6 +48,8 @@ def database_or_exit(settings: Settings) -> Iterator[None]:
                 pool_size=2,
                 pool_timeout=settings.db_pool_timeout,
                 busy_timeout_ms=settings.db_busy_timeout_ms,
+                create=create,
+                identity=parse_identity(settings.database_identity),
             )
         )
         # A command caches nothing, but what it changes, servers on this

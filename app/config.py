@@ -137,6 +137,13 @@ class Settings:
     #: workers (:mod:`app.audit.writer_service`); ``thread``: each worker
     #: group-commits its own requests' events.
     audit_writer: str = "process"
+    #: ``trent serve``'s master pings its audit writer; one that has not
+    #: answered within this many seconds is killed and replaced.
+    audit_writer_heartbeat_seconds: float = 1.0
+    #: ``DEVICE:INODE`` of the SQLite file ``trent serve`` started with, set by
+    #: ``trent serve`` for its own processes (``TRENT_DATABASE_IDENTITY``): a
+    #: process it starts later refuses any other file at the database's path.
+    database_identity: str = ""
     #: Plain requests of the hot read-only operations (Encrypt, Decrypt,
     #: GenerateDataKey, ...) are served without Flask's dispatch
     #: (:mod:`app.api.fast_lane`); same answers, same events.
@@ -389,6 +396,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "TRENT_METADATA_CACHE_SECONDS",
         "TRENT_FAST_LANE",
         "TRENT_AUDIT_WRITER",
+        "TRENT_AUDIT_WRITER_HEARTBEAT_SECONDS",
+        "TRENT_DATABASE_IDENTITY",
         # Read by client commands of the CLI, not by the server.
         "TRENT_URL",
         "TRENT_TOKEN",
@@ -479,6 +488,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if raw not in ("process", "thread"):
             raise ConfigError("TRENT_AUDIT_WRITER must be process or thread")
         kwargs["audit_writer"] = raw
+    if (raw := get("TRENT_AUDIT_WRITER_HEARTBEAT_SECONDS")) is not None:
+        kwargs["audit_writer_heartbeat_seconds"] = _parse_float(
+            "TRENT_AUDIT_WRITER_HEARTBEAT_SECONDS", raw, 0.1, 60
+        )
+    if (raw := get("TRENT_DATABASE_IDENTITY")) is not None:
+        device, _, inode = raw.partition(":")
+        if not (device.isdigit() and inode.isdigit()):
+            raise ConfigError("TRENT_DATABASE_IDENTITY must be DEVICE:INODE")
+        kwargs["database_identity"] = raw
     if (raw := get("TRENT_METADATA_CACHE_SECONDS")) is not None:
         kwargs["metadata_cache_seconds"] = _parse_float("TRENT_METADATA_CACHE_SECONDS", raw, 0, 300)
     if (raw := get("TRENT_FAST_LANE")) is not None:

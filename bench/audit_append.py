@@ -163,7 +163,11 @@ def _database(engine: str, workdir: Path) -> Iterator[str]:
 
 
 def _bind(url: str, pool_size: int) -> None:
-    bind_database(open_database(url, pool_size=pool_size, pool_timeout=30, busy_timeout_ms=60_000))
+    bind_database(
+        open_database(
+            url, pool_size=pool_size, pool_timeout=30, busy_timeout_ms=60_000, create=True
+        )
+    )
 
 
 def _audit_log(root_b64: str, workdir: str, clock: Callable[[], float] = time.time) -> AuditLog:

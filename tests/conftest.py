@@ -83,7 +83,9 @@ def init_data_dir(data_dir: Path, database_url: str | None = None) -> Settings:
     settings.issuer_dir.mkdir(mode=0o700)
     create_issuer_key(settings.issuer_dir)
     bind_database(
-        open_database(settings.database, pool_size=2, pool_timeout=2, busy_timeout_ms=5000)
+        open_database(
+            settings.database, pool_size=2, pool_timeout=2, busy_timeout_ms=5000, create=True
+        )
     )
     with connection():
         apply_migrations()

@@ -17,7 +17,15 @@ def healthz() -> Response:
 
 
 @blueprint.get("/readyz")
-@documented("GET", "/readyz", "Ready", "Database and root key are usable.", authenticated=False)
+@documented(
+    "GET",
+    "/readyz",
+    "Ready",
+    "A request could succeed now: the database is the one the server started with and "
+    "writable, the root key is usable, the audit chain head is readable and the audit "
+    "writer answers. 503 with Retry-After otherwise.",
+    authenticated=False,
+)
 def readyz() -> Response:
     checks = runtime().services.check_ready()
     return jsonify({"status": "ready", "checks": checks})

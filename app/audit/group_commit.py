@@ -35,6 +35,30 @@ MAX_BATCH = 256
 WAIT_SECONDS = 30.0
 
 
+def describe_failure(exc: BaseException) -> str:
+    """``Type: text`` of the error at the root of ``exc`` and of what followed
+    it, for the log.
+
+    The database's own words ("database or disk is full", "attempt to write
+    a readonly database", "disk I/O error") are what an operator needs, and
+    they are often links down the chain: the audit log wraps them in
+    ServiceUnavailableError, peewee re-raises the driver's error as its own,
+    and a failed rollback can follow the failure it was cleaning up after.
+    Database error texts name no event content, key material or token.
+    """
+    chain: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(seen) < 8:
+        seen.add(id(current))
+        text = str(current)
+        entry = f"{type(current).__name__}: {text}" if text else type(current).__name__
+        if entry not in chain:  # peewee's copy of the driver's error says the same
+            chain.append(entry)
+        current = current.__cause__ or current.__context__
+    return "; then ".join(reversed(chain))
+
+
 @dataclass
 class _Pending:
     event: PreparedEvent
@@ -99,7 +123,7 @@ class GroupCommitter:
                 with self._connection(), self._transaction():
                     seqs = self._audit.append_prepared([p.event for p in batch])
             except Exception as exc:  # noqa: BLE001 - every waiter must be released
-                log.error("audit batch of %d events failed: %s", len(batch), type(exc).__name__)
+                log.error("audit batch of %d events failed: %s", len(batch), describe_failure(exc))
                 for pending in batch:
                     pending.failed = True
                     pending.done.set()

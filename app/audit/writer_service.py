@@ -24,12 +24,20 @@ Failure handling:
 * Only processes of the service's own user may connect (``SO_PEERCRED``),
   and the socket file is mode 0600: whoever can send to the writer can have
   events MACed.
-* ``trent serve``'s master process restarts a writer that exits.
+* ``trent serve``'s master process restarts a writer that exits, and pings
+  it over its socket (an empty frame, answered with ``0`` by the writer's
+  loop between batches): a writer that has not answered within
+  ``TRENT_AUDIT_WRITER_HEARTBEAT_SECONDS`` (stopped, stuck) is killed with
+  SIGKILL and replaced. The requests waiting on it see their connection
+  close and fail at once with 503 (their events' fate is unknown); a batch it
+  had begun is rolled back by SQLite, and the kernel drops its locks, so the
+  replacement cannot deadlock on them. ``/readyz`` pings it the same way.
 
 Wire format, both directions length-prefixed (4 bytes, big-endian). A request
 is ``u32 len(head) || head || u32 len(tail) || tail || columns-json`` (see
 :class:`~app.audit.log.PreparedEvent`); the answer is the ``seq`` as a signed
-64-bit integer, or ``-1`` for "not written".
+64-bit integer, or ``-1`` for "not written". An empty request is a ping,
+answered with ``0``.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from app.audit.events import AuditEvent
+from app.audit.group_commit import describe_failure
 from app.audit.log import AuditLog, PreparedEvent
 from app.errors import ServiceUnavailableError
 
@@ -80,6 +89,7 @@ _ANSWER = struct.Struct(">q")
 #: ``struct timeval`` (seconds, microseconds) for ``SO_RCVTIMEO``/``SO_SNDTIMEO``.
 _TIMEVAL = struct.Struct("@ll")
 _FAILED = -1
+_PING = _LENGTH.pack(0)
 
 
 def socket_path_fits(path: Path) -> bool:
@@ -251,6 +261,9 @@ class WriterServer:
             conn.buffer += data
             try:
                 for frame in conn.frames():
+                    if not frame:  # a ping: the loop is alive
+                        self._answer(conn, 0)
+                        continue
                     batch.append((conn, decode_request(frame)))
             except (ValueError, UnicodeDecodeError) as exc:
                 log.error("audit writer: dropping a connection that sent a bad frame: %s", exc)
@@ -291,25 +304,28 @@ class WriterServer:
             with self._transaction():
                 seqs = self._audit.append_prepared([event for _, event in batch])
         except Exception as exc:  # noqa: BLE001 - every waiter must be answered
-            log.error("audit batch of %d events failed: %s", len(batch), type(exc).__name__)
+            log.error("audit batch of %d events failed: %s", len(batch), describe_failure(exc))
             seqs = [_FAILED] * len(batch)
             self._release_connection()
         for (conn, _), seq in zip(batch, seqs, strict=True):
-            answer = _LENGTH.pack(_ANSWER.size) + _ANSWER.pack(seq)
+            self._answer(conn, seq)
+
+    def _answer(self, conn: _Connection, seq: int) -> None:
+        answer = _LENGTH.pack(_ANSWER.size) + _ANSWER.pack(seq)
+        try:
+            # 12 bytes into a socket whose peer waits for them: the send
+            # completes at once; block only in the unlikely other case.
+            if conn.sock.send(answer) != len(answer):
+                raise BlockingIOError
+        except BlockingIOError:
             try:
-                # 12 bytes into a socket whose peer waits for them: the send
-                # completes at once; block only in the unlikely other case.
-                if conn.sock.send(answer) != len(answer):
-                    raise BlockingIOError
-            except BlockingIOError:
-                try:
-                    conn.sock.setblocking(True)
-                    conn.sock.sendall(answer)
-                    conn.sock.setblocking(False)
-                except OSError:
-                    self._drop(conn)
+                conn.sock.setblocking(True)
+                conn.sock.sendall(answer)
+                conn.sock.setblocking(False)
             except OSError:
                 self._drop(conn)
+        except OSError:
+            self._drop(conn)
 
     def _release_connection(self) -> None:
         held, self._held = self._held, None
@@ -324,10 +340,13 @@ class RemoteCommitter:
     """A worker's side: hand events to the writer process, or append them
     through ``fallback`` (the in-process group commit) while it is away."""
 
-    def __init__(self, audit: AuditLog, path: Path, fallback: Any) -> None:
+    def __init__(
+        self, audit: AuditLog, path: Path, fallback: Any, *, heartbeat_seconds: float = 1.0
+    ) -> None:
         self._audit = audit
         self.path = path
         self._fallback = fallback
+        self._heartbeat_seconds = heartbeat_seconds
         self._local = threading.local()
 
     def __repr__(self) -> str:
@@ -356,6 +375,18 @@ class RemoteCommitter:
             raise ServiceUnavailableError()
         return int(seq)
 
+    def ready(self) -> str:
+        """``"ok"`` if the writer answers a ping in time, ``"in-process"`` if
+        none is listening (this worker appends its own events meanwhile);
+        :class:`ServiceUnavailableError` if one listens but does not answer."""
+        answered = ping(self.path, self._heartbeat_seconds)
+        if answered is None:
+            return "in-process"
+        if not answered:
+            log.error("the audit writer did not answer a ping within %s s", self._heartbeat_seconds)
+            raise ServiceUnavailableError()
+        return "ok"
+
     def _socket(self) -> socket.socket | None:
         sock: socket.socket | None = getattr(self._local, "sock", None)
         if sock is not None and getattr(self._local, "pid", None) == os.getpid():
@@ -381,6 +412,36 @@ class RemoteCommitter:
         self._local.retry_at = time.monotonic() + RETRY_SECONDS
         if sock is not None:
             sock.close()
+
+
+def ping(path: Path, timeout: float) -> bool | None:
+    """Whether the writer listening on ``path`` answers a ping within
+    ``timeout`` seconds; ``None`` if nothing listens there (not started yet,
+    being restarted, or gone)."""
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(str(path))
+        except (FileNotFoundError, ConnectionRefusedError):
+            return None
+        except OSError:
+            return False
+        try:
+            sock.sendall(_PING)
+            data = bytearray()
+            while len(data) < 4 + _ANSWER.size:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                sock.settimeout(left)
+                chunk = sock.recv(4 + _ANSWER.size - len(data))
+                if not chunk:
+                    return False
+                data += chunk
+        except OSError:
+            return False
+    return True
 
 
 def _kernel_timeouts(sock: socket.socket, seconds: float) -> None:

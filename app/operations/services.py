@@ -47,7 +47,12 @@ class Services:
             self.audit, database.connection, lambda: database.transaction(invalidates=False)
         )
         self.audit_writer = (
-            RemoteCommitter(self.audit, self.settings.audit_writer_socket, fallback=in_process)
+            RemoteCommitter(
+                self.audit,
+                self.settings.audit_writer_socket,
+                fallback=in_process,
+                heartbeat_seconds=self.settings.audit_writer_heartbeat_seconds,
+            )
             if self.settings.audit_writer == "process"
             and socket_path_fits(self.settings.audit_writer_socket)
             else in_process
@@ -78,7 +83,12 @@ class Services:
             yield
 
     def check_ready(self) -> dict[str, str]:
-        """Readiness of each dependency; raises ServiceUnavailableError if one fails."""
+        """Whether a request could succeed now; raises ServiceUnavailableError if not.
+
+        The database answers, and (SQLite) is still the file the server
+        started with and writable; the root key seals and unseals; the audit
+        chain head is readable; the audit writer process answers a ping (or
+        none is listening, and this worker appends its own events)."""
         database.ping()
         # The root key must still seal and unseal: a provider that lost its key
         # (an HSM unplugged) makes every key unusable.
@@ -86,4 +96,7 @@ class Services:
         self.root_key.unseal(probe, b"trent/readyz")
         with database.connection():
             self.audit.ready()
-        return {"database": "ok", "root_key": "ok", "audit": "ok"}
+        checks = {"database": "ok", "root_key": "ok", "audit": "ok"}
+        if isinstance(self.audit_writer, RemoteCommitter):
+            checks["audit_writer"] = self.audit_writer.ready()
+        return checks

@@ -11,6 +11,12 @@
   sleeping 1, 2, 5, 10 … 100 ms between tries, which made a writer in one
   worker process wait tens of milliseconds for a lock the other process had
   released long before.
+  Only ``trent init`` creates the file (``create=True``); every other open
+  uses SQLite's ``mode=rw``, which refuses to create one, and checks that the
+  file at the path is the one first opened (same device and inode, or the one
+  ``trent serve`` started with): a database renamed or replaced under a
+  running server makes connections and write transactions fail (503) instead
+  of starting a new, empty database beside the old one's WAL.
 * ``postgresql://…`` (scale-out): a bounded connection pool whose wait for a
   free connection is short and positive; running out becomes 503, never a hang
   and never a 400 (peewee's ``MaxConnectionsExceeded`` subclasses ``ValueError``).
@@ -31,7 +37,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import peewee
 from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase, PooledSqliteDatabase
@@ -118,16 +124,107 @@ class WriteLock:
             self._threads.release()
 
 
-class TrentSqliteDatabase(PooledSqliteDatabase):  # type: ignore[misc]
-    """The pooled SQLite database with its :class:`WriteLock`."""
+FileIdentity = tuple[int, int]
 
-    def __init__(self, path: str, *, write_lock_timeout: float, **kwargs: Any) -> None:
-        super().__init__(path, **kwargs)
+
+def file_identity(path: str | Path) -> FileIdentity:
+    """``(st_dev, st_ino)`` of ``path``; ``OSError`` if it cannot be read."""
+    found = os.stat(path)
+    return (found.st_dev, found.st_ino)
+
+
+def parse_identity(text: str | None) -> FileIdentity | None:
+    """The ``dev:inode`` form ``trent serve`` hands its processes, or ``None``."""
+    if not text:
+        return None
+    device, _, inode = text.partition(":")
+    if not (device.isdigit() and inode.isdigit()):
+        raise StoreConfigError("database identity must look like DEVICE:INODE")
+    return (int(device), int(inode))
+
+
+class TrentSqliteDatabase(PooledSqliteDatabase):  # type: ignore[misc]
+    """The pooled SQLite database with its :class:`WriteLock`, opened only if
+    the file exists and is the one this process (or ``trent serve``) began with."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        write_lock_timeout: float,
+        create: bool = False,
+        identity: FileIdentity | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.path = path
+        self.create = create
+        #: The file every connection must open; recorded on the first connection
+        #: if not given.
+        self.identity = identity
+        if create:
+            super().__init__(path, **kwargs)
+        else:
+            # mode=rw: a missing file is an error, never a new empty database.
+            super().__init__(f"file:{quote(path)}?mode=rw", uri=True, **kwargs)
         self.write_lock = WriteLock(f"{path}-writelock", write_lock_timeout)
 
+    def __repr__(self) -> str:
+        return f"TrentSqliteDatabase({self.path!r})"
 
-def open_database(url: str, *, pool_size: int, pool_timeout: float, busy_timeout_ms: int) -> Any:
-    """Build (but do not connect) the peewee database for ``url``."""
+    def check_identity(self) -> None:
+        """Raise ``peewee.OperationalError`` unless the file at the path is
+        the database's own (always true for ``trent init``'s open)."""
+        if self.create:
+            return
+        try:
+            found = file_identity(self.path)
+        except FileNotFoundError:
+            raise peewee.OperationalError(f"database file {self.path} is missing") from None
+        except OSError as exc:
+            raise peewee.OperationalError(
+                f"database file {self.path}: {exc.strerror or type(exc).__name__}"
+            ) from None
+        if self.identity is None:
+            self.identity = found
+        elif found != self.identity:
+            raise peewee.OperationalError(
+                f"database file {self.path} is not the one this server opened (renamed or replaced)"
+            )
+
+    def check_writable(self) -> None:
+        """Raise ``peewee.OperationalError`` unless the database, its WAL and
+        shared-memory files and their directory can be written."""
+        for path in (self.path, f"{self.path}-wal", f"{self.path}-shm"):
+            if os.path.exists(path) and not os.access(path, os.W_OK):
+                raise peewee.OperationalError(f"{path} is not writable")
+        directory = os.path.dirname(self.path) or "."
+        if not os.access(directory, os.W_OK):
+            raise peewee.OperationalError(f"directory {directory} is not writable")
+
+    def _add_conn_hooks(self, conn: sqlite3.Connection) -> None:
+        # A new connection (not one reused from the pool), opened but not yet
+        # read: SQLite reads the file and its WAL only from the first
+        # statement on, so a file that is not the database's own is refused
+        # before anything of it is read or written.
+        self.check_identity()
+        super()._add_conn_hooks(conn)
+
+
+def open_database(
+    url: str,
+    *,
+    pool_size: int,
+    pool_timeout: float,
+    busy_timeout_ms: int,
+    create: bool = False,
+    identity: FileIdentity | None = None,
+) -> Any:
+    """Build (but do not connect) the peewee database for ``url``.
+
+    SQLite: only with ``create`` (``trent init``) may connecting create the
+    file; otherwise it must exist and, if ``identity`` is given, be that file
+    (else the first connection's file is the one every later one must find).
+    """
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///") :])
         if not path.parent.is_dir():
@@ -136,6 +233,8 @@ def open_database(url: str, *, pool_size: int, pool_timeout: float, busy_timeout
             )
         return TrentSqliteDatabase(
             str(path),
+            create=create,
+            identity=identity,
             write_lock_timeout=busy_timeout_ms / 1000,
             max_connections=pool_size,
             timeout=pool_timeout,
@@ -268,8 +367,14 @@ def transaction(*, invalidates: bool = True) -> Iterator[None]:
             yield
         return
     _pending.invalidate = invalidates
-    write_lock: WriteLock | None = getattr(database_proxy.obj, "write_lock", None)
+    obj = database_proxy.obj
+    write_lock: WriteLock | None = getattr(obj, "write_lock", None)
     with write_lock.hold() if write_lock is not None else nullcontext():
+        if isinstance(obj, TrentSqliteDatabase):
+            # One stat per write transaction (an audit batch, a mutation):
+            # nothing is committed, and so acknowledged, into a database file
+            # that is no longer at its path; the request fails with 503.
+            obj.check_identity()
         try:
             with database_proxy.atomic(**({"lock_type": "IMMEDIATE"} if is_sqlite() else {})):
                 yield
@@ -282,8 +387,13 @@ def transaction(*, invalidates: bool = True) -> Iterator[None]:
 
 
 def ping() -> None:
-    """Run a trivial query; raises :class:`ServiceUnavailableError` on failure."""
+    """Run a trivial query and, on SQLite, check that the file is still the
+    database's own and writable; raises :class:`ServiceUnavailableError` if not."""
     try:
+        obj = database_proxy.obj
+        if isinstance(obj, TrentSqliteDatabase):
+            obj.check_identity()
+            obj.check_writable()
         with connection():
             database_proxy.execute_sql("SELECT 1").fetchall()
     except ServiceUnavailableError:

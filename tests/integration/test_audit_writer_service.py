@@ -304,3 +304,50 @@ def test_under_load_a_small_batch_waits_for_the_events_on_their_way(
     for client in (first, second):
         client.close()
     server.close()
+
+
+def test_a_writer_answers_pings_and_one_that_does_not_is_not_ready(
+    env: tuple[Settings, AuditLog],
+) -> None:
+    """The heartbeat the master (and /readyz) sends: a live writer answers it,
+    a missing one is "not listening" (workers append by themselves), and one
+    that takes the connection but never answers (stopped, stuck) is not ready."""
+    settings, log = env
+    path = settings.audit_writer_socket
+    remote, _ = committer(settings, log)
+    assert writer_service.ping(path, 5) is None
+    assert remote.ready() == "in-process"
+    writer = Writer(settings, log)
+    try:
+        assert writer_service.ping(path, 5) is True
+        assert remote.ready() == "ok"
+        assert remote.submit(event(1)) == 1  # a ping is no event
+    finally:
+        writer.stop()
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.bind(str(path))
+    silent.listen(4)  # connections queue, nobody reads them
+    try:
+        assert writer_service.ping(path, 0.3) is False
+        slow = RemoteCommitter(log, path, fallback=None, heartbeat_seconds=0.3)
+        with pytest.raises(ServiceUnavailableError):
+            slow.ready()
+    finally:
+        silent.close()
+        path.unlink()
+
+
+def test_a_failed_batch_logs_the_database_error_text(
+    env: tuple[Settings, AuditLog], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings, log = env
+    writer = Writer(settings, log)
+    remote, _ = committer(settings, log)
+    try:
+        with failing_audit_inserts(settings), caplog.at_level("ERROR", "trent.audit"):
+            with pytest.raises(ServiceUnavailableError):
+                remote.submit(event(1))
+    finally:
+        writer.stop()
+    failed = [r.getMessage() for r in caplog.records if "audit batch" in r.getMessage()]
+    assert failed and "simulated audit failure" in failed[0], failed

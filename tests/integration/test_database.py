@@ -3,23 +3,35 @@ PostgreSQL; an unreachable or exhausted database is a 503, never a 400 or a hang
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
+import peewee
 import pytest
 
 from app import create_app
 from app.config import Settings
-from app.store.database import bind_database, connection, database_proxy, open_database
+from app.errors import ServiceUnavailableError
+from app.store.database import (
+    bind_database,
+    connection,
+    database_proxy,
+    open_database,
+    transaction,
+)
 from app.store.migrate import apply_migrations, pending_migrations, schema_drift
 from tests.conftest import TokenFactory, bearer
 
 
 def _migrate_and_check(url: str) -> None:
-    bind_database(open_database(url, pool_size=2, pool_timeout=2, busy_timeout_ms=5000))
+    bind_database(
+        open_database(url, pool_size=2, pool_timeout=2, busy_timeout_ms=5000, create=True)
+    )
     with connection():
         assert pending_migrations()
         applied = apply_migrations()
@@ -41,7 +53,11 @@ def test_migrations_build_the_model_schema_on_postgresql(postgres_url: str) -> N
 def test_sqlite_is_durable_and_strict(tmp_path: Path) -> None:
     bind_database(
         open_database(
-            f"sqlite:///{tmp_path / 'trent.db'}", pool_size=1, pool_timeout=1, busy_timeout_ms=1234
+            f"sqlite:///{tmp_path / 'trent.db'}",
+            pool_size=1,
+            pool_timeout=1,
+            busy_timeout_ms=1234,
+            create=True,
         )
     )
     with connection():
@@ -115,3 +131,110 @@ def test_an_exhausted_pool_is_a_503_after_a_bounded_wait(
     assert waited < 5
     # Once the connection is back, the service recovers by itself.
     assert client.get("/v1/keys", headers=bearer(token(root=True))).status_code == 200
+
+
+def test_only_init_creates_the_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / "trent.db"
+    bind_database(
+        open_database(f"sqlite:///{path}", pool_size=1, pool_timeout=1, busy_timeout_ms=1000)
+    )
+    with pytest.raises(ServiceUnavailableError), connection():
+        database_proxy.execute_sql("SELECT 1")
+    assert not path.exists()
+    bind_database(
+        open_database(
+            f"sqlite:///{path}", pool_size=1, pool_timeout=1, busy_timeout_ms=1000, create=True
+        )
+    )
+    with connection():
+        database_proxy.execute_sql("SELECT 1")
+    assert path.exists()
+
+
+def test_a_database_file_renamed_away_or_replaced_is_refused_until_it_is_back(
+    settings: Settings,
+) -> None:
+    """What a server holds open stays its database: with the file gone from
+    its path, or another file in its place, no connection opens and no write
+    transaction starts (503); nothing creates a new database beside the
+    old one's WAL. Once the file is back, everything works again."""
+    path = settings.data_dir / "trent.db"
+    moved = settings.data_dir / "trent.db.moved"
+    db = open_database(settings.database, pool_size=4, pool_timeout=1, busy_timeout_ms=1000)
+    bind_database(db)
+    with connection():
+        database_proxy.execute_sql("SELECT 1")  # the file this process began with
+
+    def write() -> None:
+        with connection(), transaction():
+            database_proxy.execute_sql("SELECT 1")
+
+    def new_connection() -> None:
+        db.close_all()  # nothing pooled: a connection of its own
+        with connection():
+            database_proxy.execute_sql("SELECT COUNT(*) FROM audit_event")
+
+    path.rename(moved)
+    for attempt in (write, new_connection):
+        with pytest.raises((ServiceUnavailableError, peewee.OperationalError)):
+            attempt()
+    assert not path.exists(), "a new, empty database was created"
+    shutil.copyfile(moved, path)  # a copy is another file: refused too
+    for attempt in (write, new_connection):
+        with pytest.raises((ServiceUnavailableError, peewee.OperationalError)):
+            attempt()
+    path.unlink()
+    moved.rename(path)
+    write()
+    new_connection()
+
+
+def _chattr(flag: str, *paths: Path) -> bool:
+    if shutil.which("chattr") is None:
+        return False
+    return subprocess.run(["chattr", flag, *map(str, paths)], capture_output=True).returncode == 0
+
+
+def test_readyz_is_503_while_the_database_is_not_its_own_or_not_writable(
+    settings: Settings,
+) -> None:
+    client = create_app(settings).test_client()
+    assert client.get("/readyz").status_code == 200
+    path = settings.data_dir / "trent.db"
+    moved = settings.data_dir / "trent.db.moved"
+    path.rename(moved)
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.headers["Retry-After"]
+    moved.rename(path)
+    assert client.get("/readyz").status_code == 200
+    if _chattr("+i", path):
+        try:
+            assert client.get("/readyz").status_code == 503
+        finally:
+            _chattr("-i", path)
+    elif os.geteuid() != 0:
+        path.chmod(0o400)
+        try:
+            assert client.get("/readyz").status_code == 503
+        finally:
+            path.chmod(0o600)
+    else:
+        pytest.skip("cannot make the database unwritable here (chattr +i failed as root)")
+    assert client.get("/readyz").status_code == 200
+
+
+def test_trent_init_creates_the_database_and_migrate_does_not(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    env = {"TRENT_DATA_DIR": str(data_dir), "TRENT_SCHEDULER_INTERVAL": "0"}
+    refused = CliRunner().invoke(main, ["migrate"], env=env)
+    assert refused.exit_code != 0
+    assert "database" in refused.output
+    assert not (data_dir / "trent.db").exists()
+    assert CliRunner().invoke(main, ["init"], env=env).exit_code == 0
+    assert (data_dir / "trent.db").exists()
+    assert CliRunner().invoke(main, ["migrate"], env=env).exit_code == 0

@@ -88,3 +88,14 @@ def test_a_failed_batch_fails_every_request_in_it(
     assert len(failures) == 8
     assert all(isinstance(failure, ServiceUnavailableError) for failure in failures)
     assert committer.submit(event(99)) == 1  # the writer survived and recovers
+
+
+def test_a_failed_batch_logs_the_database_error_text(
+    writer: tuple[Settings, AuditLog, GroupCommitter], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings, _, committer = writer
+    with failing_audit_inserts(settings), caplog.at_level("ERROR", "trent.audit"):
+        with pytest.raises(ServiceUnavailableError):
+            committer.submit(event(1))
+    failed = [r.getMessage() for r in caplog.records if "audit batch" in r.getMessage()]
+    assert failed and "simulated audit failure" in failed[0], failed
