@@ -20,6 +20,8 @@ All lookups are dictionary lookups on an already format-checked ``kid``: the
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -33,6 +35,7 @@ from typing import Any, Final, Protocol, cast
 from urllib.parse import urlsplit
 
 import jwt
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from app.config import ALLOWED_JWT_ALGORITHMS, ConfigError, IssuerConfig, Settings
 from app.crypto.issuer_keys import IssuerKeyError, VerificationPublicKey, load_public_key_file
@@ -59,11 +62,24 @@ def valid_kid(kid: object) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class VerificationKey:
-    """A public key and the one algorithm it may verify."""
+    """A public key and the one algorithm it may verify.
+
+    ``fingerprint`` is the SHA-256 of the algorithm and the key's
+    SubjectPublicKeyInfo: two objects for the same key (one JWK Set fetched
+    twice) have the same fingerprint, a different key under the same ``kid``
+    has another.
+    """
 
     kid: str | None
     algorithm: str
     key: VerificationPublicKey = field(repr=False, compare=False)
+    fingerprint: bytes = field(repr=False, compare=False)
+
+    def same_key(self, other: VerificationKey) -> bool:
+        """Whether ``other`` is this key, bound to this algorithm (the ``kid`` aside)."""
+        return self.algorithm == other.algorithm and hmac.compare_digest(
+            self.fingerprint, other.fingerprint
+        )
 
 
 class KeySource(Protocol):
@@ -92,7 +108,10 @@ def bind_key(key: object, algorithm: str, kid: str | None) -> VerificationKey:
     too_short = algorithm_object.check_key_length(prepared)
     if too_short:
         raise ValueError(too_short)
-    return VerificationKey(kid=kid, algorithm=algorithm, key=cast(VerificationPublicKey, prepared))
+    public_key = cast(VerificationPublicKey, prepared)
+    spki = public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    fingerprint = hashlib.sha256(algorithm.encode("ascii") + b"\0" + spki).digest()
+    return VerificationKey(kid=kid, algorithm=algorithm, key=public_key, fingerprint=fingerprint)
 
 
 def parse_jwk(jwk: object, allowed_algorithms: frozenset[str]) -> VerificationKey:

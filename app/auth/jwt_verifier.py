@@ -63,7 +63,7 @@ from app.auth.local_issuer import (
     check_tags,
 )
 from app.auth.principal import Principal
-from app.auth.token_cache import VerifiedTokens
+from app.auth.token_cache import CachedVerification, VerifiedTokens
 from app.config import ConfigError, IssuerConfig, Settings
 from app.errors import UnauthenticatedError
 
@@ -324,7 +324,11 @@ class TokenVerifier:
             _reject(f"the token is longer than {self._max_token_chars} bytes")
         cached = self._verified.get(token, self._clock())
         if cached is not None:
-            return cached
+            if self._still_trusted(cached):
+                return cached.principal
+            # The issuer no longer holds the key that verified it: verify
+            # the token afresh, which refuses it for the precise reason.
+            self._verified.discard(token)
         compact = _COMPACT_JWS.fullmatch(token)
         if compact is None:
             _reject("not a compact JWS of three unpadded base64url segments")
@@ -381,8 +385,22 @@ class TokenVerifier:
             _reject("the verified payload is not an object")
         valid_from, valid_until = self._check_times(claims)
         principal = self._principal(trusted, claims)
-        self._verified.put(token, principal, valid_from, valid_until)
+        self._verified.put(token, principal, valid_from, valid_until, issuer=trusted, key=key)
         return principal
+
+    def _still_trusted(self, cached: CachedVerification) -> bool:
+        """Whether the issuer and the key that verified a cached token still stand.
+
+        The issuer's key source is asked again (for a JWKS URL that is the
+        same cached key set an uncached token would see, refreshed on the
+        same schedule); the key it names today must be the very key, by
+        fingerprint and algorithm, that verified the signature.
+        """
+        trusted = self._issuers.get(cached.principal.issuer or "")
+        if trusted is None or trusted is not cached.issuer:
+            return False
+        current = trusted.keys.find(cached.key.kid)
+        return current is not None and current.same_key(cached.key)
 
     def _check_times(self, claims: Mapping[str, Any]) -> tuple[float, float]:
         """Check the token's times; returns the window in which it stays valid."""

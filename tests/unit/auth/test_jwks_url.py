@@ -233,3 +233,56 @@ def test_repr_names_the_url_and_kids_only(tmp_path: Path, server: JwksServer) ->
     source = next(iter(verifier._issuers.values())).keys
     assert repr(source) == f"RemoteJwks(url={server.url!r}, kids=['k1'])"
     assert public["x"] not in repr(source)
+
+
+def _refresh(verifier: TokenVerifier) -> None:
+    """The periodic refresh of the issuer's key set (what the lifespan expiring triggers)."""
+    source = next(iter(verifier._issuers.values())).keys
+    assert isinstance(source, jwks_module.RemoteJwks)
+    source._client.get_jwk_set(refresh=True)
+
+
+def test_a_token_verified_before_its_key_was_withdrawn_is_refused_after_the_refresh(
+    tmp_path: Path, server: JwksServer
+) -> None:
+    d1_private, d1_public = _key("d1")
+    d2_private, d2_public = _key("d2")
+    server.document = {"keys": [d1_public, d2_public]}
+    verifier = _verifier(_settings(tmp_path, server.url, jwks_cooldown_seconds=30.0))
+    early = _token(d1_private, "d1")
+    assert verifier.verify(early).name == "alice"  # verified, and now cached
+
+    server.document = {"keys": [d2_public]}
+    _refresh(verifier)
+    assert _reason(verifier, _token(d1_private, "d1", jti="fresh")).startswith("no key")
+    # The cached verification does not outlive the key that made it.
+    assert _reason(verifier, early).startswith("no key")
+    assert verifier.verify(_token(d2_private, "d2")).name == "alice"
+
+
+def test_a_cached_token_is_refused_once_its_kid_names_a_different_key(
+    tmp_path: Path, server: JwksServer
+) -> None:
+    old_private, old_public = _key("d1")
+    _, new_public = _key("d1")
+    server.document = {"keys": [old_public]}
+    verifier = _verifier(_settings(tmp_path, server.url, jwks_cooldown_seconds=30.0))
+    early = _token(old_private, "d1")
+    first = verifier.verify(early)
+    assert verifier.verify(early) is first  # served from the cache
+
+    server.document = {"keys": [new_public]}  # same kid, another key
+    _refresh(verifier)
+    assert _reason(verifier, early).startswith("PyJWT refused the token")
+
+
+def test_a_cached_token_survives_a_refresh_that_keeps_its_key(
+    tmp_path: Path, server: JwksServer
+) -> None:
+    private, public = _key("d1")
+    server.document = {"keys": [public]}
+    verifier = _verifier(_settings(tmp_path, server.url, jwks_cooldown_seconds=30.0))
+    token = _token(private, "d1")
+    first = verifier.verify(token)
+    _refresh(verifier)  # the same key, parsed again into a new object
+    assert verifier.verify(token) is first
