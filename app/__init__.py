@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     services = Services(settings=settings, root_key=load_root_key(settings))
     verifier = TokenVerifier(settings, local_issuer=local_issuer)
 
-    app = Flask("trent")
+    app = Flask("trent", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     runtime = Runtime(services=services, verifier=verifier, sigv4=sigv4_verifier(services))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, jsonify
+from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from app.api.endpoint import audit_failure
@@ -69,11 +69,26 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
-        return error_response(audit_failure(http_exception_as_kms_error(exc), exc))
+        error = audit_failure(http_exception_as_kms_error(exc), exc)
+        response = error_response(error)
+        if isinstance(error, MethodNotAllowedError):
+            # RFC 9110: a 405 names the methods the resource does allow.
+            response.headers["Allow"] = ", ".join(_allowed_methods(exc))
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         return error_response(audit_failure(unexpected_error(exc), exc))
+
+
+def _allowed_methods(exc: HTTPException) -> list[str]:
+    """The methods the requested URL answers. Werkzeug's own list also names
+    those of rules whose path matched but whose converter then refused the
+    value (``/v1/keys/{id}/enable`` is not the key ``"{id}/enable"``), so
+    each is tried against the route map."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    candidates = getattr(exc, "valid_methods", None) or ()
+    return sorted(method for method in candidates if adapter.test(method=method))
 
 
 def unexpected_error(exc: BaseException) -> KmsError:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import Map, PathConverter
+from werkzeug.routing import ValidationError as NoMatch
 
 from app.api.endpoint import call, json_body, query_parameters, require_principal
 from app.api.openapi import documented
@@ -21,6 +24,44 @@ from app.operations import aliases, encryption, keys, policy_documents, rotation
 
 blueprint = Blueprint("keys", __name__)
 blueprint.before_request(require_principal)
+
+#: The routes of a key's sub-resources (``/v1/keys/{KeyId}/encrypt``, ...).
+SUB_RESOURCE = "/v1/keys/<path:key_id>/"
+
+
+class KeyConverter(PathConverter):
+    """``{KeyId}`` in the routes of the key itself (``/v1/keys/{KeyId}``).
+
+    A KeyId may contain ``/`` (``alias/…``, ARNs), so it is a path; but a
+    path that ends in the name of one of a key's sub-resources is that
+    sub-resource's URL. This rule does not match it, so ``GET
+    /v1/keys/{id}/encrypt`` is a 405 with the methods ``…/encrypt`` allows,
+    not DescribeKey of the key ``"{id}/encrypt"``. (An alias whose last part
+    is such a name, ``alias/tags``, is described by ``alias%2Ftags`` only
+    through its ARN or the AWS door.)
+    """
+
+    def to_python(self, value: str) -> str:
+        if value.rpartition("/")[2] in _sub_resources(self.map):
+            raise NoMatch()
+        return value
+
+
+def _sub_resources(url_map: Map) -> frozenset[str]:
+    names = getattr(url_map, "_trent_key_sub_resources", None)
+    if names is None:
+        names = frozenset(
+            rule.rule[len(SUB_RESOURCE) :].partition("/")[0]
+            for rule in url_map.iter_rules()
+            if rule.rule.startswith(SUB_RESOURCE)
+        )
+        url_map._trent_key_sub_resources = names  # type: ignore[attr-defined]
+    return names
+
+
+@blueprint.record_once
+def _register_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters["key"] = KeyConverter
 
 
 def _body(**path: str) -> dict[str, Any]:
@@ -72,7 +113,7 @@ def list_keys() -> Response:
     )
 
 
-@blueprint.get("/v1/keys/<path:key_id>")
+@blueprint.get("/v1/keys/<key:key_id>")
 @documented(
     "GET",
     K,
@@ -86,7 +127,7 @@ def describe_key(key_id: str) -> Response:
     return call(keys.describe_key, schema(s.DescribeKeySchema), {"KeyId": key_id})
 
 
-@blueprint.patch("/v1/keys/<path:key_id>")
+@blueprint.patch("/v1/keys/<key:key_id>")
 @documented(
     "PATCH", K, "UpdateKeyDescription", "Change a key's description.", s.UpdateKeyDescriptionSchema
 )
