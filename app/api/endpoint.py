@@ -30,7 +30,7 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, request
 from marshmallow import Schema
 
-from app.api.json_body import parse_json_object
+from app.api.json_body import parse_json_object, require_utf8
 from app.api.runtime import runtime
 from app.api.schemas.base import load
 from app.audit.events import AuditEvent, Outcome
@@ -103,8 +103,10 @@ def json_body() -> dict[str, Any]:
     if request.content_length is None and not request.data:
         return {}
     mimetype = request.mimetype
-    if request.get_data(cache=True) and mimetype not in ("application/json", ""):
-        raise ValidationError("The request body must be application/json.")
+    if request.get_data(cache=True):
+        if mimetype not in ("application/json", ""):
+            raise ValidationError("The request body must be application/json.")
+        require_utf8(request.mimetype_params.get("charset"))
     settings = runtime().services.settings
     return parse_json_object(request.get_data(cache=True), max_depth=settings.max_json_depth)
 

@@ -18,7 +18,8 @@ the doors use:
 - the answer is byte for byte what the door would have sent.
 
 Plain means: ``POST``, no query string, an ASCII path, a ``Content-Length`` within
-the body limit, and on the REST door ``Content-Type: application/json``. Anything
+the body limit, and ``Content-Type: application/json`` (REST) or
+``application/x-amz-json-1.1`` (AWS), without parameters. Anything
 else, and every request that fails before its audit event is submitted (a bad
 token or signature, malformed JSON, a schema error, a denial, a disabled key,
 a database error), is handed to the Flask application unchanged, with the body
@@ -208,7 +209,7 @@ class FastLane:
         if endpoint == AWS_ENDPOINT:
             door = "aws"
             lane = AWS_LANES.get(environ.get("HTTP_X_AMZ_TARGET", ""))
-            if lane is None:
+            if lane is None or environ.get("CONTENT_TYPE") != AWS_CONTENT_TYPE:
                 raise _HandOver
             # SigV4 signs the body: it is read first.
             body = self._take_body(environ, size)

@@ -77,6 +77,20 @@ def _has_lone_surrogate(value: Any) -> bool:
     return False
 
 
+#: The only charset a body may declare (RFC 8259: JSON exchanged between
+#: systems is UTF-8), in the spellings clients use.
+UTF8_NAMES = frozenset({"utf-8", "utf8"})
+
+
+def require_utf8(charset: str | None) -> None:
+    """Refuse a body whose ``Content-Type`` declares another charset: reading
+    latin-1 or UTF-16 as UTF-8 would silently change what the caller meant."""
+    if charset is not None and charset.strip().strip('"').lower() not in UTF8_NAMES:
+        raise ValidationError(
+            "The request body must be UTF-8: a Content-Type may declare charset=utf-8 or none."
+        )
+
+
 def parse_json_object(raw: bytes, *, max_depth: int) -> dict[str, Any]:
     """Parse a request body that must be one JSON object."""
     if raw.startswith(b"\xef\xbb\xbf"):

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.api.endpoint import audit_failure, execute, jsonable
 from app.api.errors import http_exception_as_kms_error, unexpected_error
-from app.api.json_body import parse_json_object
+from app.api.json_body import parse_json_object, require_utf8
 from app.api.runtime import runtime
 from app.api.schemas.base import schema
 from app.auth.principal import Principal
@@ -113,6 +113,7 @@ def dispatch() -> Response:
             raise UnsupportedOperationError(f"{name} is not supported by this service.")
         raise UnknownOperationError(f"Unknown operation {name or '(none)'}.")
     try:
+        require_utf8(request.mimetype_params.get("charset"))
         body = parse_json_object(
             request.get_data(cache=True), max_depth=runtime().services.settings.max_json_depth
         )

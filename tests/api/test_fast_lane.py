@@ -230,6 +230,18 @@ def calls(apps: Apps, token: TokenFactory) -> list[Call]:
             root,
             headers={"Content-Type": "application/json; charset=utf-8"},
         ),
+        _rest(
+            encrypt,
+            {"Plaintext": PLAINTEXT},
+            root,
+            headers={"Content-Type": "application/json; charset=latin-1"},
+        ),
+        _rest(
+            encrypt,
+            {"Plaintext": PLAINTEXT},
+            root,
+            headers={"Content-Type": "application/json; charset=utf-16"},
+        ),
         _rest(f"{encrypt}?Plaintext=x", {"Plaintext": PLAINTEXT}, root),
         _rest(f"/v1/keys/{disabled}/encrypt", {"Plaintext": PLAINTEXT}, root),
         _rest("/v1/keys/alias%2Fmissing/encrypt", {"Plaintext": PLAINTEXT}, root),
@@ -257,6 +269,18 @@ def calls(apps: Apps, token: TokenFactory) -> list[Call]:
         _aws("Encrypt", {"KeyId": key_id, "Plaintext": PLAINTEXT}, headers=bearer("bad")),
         _aws("Encrypt", {"KeyId": key_id, "Plaintext": "%%%"}, sign=signer),
         _aws("Encrypt", b"{not json", sign=signer),
+        _aws(
+            "Encrypt",
+            {"KeyId": key_id, "Plaintext": PLAINTEXT},
+            sign=signer,
+            headers={"Content-Type": f"{JSON_11}; charset=latin-1"},
+        ),
+        _aws(
+            "Encrypt",
+            {"KeyId": key_id, "Plaintext": PLAINTEXT},
+            sign=signer,
+            headers={"Content-Type": f"{JSON_11}; charset=utf-8"},
+        ),
         _aws("Decrypt", {"CiphertextBlob": b64(bytes(tampered))}, sign=signer),
         _aws("GenerateDataKey", {"KeyId": disabled, "KeySpec": "AES_256"}, sign=signer),
         _aws(
