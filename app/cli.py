@@ -416,7 +416,33 @@ def gunicorn_options(
         # workers, one worker's threads queueing while the other idled.
         # `serve` checks first that nothing else listens on the address.
         "reuse_port": True,
+        "pre_request": _close_after_a_refused_body(settings.max_body_bytes),
     }
+
+
+def _close_after_a_refused_body(max_body_bytes: int) -> Any:
+    """gunicorn's ``pre_request`` hook: a request whose body will be refused
+    unread gets ``Connection: close``.
+
+    A body over the limit is answered 413 without being read. Before the next
+    request on the connection gunicorn discards what is left of it, but at
+    most 64 KiB, and closes the connection past that, after its answer said
+    ``keep-alive``: a client reusing the connection (requests, botocore) then
+    fails with "remote end closed connection". The app cannot set the header
+    (gunicorn drops hop-by-hop headers), so the request is marked to close
+    here, before it is answered. A chunked body's size is not known in
+    advance, and one over the limit leaves the same unread rest: a chunked
+    request closes its connection too (KMS clients send Content-Length).
+    """
+
+    def pre_request(worker: Any, req: Any) -> None:
+        for name, value in req.headers:
+            if name == "CONTENT-LENGTH" and (not value.isdigit() or int(value) > max_body_bytes):
+                req.force_close()
+            elif name == "TRANSFER-ENCODING" and "chunked" in value.lower():
+                req.force_close()
+
+    return pre_request
 
 
 def _run_gunicorn(address: str, workers: int, threads: int, settings: Settings) -> None:
