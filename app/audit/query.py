@@ -10,20 +10,18 @@ kinds and merges them by ``seq``, so neither has to scan the table.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import heapq
 import json
 import math
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from app.audit.record import OUTCOMES, micros
-from app.errors import InvalidMarkerError, NotFoundError, ValidationError
+from app.errors import NotFoundError, ValidationError
 from app.store import audit as audit_store
+from app.store import markers
 from app.store.audit import EventFilter, StoredEvent
 
 DEFAULT_LIMIT = 50
@@ -33,8 +31,6 @@ EVENT_VERSION = "1.11"
 EVENT_SOURCE = "kms.trent"
 
 _MAX_FILTER_TEXT = 2048
-_CURSOR_PREFIX = "audit-seq:"
-_DIGITS = re.compile(r"^[1-9][0-9]{0,18}$")
 
 #: Operations that change nothing (CloudTrail's ``readOnly``).
 _READ_ONLY_PREFIXES = (
@@ -137,20 +133,12 @@ def event_filter(query: AuditQuery) -> EventFilter:
 
 
 def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{seq}".encode("ascii")).decode("ascii")
+    return markers.encode(markers.AUDIT_EVENTS, seq)
 
 
 def decode_cursor(cursor: str) -> int:
     """The ``seq`` a cursor stands for; :class:`InvalidMarkerError` if it is not one of ours."""
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
-    except (binascii.Error, UnicodeError, ValueError):
-        raise InvalidMarkerError() from None
-    if not text.startswith(_CURSOR_PREFIX) or not _DIGITS.match(text[len(_CURSOR_PREFIX) :]):
-        raise InvalidMarkerError()
-    if encode_cursor(int(text[len(_CURSOR_PREFIX) :])) != cursor:
-        raise InvalidMarkerError()
-    return int(text[len(_CURSOR_PREFIX) :])
+    return markers.decode_position(cursor, markers.AUDIT_EVENTS)
 
 
 def _legs(flt: EventFilter, account: str | None) -> list[EventFilter]:

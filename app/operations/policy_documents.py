@@ -30,6 +30,7 @@ from app.operations.key_updates import apply_changes
 from app.operations.kinds import read_only
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
+from app.store import markers
 
 if TYPE_CHECKING:
     from app.operations.keys import CreateKeyRequest
@@ -184,8 +185,25 @@ def put_key_policy(services: Services, ctx: OperationContext, req: PutKeyPolicyR
         apply_changes(key, policy=req.policy)
 
 
+@dataclass(frozen=True)
+class ListKeyPoliciesRequest:
+    key_id: str
+    limit: int = 100
+    marker: str | None = None
+
+
 @read_only
-def list_key_policies(services: Services, ctx: OperationContext, req: Any) -> dict[str, Any]:
+def list_key_policies(
+    services: Services, ctx: OperationContext, req: ListKeyPoliciesRequest
+) -> dict[str, Any]:
     key = resolve_key(services, ctx, req.key_id, allow_alias=False).key
     access.authorize_key_action(services, ctx, "kms:ListKeyPolicies", key)
-    return {"PolicyNames": [POLICY_NAME], "Truncated": False}
+    names = [POLICY_NAME]
+    if req.marker is not None:
+        after = markers.decode(req.marker, markers.POLICIES)
+        names = [name for name in names if name > after]
+    page = names[: req.limit]
+    result: dict[str, Any] = {"PolicyNames": page, "Truncated": len(names) > req.limit}
+    if result["Truncated"]:
+        result["NextMarker"] = markers.encode(markers.POLICIES, page[-1])
+    return result

@@ -25,6 +25,7 @@ from app.operations.kinds import read_only
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
 from app.store import keys as key_store
+from app.store import markers
 
 log = logging.getLogger("trent.rotation")
 
@@ -159,7 +160,7 @@ def list_key_rotations(
         versions = [v for v in versions if v.rotation_type is not None]
     start = 0
     if req.marker is not None:
-        after = int(key_store.decode_marker(req.marker, "v"))
+        after = markers.decode_position(req.marker, markers.ROTATIONS)
         start = next((i for i, v in enumerate(versions) if v.version > after), len(versions))
     page = versions[start : start + req.limit]
     entries = []
@@ -175,7 +176,7 @@ def list_key_rotations(
         entries.append(entry)
     result: dict[str, Any] = {"Rotations": entries, "Truncated": start + req.limit < len(versions)}
     if result["Truncated"]:
-        result["NextMarker"] = key_store.encode_marker("v", str(page[-1].version))
+        result["NextMarker"] = markers.encode(markers.ROTATIONS, page[-1].version)
     return result
 
 

@@ -7,8 +7,6 @@ material they handle is :class:`~app.crypto.material.SealedMaterial`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -16,8 +14,9 @@ from typing import Any
 import peewee
 
 from app.crypto.material import SealedMaterial
-from app.errors import AlreadyExistsError, InvalidMarkerError
+from app.errors import AlreadyExistsError
 from app.keys.model import Alias, Key, KeyState, KeyVersionInfo
+from app.store import markers
 from app.store.database import cached, database_proxy
 from app.store.models import AliasRow, KeyRow, KeyTagRow, KeyVersionRow
 
@@ -150,10 +149,10 @@ def list_keys(
 ) -> tuple[list[tuple[str, str]], str | None]:
     query = KeyRow.select(KeyRow.id, KeyRow.arn).where(KeyRow.account == account)
     if marker is not None:
-        query = query.where(KeyRow.id > decode_marker(marker, "k"))
+        query = query.where(KeyRow.id > markers.decode(marker, markers.KEYS))
     rows = list(query.order_by(KeyRow.id).limit(limit + 1))
     page = [(r.id, r.arn) for r in rows[:limit]]
-    next_marker = encode_marker("k", page[-1][0]) if len(rows) > limit else None
+    next_marker = markers.encode(markers.KEYS, page[-1][0]) if len(rows) > limit else None
     return page, next_marker
 
 
@@ -298,10 +297,10 @@ def list_aliases(
     if key_id is not None:
         query = query.where(AliasRow.key == key_id)
     if marker is not None:
-        query = query.where(AliasRow.name > decode_marker(marker, "a"))
+        query = query.where(AliasRow.name > markers.decode(marker, markers.ALIASES))
     rows = list(query.order_by(AliasRow.name).limit(limit + 1))
     page = [_to_alias(r) for r in rows[:limit]]
-    next_marker = encode_marker("a", page[-1].name) if len(rows) > limit else None
+    next_marker = markers.encode(markers.ALIASES, page[-1].name) if len(rows) > limit else None
     return page, next_marker
 
 
@@ -332,29 +331,11 @@ def list_tags(
 ) -> tuple[list[tuple[str, str]], str | None]:
     query = KeyTagRow.select(KeyTagRow.tag_key, KeyTagRow.tag_value).where(KeyTagRow.key == key_id)
     if marker is not None:
-        query = query.where(KeyTagRow.tag_key > decode_marker(marker, "t"))
+        query = query.where(KeyTagRow.tag_key > markers.decode(marker, markers.TAGS))
     rows = list(query.order_by(KeyTagRow.tag_key).limit(limit + 1))
     page = [(r.tag_key, r.tag_value) for r in rows[:limit]]
-    next_marker = encode_marker("t", page[-1][0]) if len(rows) > limit else None
+    next_marker = markers.encode(markers.TAGS, page[-1][0]) if len(rows) > limit else None
     return page, next_marker
-
-
-# Pagination markers: opaque to callers, checked on the way back in.
-
-
-def encode_marker(kind: str, value: str) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode("ascii")
-
-
-def decode_marker(marker: str, kind: str) -> str:
-    try:
-        text = base64.urlsafe_b64decode(marker.encode("ascii")).decode("utf-8")
-    except (binascii.Error, UnicodeError, ValueError):
-        raise InvalidMarkerError() from None
-    prefix, sep, value = text.partition(":")
-    if prefix != kind or not sep or not value:
-        raise InvalidMarkerError()
-    return value
 
 
 def is_duplicate(exc: BaseException) -> bool:

@@ -202,6 +202,8 @@ BAD_CURSORS = [
     query.encode_cursor(5) + "=",
     "YXVkaXQtc2VxOjA=",
     "YXVkaXQtc2VxOi0x",
+    # audit-seq:2**63, one past what a 64-bit seq column holds
+    "YXVkaXQtc2VxOjkyMjMzNzIwMzY4NTQ3NzU4MDg=",
 ]
 BAD_SEARCHES = [
     (AuditQuery(), 0),

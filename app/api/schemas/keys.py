@@ -361,5 +361,5 @@ class ListKeyPoliciesSchema(StrictSchema):
     marker = Text(min_length=1, max_length=1024, pattern=r"^[\u0020-\u00FF]*$", data_key="Marker")
 
     @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> keys.KeyIdRequest:
-        return keys.KeyIdRequest(key_id=data["key_id"])
+    def build(self, data: dict[str, Any], **_: Any) -> policy_documents.ListKeyPoliciesRequest:
+        return policy_documents.ListKeyPoliciesRequest(**data)
