@@ -95,10 +95,11 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
     with database_or_exit(settings):
         pending = pending_migrations()
         settings = _pin_database_identity(settings)
-    if pending:
-        raise click.ClickException(
-            f"{len(pending)} migration(s) pending ({', '.join(pending)}): run `trent migrate`"
-        )
+        if pending:
+            raise click.ClickException(
+                f"{len(pending)} migration(s) pending ({', '.join(pending)}): run `trent migrate`"
+            )
+        _warn_of_stale_policies(settings)
     address = bind or settings.bind
     _refuse_if_taken(address)
     # gunicorn's own "Listening at" line is empty when each worker binds for itself.
@@ -158,6 +159,32 @@ def _writer_heartbeat(settings: Settings) -> Callable[[], bool | None]:
     from app.audit.writer_service import ping
 
     return lambda: ping(settings.audit_writer_socket, settings.audit_writer_heartbeat_seconds)
+
+
+#: How many stale policies ``serve`` names at start (the rest are counted).
+STALE_POLICIES_SHOWN = 20
+
+
+def _warn_of_stale_policies(settings: Settings) -> None:
+    """Name the stored policies that a write would now refuse: a misspelt
+    condition key in one of them never matches, so a Deny that uses it does
+    not apply (they are enforced as stored, so that no key is locked out)."""
+    from app.operations.policy_documents import stored_documents_refused_now
+
+    stale = stored_documents_refused_now(settings.partition)
+    for document in stale[:STALE_POLICIES_SHOWN]:
+        click.echo(
+            f"trent: warning: the {document.where} would be refused if written today: "
+            f"{document.problem}; it is enforced as stored, where a misspelt name never "
+            "matches: rewrite it",
+            err=True,
+        )
+    if len(stale) > STALE_POLICIES_SHOWN:
+        click.echo(
+            f"trent: warning: and {len(stale) - STALE_POLICIES_SHOWN} more stored policies "
+            "like these",
+            err=True,
+        )
 
 
 def _refuse_if_taken(address: str) -> None:

@@ -30,7 +30,8 @@ from app.operations.key_updates import apply_changes
 from app.operations.kinds import read_only
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
-from app.store import markers
+from app.store import identity_policies, markers
+from app.store import keys as key_store
 
 if TYPE_CHECKING:
     from app.operations.keys import CreateKeyRequest
@@ -207,3 +208,44 @@ def list_key_policies(
     if result["Truncated"]:
         result["NextMarker"] = markers.encode(markers.POLICIES, page[-1])
     return result
+
+
+@dataclass(frozen=True)
+class StaleDocument:
+    """A stored policy that a write would refuse today (see
+    :func:`stored_documents_refused_now`)."""
+
+    #: ``key policy of <key ARN>`` or ``identity policy <name> of <principal ARN>``.
+    where: str
+    #: The first problem, with its JSON pointer.
+    problem: str
+
+
+def stored_documents_refused_now(partition: str) -> list[StaleDocument]:
+    """Stored key and identity policies that the checks of a write would now
+    refuse (names of actions and condition keys added since they were stored).
+
+    They are enforced as stored, read without those checks so that no key is
+    locked out; but a Deny whose condition key is misspelt never matches, so
+    an operator must be told which ones to rewrite."""
+    found: list[StaleDocument] = []
+    for arn, document in key_store.all_key_policies():
+        problem = _refused(document, policies.PolicyKind.KEY, partition)
+        if problem is not None:
+            found.append(StaleDocument(f"key policy of {arn}", problem))
+    for principal_arn, name, document in identity_policies.all_documents():
+        problem = _refused(document, policies.PolicyKind.IDENTITY, partition)
+        if problem is not None:
+            found.append(StaleDocument(f"identity policy {name} of {principal_arn}", problem))
+    return found
+
+
+def _refused(document: str, kind: policies.PolicyKind, partition: str) -> str | None:
+    try:
+        policies.parse_policy(document, kind, partition=partition, strict=True)
+    except policies.PolicyError as exc:
+        issue = exc.issues[0]
+        return f"{issue.message} (at {issue.pointer or '/'})"
+    except policies.PolicyDocumentError as exc:
+        return str(exc)
+    return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from app.store.database import cached, database_proxy
 from app.store.models import IdentityPolicyRow
 
@@ -66,3 +68,16 @@ def _load_documents(principal_arn: str) -> tuple[tuple[str, str], ...]:
     return tuple(
         (name, document) for name, document in database_proxy.execute_sql(sql, (principal_arn,))
     )
+
+
+def all_documents() -> Iterator[tuple[str, str, str]]:
+    """``(principal ARN, policy name, document)`` of every identity policy."""
+    query = (
+        IdentityPolicyRow.select(
+            IdentityPolicyRow.principal_arn, IdentityPolicyRow.name, IdentityPolicyRow.document
+        )
+        .order_by(IdentityPolicyRow.principal_arn, IdentityPolicyRow.name)
+        .tuples()
+    )
+    for principal_arn, name, document in query.iterator():
+        yield str(principal_arn), str(name), str(document)

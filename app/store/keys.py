@@ -7,7 +7,7 @@ material they handle is :class:`~app.crypto.material.SealedMaterial`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -341,3 +341,10 @@ def list_tags(
 def is_duplicate(exc: BaseException) -> bool:
     """True when ``exc`` is a unique-constraint violation."""
     return isinstance(exc, peewee.IntegrityError)
+
+
+def all_key_policies() -> Iterator[tuple[str, str]]:
+    """``(key ARN, policy document)`` of every key, in ARN order."""
+    query = KeyRow.select(KeyRow.arn, KeyRow.policy).order_by(KeyRow.arn).tuples()
+    for arn, document in query.iterator():
+        yield str(arn), str(document)

@@ -14,6 +14,7 @@ from werkzeug.test import TestResponse
 
 from tests.api.kms import Kms
 from tests.api.test_aws_door import signed
+from app.config import Settings
 from tests.conftest import ACCOUNT, TokenFactory
 
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
@@ -262,3 +263,30 @@ def test_documents_stored_before_the_checks_still_work_and_can_be_replaced(
     assert root.put(f"/v1/keys/{key_id}/policy", {"Policy": legacy_key_policy}).status_code == 400
     fixed = json.dumps({"Version": "2012-10-17", "Statement": [ROOT_STATEMENT, USE_STATEMENT]})
     assert root.put(f"/v1/keys/{key_id}/policy", {"Policy": fixed}).status_code == 200
+
+
+def test_serve_names_the_stored_documents_a_write_would_refuse(
+    root: Kms, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Deny with a misspelt condition key stored before the checks still
+    fails open (it is enforced as stored): `trent serve` names each such
+    document at start, with the problem and where it is."""
+    from app.cli import _warn_of_stale_policies
+    from app.store.database import connection
+
+    clean_key, _ = users_key(root)
+    stale_key, _ = users_key(root)
+    with connection():
+        _warn_of_stale_policies(settings)
+    assert capsys.readouterr().err == ""
+    _store_without_checks(None, APP, IDENTITY_TYPO_DENY)
+    _store_without_checks(stale_key, None, TYPO_DENY)
+    with connection():
+        _warn_of_stale_policies(settings)
+    lines = capsys.readouterr().err.splitlines()
+    stale_arn = root.describe(stale_key).get_json()["KeyMetadata"]["Arn"]
+    assert len(lines) == 2, lines
+    assert f"key policy of {stale_arn}" in lines[0]
+    assert "aws:PrincipleTag" in lines[0] and TYPO_POINTER in lines[0]
+    assert f"identity policy legacy of {APP}" in lines[1]
+    assert clean_key not in "\n".join(lines)
