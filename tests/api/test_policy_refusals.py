@@ -12,9 +12,9 @@ from botocore.credentials import Credentials
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from app.config import Settings
 from tests.api.kms import Kms
 from tests.api.test_aws_door import signed
-from app.config import Settings
 from tests.conftest import ACCOUNT, TokenFactory
 
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
