@@ -9,7 +9,8 @@ from marshmallow import post_load
 
 from app.api.endpoint import call, json_body, require_principal
 from app.api.openapi import documented
-from app.api.schemas.base import POLICY_DOCUMENT, StrictSchema, Text, schema
+from app.api.schemas.base import StrictSchema, Text, schema
+from app.api.schemas.base import policy_document as document_member
 from app.operations import identity
 
 blueprint = Blueprint("identity", __name__)
@@ -21,14 +22,7 @@ P = "/v1/principals/{PrincipalArn}/policies"
 class PrincipalPolicySchema(StrictSchema):
     principal_arn = Text(required=True, min_length=1, max_length=2048, data_key="PrincipalArn")
     policy_name = Text(min_length=1, max_length=128, data_key="PolicyName")
-    # A policy document may carry tab, LF and CR (AWS's policy pattern).
-    policy_document = Text(
-        min_length=1,
-        max_length=131072,
-        pattern=POLICY_DOCUMENT,
-        quote=False,
-        data_key="PolicyDocument",
-    )
+    policy_document = document_member("PolicyDocument")
 
     @post_load
     def build(self, data: dict[str, Any], **_: Any) -> identity.PrincipalPolicyRequest:
@@ -36,14 +30,7 @@ class PrincipalPolicySchema(StrictSchema):
 
 
 class PutPrincipalPolicySchema(PrincipalPolicySchema):
-    policy_document = Text(
-        required=True,
-        min_length=1,
-        max_length=131072,
-        pattern=POLICY_DOCUMENT,
-        quote=False,
-        data_key="PolicyDocument",
-    )
+    policy_document = document_member("PolicyDocument", required=True)
 
 
 @blueprint.get("/v1/whoami")

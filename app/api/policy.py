@@ -10,7 +10,15 @@ from marshmallow import fields, post_load
 
 from app.api.endpoint import call, json_body, require_principal
 from app.api.openapi import documented
-from app.api.schemas.base import StrictSchema, StringMap, Text, TextList, constraint, schema
+from app.api.schemas.base import (
+    StrictSchema,
+    StringMap,
+    Text,
+    TextList,
+    constraint,
+    policy_document,
+    schema,
+)
 from app.operations import policy_authoring
 
 blueprint = Blueprint("policy", __name__)
@@ -20,14 +28,7 @@ blueprint.before_request(require_principal)
 # The policies given here are diagnosed, never stored: their parser reports
 # bad characters itself, with their position.
 class ValidatePolicySchema(StrictSchema):
-    policy = Text(
-        required=True,
-        min_length=1,
-        max_length=131072,
-        printable=False,
-        quote=False,
-        data_key="Policy",
-    )
+    policy = policy_document("Policy", required=True, stored=False)
     policy_type = Text(choices=("KEY", "IDENTITY"), data_key="PolicyType")
 
     @post_load
@@ -61,7 +62,7 @@ class ContextField(fields.Field[dict[str, Any]]):
 
 
 class SimulatePolicySchema(StrictSchema):
-    policy = Text(min_length=1, max_length=131072, printable=False, quote=False, data_key="Policy")
+    policy = policy_document("Policy", stored=False)
     key_id = Text(min_length=1, max_length=2048, data_key="KeyId")
     identity_policies = StringMap(max_entries=10, printable=False, data_key="IdentityPolicies")
     principal = Text(required=True, min_length=1, max_length=2048, data_key="Principal")

@@ -239,6 +239,22 @@ class StringMap(fields.Field[dict[str, str]]):
         return value
 
 
+def policy_document(data_key: str, *, required: bool = False, stored: bool = True) -> Text:
+    """A policy document member: up to 128 KiB, never quoted in a message.
+    A document that is stored follows AWS's policy pattern (tab, LF, CR and
+    U+0020 to U+00FF); one that is only diagnosed (``stored=False``) is left
+    to the policy parser, which reports a bad character with its position."""
+    return Text(
+        required=required,
+        min_length=1,
+        max_length=131072,
+        pattern=POLICY_DOCUMENT if stored else None,
+        printable=stored,
+        quote=False,
+        data_key=data_key,
+    )
+
+
 class TextList(fields.Field[list[str]]):
     """A JSON array of constrained strings."""
 

@@ -11,7 +11,6 @@ from typing import Any
 from marshmallow import fields, post_load
 
 from app.api.schemas.base import (
-    POLICY_DOCUMENT,
     Blob,
     Flag,
     Int,
@@ -19,6 +18,7 @@ from app.api.schemas.base import (
     StringMap,
     Text,
     TextList,
+    policy_document,
 )
 from app.errors import InvalidGrantTokenError, UnsupportedOperationError
 from app.operations import aliases, encryption, keys, policy_documents, rotation
@@ -64,17 +64,6 @@ def _grant_tokens() -> TextList:
     return TextList(item=item, max_items=10, data_key="GrantTokens")
 
 
-def _policy(*, required: bool = False) -> Text:
-    return Text(
-        required=required,
-        min_length=1,
-        max_length=131072,
-        pattern=POLICY_DOCUMENT,
-        quote=False,
-        data_key="Policy",
-    )
-
-
 def _alias_name() -> Text:
     return Text(
         required=True, min_length=1, max_length=256, pattern=ALIAS_NAME, data_key="AliasName"
@@ -87,7 +76,7 @@ class TagSchema(StrictSchema):
 
 
 class CreateKeySchema(StrictSchema):
-    policy = _policy()
+    policy = policy_document("Policy")
     description = Text(max_length=8192, data_key="Description")
     key_usage = Text(choices=KEY_USAGES, data_key="KeyUsage")
     customer_master_key_spec = Text(choices=KEY_SPECS, data_key="CustomerMasterKeySpec")
@@ -346,7 +335,7 @@ class GetKeyPolicySchema(StrictSchema):
 class PutKeyPolicySchema(StrictSchema):
     key_id = _key_id("KeyId", required=True)
     policy_name = Text(min_length=1, max_length=128, pattern=r"^[\w]+$", data_key="PolicyName")
-    policy = _policy(required=True)
+    policy = policy_document("Policy", required=True)
     bypass_policy_lockout_safety_check = Flag(data_key="BypassPolicyLockoutSafetyCheck")
     bypass_separation_of_duties_check = Flag(data_key="BypassSeparationOfDutiesCheck")
 
