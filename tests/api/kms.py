@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -9,6 +10,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.conftest import b64, bearer
+
+JSON_11 = "application/x-amz-json-1.1"
 
 
 class Kms:
@@ -33,6 +36,20 @@ class Kms:
 
     def delete(self, path: str, **query: Any) -> TestResponse:
         return self.client.delete(path, query_string=query, headers=self.headers)
+
+    def aws(
+        self, target: str, body: dict[str, Any], *, content_type: str = JSON_11
+    ) -> TestResponse:
+        """A call on the AWS door (JSON 1.1), with the same bearer token."""
+        return self.client.post(
+            "/",
+            data=json.dumps(body).encode(),
+            headers={
+                **self.headers,
+                "X-Amz-Target": f"TrentService.{target}",
+                "Content-Type": content_type,
+            },
+        )
 
     # Keys
 

@@ -24,17 +24,6 @@ HOST = "localhost"
 JSON_11 = "application/x-amz-json-1.1"
 
 
-@pytest.fixture
-def root(client: FlaskClient, token: TokenFactory) -> Kms:
-    return Kms(client, token(root=True))
-
-
-@pytest.fixture
-def credentials(root: Kms) -> Credentials:
-    created = root.post("/v1/access-keys").get_json()["AccessKey"]
-    return Credentials(created["AccessKeyId"], created["SecretAccessKey"])
-
-
 def signed(
     client: FlaskClient,
     credentials: Credentials,

@@ -20,7 +20,7 @@ from app.operations.rotation import MAX_ON_DEMAND_ROTATIONS
 from app.operations.scheduler import run_jobs_once
 from tests.api.kms import Kms
 from tests.api.test_aws_door import last_event, signed
-from tests.conftest import ACCOUNT, TokenFactory, b64
+from tests.conftest import ACCOUNT, b64
 
 PREFIX = "1 validation error detected: "
 
@@ -53,11 +53,6 @@ class Aws:
 
     def new_key(self) -> str:
         return str(self.ok("CreateKey", {})["KeyMetadata"]["KeyId"])
-
-
-@pytest.fixture
-def root(client: FlaskClient, token: TokenFactory) -> Kms:
-    return Kms(client, token(root=True))
 
 
 @pytest.fixture

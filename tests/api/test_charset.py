@@ -16,6 +16,7 @@ from flask import Flask
 
 from app import create_app
 from app.config import Settings
+from tests.api.kms import Kms
 from tests.conftest import TokenFactory, bearer
 
 PLAINTEXT = base64.b64encode(b"secret").decode()
@@ -43,14 +44,8 @@ def _rest(app: Flask, token: str, key_id: str, content_type: str) -> tuple[int, 
 
 
 def _aws(app: Flask, token: str, key_id: str, content_type: str) -> tuple[int, dict[str, object]]:
-    response = app.test_client().post(
-        "/",
-        data=json.dumps({"KeyId": key_id, "Plaintext": PLAINTEXT}).encode(),
-        headers={
-            **bearer(token),
-            "X-Amz-Target": "TrentService.Encrypt",
-            "Content-Type": content_type,
-        },
+    response = Kms(app.test_client(), token).aws(
+        "Encrypt", {"KeyId": key_id, "Plaintext": PLAINTEXT}, content_type=content_type
     )
     return response.status_code, json.loads(response.get_data())
 

@@ -21,9 +21,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app.config import Settings
+from tests.api.kms import Kms
 from tests.conftest import TokenFactory, b64, bearer, init_data_dir
-
-JSON_11 = "application/x-amz-json-1.1"
 
 BAD = {"nul": "\x00", "c0": "\x01", "esc": "\x1b", "del": "\x7f", "newline": "\n", "tab": "\t"}
 
@@ -34,21 +33,11 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     return init_data_dir(tmp_path / "var", url)
 
 
-class Door:
-    def __init__(self, client: FlaskClient, token: str) -> None:
-        self.client = client
-        self.token = token
+class Door(Kms):
+    """The AWS door, as the account root."""
 
     def __call__(self, target: str, body: dict[str, Any]) -> TestResponse:
-        return self.client.post(
-            "/",
-            data=json.dumps(body).encode(),
-            headers={
-                **bearer(self.token),
-                "X-Amz-Target": f"TrentService.{target}",
-                "Content-Type": JSON_11,
-            },
-        )
+        return self.aws(target, body)
 
     def ok(self, target: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self(target, body)

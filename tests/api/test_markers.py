@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from app.config import Settings
+from tests.api.kms import Kms
 from tests.conftest import TokenFactory, bearer, init_data_dir
 
-JSON_11 = "application/x-amz-json-1.1"
 #: AWS's rule for Marker: 1-1024 characters of [\u0020-\u00FF].
 MARKER_RULE = re.compile(r"^[\u0020-\u00FF]{1,1024}$")
 #: The audit cursor: 1-256 characters, no control character.
@@ -53,15 +53,7 @@ class Lists:
         return self.client.get(path, query_string=query, headers=bearer(self.token))
 
     def aws(self, target: str, body: dict[str, Any]) -> TestResponse:
-        return self.client.post(
-            "/",
-            data=json.dumps(body).encode(),
-            headers={
-                **bearer(self.token),
-                "X-Amz-Target": f"TrentService.{target}",
-                "Content-Type": JSON_11,
-            },
-        )
+        return Kms(self.client, self.token).aws(target, body)
 
 
 @pytest.fixture

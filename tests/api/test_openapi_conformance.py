@@ -101,23 +101,20 @@ def _refused_by_the_schema_layer(response: Any) -> str | None:
     return message if any(part in message for part in EDGE_REFUSALS) else None
 
 
-# Known defects, each shown by a test of its own below (strict xfail): the
-# generated requests are kept clear of them here, so that the run goes on
-# finding new ones. Remove a line here with its xfail mark once it is fixed.
-def _avoid_known_defects(case: Any) -> None:
+def _integers_without_fractions(case: Any) -> None:
+    """An integer written with a fraction (634.0) is an integer to JSON Schema;
+    the server takes integers only as written without one, and the document
+    says so in words (info.description): see the last test of this file."""
     body = case.body if isinstance(case.body, dict) else None
     if body is None:
         return
-    # An integer written with a fraction (634.0) is an integer to JSON Schema;
-    # the server takes integers only as written without one, and the document
-    # says so in words (info.description): see the last test of this file.
     for name, value in body.items():
         if isinstance(value, float) and value.is_integer():
             body[name] = int(value)
 
 
 def _check(case: Any, headers: dict[str, str]) -> None:
-    _avoid_known_defects(case)
+    _integers_without_fractions(case)
     response = case.call(headers=headers)
     case.validate_response(response, checks=CHECKS, headers=headers)
     if case.meta is not None and case.meta.generation.mode is GenerationMode.POSITIVE:
@@ -182,7 +179,7 @@ def test_linked_calls_answer_as_documented(app: Flask, tmp_path: Path) -> None:
             self.headers = {"Authorization": f"Bearer {token}"}
 
         def before_call(self, case: Any) -> None:
-            _avoid_known_defects(case)
+            _integers_without_fractions(case)
 
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"headers": self.headers, "app": self.app}

@@ -69,19 +69,8 @@ IDENTITY_TYPO_POINTER = "/Statement/0/Condition/StringEquals/aws:PrincipleTag~1t
 
 
 @pytest.fixture
-def root(client: FlaskClient, token: TokenFactory) -> Kms:
-    return Kms(client, token(root=True))
-
-
-@pytest.fixture
 def red_app(client: FlaskClient, token: TokenFactory) -> Kms:
     return Kms(client, token(role="App", tags={"team": "red"}))
-
-
-@pytest.fixture
-def credentials(root: Kms) -> Credentials:
-    created = root.post("/v1/access-keys").get_json()["AccessKey"]
-    return Credentials(created["AccessKeyId"], created["SecretAccessKey"])
 
 
 def q(text: str) -> str:

@@ -14,20 +14,9 @@ from app.api.schemas.keys import ARN_PRINCIPAL
 from tests.api.kms import Kms
 from tests.api.test_aws_door import signed
 from tests.api.test_policy_refusals import aws_error, rest_error
-from tests.conftest import ACCOUNT, TokenFactory
+from tests.conftest import ACCOUNT
 
 ADMIN = f"arn:aws:iam::{ACCOUNT}:user/admin"
-
-
-@pytest.fixture
-def root(client: FlaskClient, token: TokenFactory) -> Kms:
-    return Kms(client, token(root=True))
-
-
-@pytest.fixture
-def credentials(root: Kms) -> Credentials:
-    created = root.post("/v1/access-keys").get_json()["AccessKey"]
-    return Credentials(created["AccessKeyId"], created["SecretAccessKey"])
 
 
 @pytest.mark.parametrize("field", ["Administrators", "Users"])

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +104,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     while writer_pids(data_dir) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not writer_pids(data_dir), "the audit writer outlived the server"
+
+
+def wait_for(condition: Callable[[], object], seconds: float) -> bool:
+    """Poll ``condition`` until it holds or ``seconds`` pass (a generous bound,
+    never a timing assertion)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def writer_pids(data_dir: Path) -> list[int]:

@@ -14,8 +14,8 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from tests.e2e.conftest import TRENT, Server, helper_pids
-from tests.e2e.test_audit_writer_process import _ready, encrypt, wait_for
+from tests.e2e.conftest import TRENT, Server, helper_pids, wait_for
+from tests.e2e.test_audit_writer_process import _ready, encrypt
 
 
 def _cut_tail(database: Path, keep: int) -> None:

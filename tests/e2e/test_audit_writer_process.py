@@ -13,22 +13,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.conftest import TRENT, Server, helper_pids, writer_pids
+from tests.e2e.conftest import TRENT, Server, helper_pids, wait_for, writer_pids
 
 
 def encrypt(server: Server, token: str, key_id: str) -> None:
     body = {"Plaintext": base64.b64encode(os.urandom(32)).decode()}
     answer = server.rest("POST", f"/v1/keys/{key_id}/encrypt", token, body)
     assert isinstance(answer, dict) and answer["CiphertextBlob"]
-
-
-def wait_for(condition: object, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_killing_the_writer_costs_no_request_and_it_comes_back(server: Server) -> None:

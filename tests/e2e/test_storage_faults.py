@@ -17,14 +17,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import TRENT, Server, _free_port, helper_pids, writer_pids
+from tests.e2e.conftest import TRENT, Server, _free_port, helper_pids, wait_for, writer_pids
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -32,15 +32,6 @@ CLIENTS = 8
 #: Shorter than the writer's answer timeout (30 s): a client that waits this
 #: long for an answer gives up and records a time-out.
 CLIENT_TIMEOUT = 20.0
-
-
-def wait_for(condition: Callable[[], object], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @dataclass
