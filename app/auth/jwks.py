@@ -20,7 +20,6 @@ All lookups are dictionary lookups on an already format-checked ``kid``: the
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -35,10 +34,14 @@ from typing import Any, Final, Protocol, cast
 from urllib.parse import urlsplit
 
 import jwt
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from app.config import ALLOWED_JWT_ALGORITHMS, ConfigError, IssuerConfig, Settings
-from app.crypto.issuer_keys import IssuerKeyError, VerificationPublicKey, load_public_key_file
+from app.crypto.issuer_keys import (
+    IssuerKeyError,
+    VerificationPublicKey,
+    load_public_key_file,
+    verification_key_fingerprint,
+)
 
 log = logging.getLogger("trent.auth.jwks")
 
@@ -109,9 +112,12 @@ def bind_key(key: object, algorithm: str, kid: str | None) -> VerificationKey:
     if too_short:
         raise ValueError(too_short)
     public_key = cast(VerificationPublicKey, prepared)
-    spki = public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    fingerprint = hashlib.sha256(algorithm.encode("ascii") + b"\0" + spki).digest()
-    return VerificationKey(kid=kid, algorithm=algorithm, key=public_key, fingerprint=fingerprint)
+    return VerificationKey(
+        kid=kid,
+        algorithm=algorithm,
+        key=public_key,
+        fingerprint=verification_key_fingerprint(public_key, algorithm),
+    )
 
 
 def parse_jwk(jwk: object, allowed_algorithms: frozenset[str]) -> VerificationKey:

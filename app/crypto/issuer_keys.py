@@ -222,6 +222,16 @@ def load_public_key_file(path: Path) -> VerificationPublicKey:
     return key
 
 
+def verification_key_fingerprint(public_key: VerificationPublicKey, algorithm: str) -> bytes:
+    """SHA-256 of ``algorithm`` and the key's SubjectPublicKeyInfo: the same
+    for two objects of one key (a JWK Set fetched twice), different for another
+    key or the same key bound to another algorithm."""
+    spki = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(algorithm.encode("ascii") + b"\0" + spki).digest()
+
+
 def public_key_thumbprint(public_key: IssuerPublicKey) -> str:
     """RFC 7638 JWK thumbprint (SHA-256, base64url) of an Ed25519 or P-256 key."""
     members: dict[str, str]
