@@ -289,7 +289,6 @@ class AuditLog:
         head = audit_store.read_head()
         if head is None:
             raise AuditIntegrityError(Finding("head_missing", None, "the chain head is missing"))
-        self._check_exported_history(previous)
         first_seq = previous.last_seq + 1 if previous else 1
         if head.last_seq < first_seq:
             if previous is not None and head.last_seq < previous.last_seq:
@@ -302,6 +301,8 @@ class AuditLog:
                     )
                 )
             return None
+        # Only when there is something to sign: an idle round stays two reads.
+        self._check_exported_history(previous)
         walker = ChainWalker(
             self._mac_key,
             start_seq=first_seq,
