@@ -66,6 +66,18 @@ def _checkpointer(env: AuditEnv, clock: Monotonic, interval: float = 5.0) -> Che
     return Checkpointer(env.log, contextlib.nullcontext, interval, clock=clock)
 
 
+def _two_checkpoints(env: AuditEnv) -> tuple[Monotonic, Checkpointer]:
+    """Checkpoints 1 (events 1..5) and 2 (events 6..10), signed by the checkpointer."""
+    clock = Monotonic()
+    checkpointer = _checkpointer(env, clock)
+    env.append(5)
+    assert checkpointer.tick() is not None
+    env.append(5)
+    clock.now += 5
+    assert checkpointer.tick() is not None
+    return clock, checkpointer
+
+
 def test_a_checkpoint_is_signed_within_its_interval_under_traffic(
     audit_env: AuditEnv,  # noqa: F811
 ) -> None:
@@ -232,13 +244,7 @@ def test_the_sink_catches_it_when_the_checkpoint_file_is_rewritten_too(
     sink = tmp_path / "other-mount" / "sink.jsonl"
     sink.parent.mkdir()
     audit_env.log.checkpoint_sink = sink
-    clock = Monotonic()
-    checkpointer = _checkpointer(audit_env, clock)
-    audit_env.append(5)
-    assert checkpointer.tick() is not None
-    audit_env.append(5)
-    clock.now += 5
-    assert checkpointer.tick() is not None
+    _two_checkpoints(audit_env)
     # Database and data directory both in the attacker's hands: the tail,
     # its checkpoint and the checkpoint file's last line are gone.
     _cut_tail(5, checkpoints_too=True)
@@ -253,13 +259,7 @@ def test_the_sink_catches_it_when_the_checkpoint_file_is_rewritten_too(
 def test_new_events_over_a_cut_tail_do_not_match_the_checkpoint(
     audit_env: AuditEnv,  # noqa: F811
 ) -> None:
-    clock = Monotonic()
-    checkpointer = _checkpointer(audit_env, clock)
-    audit_env.append(5)
-    assert checkpointer.tick() is not None
-    audit_env.append(5)
-    clock.now += 5
-    assert checkpointer.tick() is not None
+    _two_checkpoints(audit_env)
     _cut_tail(5, checkpoints_too=True)
     audit_env.append(7)  # the server goes on, filling 6..12 with other events
     head = read_head()
@@ -320,13 +320,7 @@ def test_a_worker_skips_its_round_while_the_checkpointer_holds_the_lock(
 
 
 def test_no_checkpoint_is_signed_over_a_cut_tail(audit_env: AuditEnv) -> None:  # noqa: F811
-    clock = Monotonic()
-    checkpointer = _checkpointer(audit_env, clock)
-    audit_env.append(5)
-    assert checkpointer.tick() is not None
-    audit_env.append(5)
-    clock.now += 5
-    assert checkpointer.tick() is not None
+    clock, checkpointer = _two_checkpoints(audit_env)
     _cut_tail(5, checkpoints_too=True)
     audit_env.append(3)  # the server goes on over the cut
     clock.now += 5
