@@ -5,7 +5,7 @@
 authentication, no cryptography, no database: whatever Trent spends above this
 floor is Trent's own work.
 
-The gunicorn options are ``trent serve``'s own (:func:`app.cli.gunicorn_options`:
+The gunicorn options are ``trent serve``'s own (:func:`app.cli.serve.gunicorn_options`:
 the same worker class and threads, timeouts, keep-alive and request limits).
 The harness also checks both servers' logs for the worker class they report.
 """
@@ -31,7 +31,7 @@ def create_app() -> Flask:
 def gunicorn_options(bind: str, workers: int) -> dict[str, Any]:
     from pathlib import Path
 
-    from app.cli import gunicorn_options as trent_options
+    from app.cli.serve import gunicorn_options as trent_options
     from app.config import Settings
 
     settings = Settings(data_dir=Path("."))

@@ -151,12 +151,12 @@ def summarise(stacks: str) -> tuple[int, int, Counter[str], Counter[str]]:
         request += count
         leaf[frames[-1]] += count
         own = [f for f in frames if "(app/" in f or "(policies/" in f]
-        # The outermost Trent frame is `serve` in app/cli.py: a deepest frame
+        # The outermost Trent frame is `serve` in app/cli/serve.py: a deepest frame
         # there means the time was spent in gunicorn or Werkzeug, not Trent.
         deepest = own[-1] if own else "(outside Trent)"
-        trent["(gunicorn/werkzeug, outside Trent)" if "(app/cli.py" in deepest else deepest] += (
-            count
-        )
+        trent[
+            "(gunicorn/werkzeug, outside Trent)" if "(app/cli/serve.py" in deepest else deepest
+        ] += count
     return worker, request, leaf, trent
 
 

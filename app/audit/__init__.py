@@ -3,6 +3,6 @@ query, export and verification.
 
 Public names: :class:`~app.audit.log.AuditLog` (append, checkpoints),
 :func:`~app.audit.verify.verify`, :mod:`app.audit.query`,
-:func:`~app.audit.sanitize.sanitize_parameters`, and the ``audit`` CLI group
-in :mod:`app.audit.commands`.
+:func:`~app.audit.sanitize.sanitize_parameters`. Its CLI group is
+:mod:`app.cli.audit`.
 """

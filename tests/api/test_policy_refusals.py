@@ -260,7 +260,7 @@ def test_serve_names_the_stored_documents_a_write_would_refuse(
     """A Deny with a misspelt condition key stored before the checks still
     fails open (it is enforced as stored): `trent serve` names each such
     document at start, with the problem and where it is."""
-    from app.cli import _warn_of_stale_policies
+    from app.cli.serve import _warn_of_stale_policies
     from app.store.database import connection
 
     clean_key, _ = users_key(root)

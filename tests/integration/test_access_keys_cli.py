@@ -12,7 +12,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from app.api import access_keys as access_keys_api
-from app.auth.commands import access_key
+from app.cli.access_keys import access_key
 from tests.conftest import ACCOUNT, TokenFactory
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from app.audit.commands import audit
 from app.audit.log import AuditLog
+from app.cli.audit import audit
 from app.config import Settings
 from app.crypto.root_key import load_root_key
 from app.store.database import connection, transaction

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[3]
         "app.audit.log",
         "app.audit.verify",
         "app.audit.query",
-        "app.audit.commands",
+        "app.cli.audit",
         "app.operations.audit_log",
         "app.store.audit",
         "app.store.models",

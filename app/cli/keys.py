@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 
 import click
 
-from app.rest_client import request
+from app.cli.rest_client import request
 
 
 def _key(key_id: str) -> str:

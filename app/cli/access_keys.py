@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 
 import click
 
-from app.rest_client import request as _request
+from app.cli.rest_client import request as _request
 
 
 def _when(epoch: object) -> str:

@@ -22,7 +22,7 @@ from app.audit import query
 from app.audit.checkpoints import CheckpointFileError
 from app.audit.log import AuditLog
 from app.audit.verify import AuditIntegrityError, verify
-from app.cli_context import database_or_exit, settings_or_exit
+from app.cli.context import database_or_exit, settings_or_exit
 from app.crypto.root_key import RootKeyError, load_root_key
 from app.errors import KmsError
 

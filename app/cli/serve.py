@@ -1,0 +1,239 @@
+"""``trent serve``: checks that the service can start, then runs gunicorn with
+the audit writer and checkpointer processes beside it (:mod:`app.cli.supervisor`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app.cli.context import database_or_exit, safe_url, settings_or_exit
+from app.cli.supervisor import ChildSupervisor
+from app.config import Settings
+
+
+@click.command()
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Worker processes.")
+@click.option("--threads", type=click.IntRange(1, 64), default=None, help="Threads per worker.")
+@click.option("--bind", default=None, help="HOST:PORT (default TRENT_BIND or 127.0.0.1:8080).")
+@click.option("--banner", is_flag=True, help="Print how to get a token and call the server.")
+def serve(workers: int | None, threads: int | None, bind: str | None, banner: bool) -> None:
+    """Serve the API with gunicorn (never the Flask development server)."""
+    from app.crypto.root_key import RootKeyUnavailable, load_root_key
+    from app.store.migrate import pending_migrations
+
+    settings = settings_or_exit()
+    try:
+        load_root_key(settings)
+    except RootKeyUnavailable as exc:
+        raise click.ClickException(f"root key: {exc}") from None
+    with database_or_exit(settings):
+        pending = pending_migrations()
+        settings = _pin_database_identity(settings)
+        if pending:
+            raise click.ClickException(
+                f"{len(pending)} migration(s) pending ({', '.join(pending)}): run `trent migrate`"
+            )
+        _warn_of_stale_policies(settings)
+    address = bind or settings.bind
+    _refuse_if_taken(address)
+    # gunicorn's own "Listening at" line is empty when each worker binds for itself.
+    click.echo(f"trent: serving http://{address} (each worker on its own socket)", err=True)
+    if banner:
+        _print_banner(address, settings)
+    supervisors = []
+    if settings.audit_writer == "process":
+        from app.audit.writer_service import socket_path_fits
+
+        if socket_path_fits(settings.audit_writer_socket):
+            supervisors.append(
+                ChildSupervisor(
+                    "audit-writer",
+                    heartbeat=_writer_heartbeat(settings),
+                    heartbeat_seconds=settings.audit_writer_heartbeat_seconds,
+                )
+            )
+        else:
+            click.echo(
+                f"trent: {settings.audit_writer_socket} is too long for a Unix socket; "
+                "no audit writer process: each worker group-commits its own events",
+                err=True,
+            )
+    if settings.scheduler_interval_seconds > 0:
+        supervisors.append(ChildSupervisor("audit-checkpointer"))
+    for supervisor in supervisors:
+        supervisor.start()
+    try:
+        _run_gunicorn(address, workers or settings.workers, threads or settings.threads, settings)
+    finally:
+        for supervisor in supervisors:
+            supervisor.stop()
+
+
+def _pin_database_identity(settings: Settings) -> Settings:
+    """Record the SQLite file this server starts with (device and inode) in
+    ``TRENT_DATABASE_IDENTITY`` for every process it starts (workers, helpers,
+    and their replacements): each refuses any other file at that path."""
+    import dataclasses
+
+    from app.store.database import file_identity
+
+    if not settings.database.startswith("sqlite:///"):
+        return settings
+    device, inode = file_identity(settings.database[len("sqlite:///") :])
+    identity = f"{device}:{inode}"
+    if settings.database_identity and settings.database_identity != identity:
+        raise click.ClickException(
+            "database: the file is not the one TRENT_DATABASE_IDENTITY names"
+        )
+    os.environ["TRENT_DATABASE_IDENTITY"] = identity
+    return dataclasses.replace(settings, database_identity=identity)
+
+
+def _writer_heartbeat(settings: Settings) -> Callable[[], bool | None]:
+    from app.audit.writer_service import ping
+
+    return lambda: ping(settings.audit_writer_socket, settings.audit_writer_heartbeat_seconds)
+
+
+#: How many stale policies ``serve`` names at start (the rest are counted).
+STALE_POLICIES_SHOWN = 20
+
+
+def _warn_of_stale_policies(settings: Settings) -> None:
+    """Name the stored policies that a write would now refuse: a misspelt
+    condition key in one of them never matches, so a Deny that uses it does
+    not apply (they are enforced as stored, so that no key is locked out)."""
+    from app.operations.policy_documents import stored_documents_refused_now
+
+    stale = stored_documents_refused_now(settings.partition)
+    for document in stale[:STALE_POLICIES_SHOWN]:
+        click.echo(
+            f"trent: warning: the {document.where} would be refused if written today: "
+            f"{document.problem}; it is enforced as stored, where a misspelt name never "
+            "matches: rewrite it",
+            err=True,
+        )
+    if len(stale) > STALE_POLICIES_SHOWN:
+        click.echo(
+            f"trent: warning: and {len(stale) - STALE_POLICIES_SHOWN} more stored policies "
+            "like these",
+            err=True,
+        )
+
+
+def _refuse_if_taken(address: str) -> None:
+    """Stop unless ``address`` is free. The workers bind it with SO_REUSEPORT,
+    which would let a second server of the same user share the port (and its
+    clients) silently; a plain bind fails if anything listens there."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return  # gunicorn reports a malformed address itself
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {address}: {exc.strerror}") from None
+
+
+def _print_banner(address: str, settings: Settings) -> None:
+    trent = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "trent"
+    trent = ".venv/bin/trent" if Path(".venv/bin/trent").exists() else trent
+    click.echo(
+        f"""
+Trent is starting on http://{address}  (data: {settings.data_dir}, database: {safe_url(settings)})
+
+In a second shell, from this directory:
+
+  export TOKEN=$({trent} token issue --account 111122223333 --user alice)
+  curl -s -H "Authorization: Bearer $TOKEN" http://{address}/v1/whoami
+
+Stop the server with Ctrl-C.
+"""
+    )
+
+
+def gunicorn_options(
+    address: str, workers: int, threads: int, settings: Settings
+) -> dict[str, Any]:
+    """How ``trent serve`` runs gunicorn (the benchmark's echo floor uses the same)."""
+    return {
+        "bind": address,
+        "workers": workers,
+        # Threads, so that concurrent requests of one process share an audit
+        # group commit (one fsync) instead of paying one fsync each.
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "threads": threads,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "limit_request_line": 8190,
+        "limit_request_fields": 100,
+        # A bearer token may be up to 8 KiB on its own.
+        "limit_request_field_size": settings.jwt_max_token_bytes + 1024,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "proc_name": "trent",
+        # No runtime management socket: it would be one more way in, and every
+        # gunicorn on the host would share its default path.
+        "control_socket_disable": True,
+        # Each worker listens on a socket of its own (SO_REUSEPORT; gunicorn
+        # then opens no shared one), and the kernel spreads new connections over
+        # them. With one shared socket, whichever worker woke first took the
+        # connection: keep-alive clients were split 12/4 or worse between two
+        # workers, one worker's threads queueing while the other idled.
+        # `serve` checks first that nothing else listens on the address.
+        "reuse_port": True,
+        "pre_request": _close_after_a_refused_body(settings.max_body_bytes),
+    }
+
+
+def _close_after_a_refused_body(max_body_bytes: int) -> Any:
+    """gunicorn's ``pre_request`` hook: a request whose body will be refused
+    unread gets ``Connection: close``.
+
+    A body over the limit is answered 413 without being read. Before the next
+    request on the connection gunicorn discards what is left of it, but at
+    most 64 KiB, and closes the connection past that, after its answer said
+    ``keep-alive``: a client reusing the connection (requests, botocore) then
+    fails with "remote end closed connection". The app cannot set the header
+    (gunicorn drops hop-by-hop headers), so the request is marked to close
+    here, before it is answered. A chunked body's size is not known in
+    advance, and one over the limit leaves the same unread rest: a chunked
+    request closes its connection too (KMS clients send Content-Length).
+    """
+
+    def pre_request(worker: Any, req: Any) -> None:
+        for name, value in req.headers:
+            if name == "CONTENT-LENGTH" and (not value.isdigit() or int(value) > max_body_bytes):
+                req.force_close()
+            elif name == "TRANSFER-ENCODING" and "chunked" in value.lower():
+                req.force_close()
+
+    return pre_request
+
+
+def _run_gunicorn(address: str, workers: int, threads: int, settings: Settings) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class TrentServer(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in gunicorn_options(address, workers, threads, settings).items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from app import create_app
+
+            return create_app(settings)
+
+    TrentServer().run()
