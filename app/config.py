@@ -148,6 +148,39 @@ class Settings:
     #: GenerateDataKey, ...) are served without Flask's dispatch
     #: (:mod:`app.api.fast_lane`); same answers, same events.
     fast_lane: bool = True
+    # How ``trent serve`` bounds what clients can hold (app.serving). Counts
+    # of connections are per worker process.
+    #: A connection must deliver the next request's line and headers within
+    #: this many seconds of its accept or of the end of its previous answer
+    #: (so it also bounds the keep-alive idle time); otherwise it is closed.
+    keepalive_seconds: int = 5
+    #: A request body must have arrived this many seconds after its headers;
+    #: otherwise the request is answered 408 without reaching the application.
+    body_timeout_seconds: int = 10
+    #: Open connections of one worker; past it the worker stops accepting and
+    #: new connections wait in the kernel's queue.
+    max_connections: int = 1000
+    #: Open connections of one client address in one worker (0: no cap, for
+    #: a server behind a proxy that all clients reach it through).
+    max_connections_per_address: int = 100
+    limit_request_line: int = 8190
+    limit_request_fields: int = 100
+    #: 0: the default, ``jwt_max_token_bytes`` + 1 KiB (a bearer token may be
+    #: up to 8 KiB on its own).
+    limit_request_field_size: int = 0
+    #: A worker is replaced after this many requests (0: never), with up to
+    #: 10 % of jitter so that the workers are not replaced together.
+    max_requests: int = 0
+    #: A worker that has not reported to the master for this long is killed
+    #: and replaced.
+    worker_timeout_seconds: int = 30
+    #: On shutdown or replacement, a worker finishes its requests for at most
+    #: this long before it is killed.
+    graceful_timeout_seconds: int = 10
+
+    @property
+    def request_field_size_limit(self) -> int:
+        return self.limit_request_field_size or self.jwt_max_token_bytes + 1024
 
     @property
     def database(self) -> str:
@@ -356,6 +389,21 @@ def _parse_sink(name: str, raw: str) -> Path:
     return path
 
 
+#: The serving limits: variable -> (Settings field, lowest, highest value).
+SERVING_LIMITS = {
+    "TRENT_KEEPALIVE_SECONDS": ("keepalive_seconds", 1, 300),
+    "TRENT_BODY_TIMEOUT_SECONDS": ("body_timeout_seconds", 1, 300),
+    "TRENT_MAX_CONNECTIONS": ("max_connections", 16, 100_000),
+    "TRENT_MAX_CONNECTIONS_PER_ADDRESS": ("max_connections_per_address", 0, 100_000),
+    "TRENT_LIMIT_REQUEST_LINE": ("limit_request_line", 256, 8190),
+    "TRENT_LIMIT_REQUEST_FIELDS": ("limit_request_fields", 16, 32768),
+    "TRENT_LIMIT_REQUEST_FIELD_SIZE": ("limit_request_field_size", 1024, 65536),
+    "TRENT_MAX_REQUESTS": ("max_requests", 0, 100_000_000),
+    "TRENT_WORKER_TIMEOUT_SECONDS": ("worker_timeout_seconds", 5, 3600),
+    "TRENT_GRACEFUL_TIMEOUT_SECONDS": ("graceful_timeout_seconds", 1, 3600),
+}
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``TRENT_*`` variables (``os.environ`` by default)."""
     env = os.environ if environ is None else environ
@@ -398,6 +446,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "TRENT_AUDIT_WRITER",
         "TRENT_AUDIT_WRITER_HEARTBEAT_SECONDS",
         "TRENT_DATABASE_IDENTITY",
+        *SERVING_LIMITS,
         # Read by client commands of the CLI, not by the server.
         "TRENT_URL",
         "TRENT_TOKEN",
@@ -434,6 +483,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         kwargs["workers"] = _parse_int("TRENT_WORKERS", raw, 1, 256)
     if (raw := get("TRENT_THREADS")) is not None:
         kwargs["threads"] = _parse_int("TRENT_THREADS", raw, 1, 64)
+    for name, (field_name, low, high) in SERVING_LIMITS.items():
+        if (raw := get(name)) is not None:
+            kwargs[field_name] = _parse_int(name, raw, low, high)
     if (raw := get("TRENT_LOG_LEVEL")) is not None:
         level = raw.upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):

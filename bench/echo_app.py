@@ -5,7 +5,7 @@
 authentication, no cryptography, no database: whatever Trent spends above this
 floor is Trent's own work.
 
-The gunicorn options are ``trent serve``'s own (:func:`app.cli.serve.gunicorn_options`:
+The gunicorn options are ``trent serve``'s own (:func:`app.serving.options.gunicorn_options`:
 the same worker class and threads, timeouts, keep-alive and request limits).
 The harness also checks both servers' logs for the worker class they report.
 """
@@ -31,12 +31,12 @@ def create_app() -> Flask:
 def gunicorn_options(bind: str, workers: int) -> dict[str, Any]:
     from pathlib import Path
 
-    from app.cli.serve import gunicorn_options as trent_options
     from app.config import Settings
+    from app.serving.options import gunicorn_options as trent_options
 
     settings = Settings(data_dir=Path("."))
     return {
-        **trent_options(bind, workers, settings.threads, settings),
+        **trent_options(bind, workers, settings),
         "proc_name": "trent-echo",
     }
 

@@ -18,11 +18,17 @@ from app.config import Settings
 
 @click.command()
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Worker processes.")
-@click.option("--threads", type=click.IntRange(1, 64), default=None, help="Threads per worker.")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="No effect: each connection is a greenlet of its worker (kept for old scripts).",
+)
 @click.option("--bind", default=None, help="HOST:PORT (default TRENT_BIND or 127.0.0.1:8080).")
 @click.option("--banner", is_flag=True, help="Print how to get a token and call the server.")
 def serve(workers: int | None, threads: int | None, bind: str | None, banner: bool) -> None:
-    """Serve the API with gunicorn (never the Flask development server)."""
+    """Serve the API with gunicorn and Trent's gevent worker (never the Flask
+    development server); see app.serving."""
     from app.crypto.root_key import RootKeyUnavailable, load_root_key
     from app.store.migrate import pending_migrations
 
@@ -39,6 +45,8 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
                 f"{len(pending)} migration(s) pending ({', '.join(pending)}): run `trent migrate`"
             )
         _warn_of_stale_policies(settings)
+    if threads is not None:
+        click.echo("trent: --threads has no effect: each connection is a greenlet", err=True)
     address = bind or settings.bind
     _refuse_if_taken(address)
     # gunicorn's own "Listening at" line is empty when each worker binds for itself.
@@ -68,7 +76,7 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
     for supervisor in supervisors:
         supervisor.start()
     try:
-        _run_gunicorn(address, workers or settings.workers, threads or settings.threads, settings)
+        _run_gunicorn(address, workers or settings.workers, settings)
     finally:
         for supervisor in supervisors:
             supervisor.stop()
@@ -162,73 +170,14 @@ Stop the server with Ctrl-C.
     )
 
 
-def gunicorn_options(
-    address: str, workers: int, threads: int, settings: Settings
-) -> dict[str, Any]:
-    """How ``trent serve`` runs gunicorn (the benchmark's echo floor uses the same)."""
-    return {
-        "bind": address,
-        "workers": workers,
-        # Threads, so that concurrent requests of one process share an audit
-        # group commit (one fsync) instead of paying one fsync each.
-        "worker_class": "gthread" if threads > 1 else "sync",
-        "threads": threads,
-        "timeout": 30,
-        "graceful_timeout": 10,
-        "keepalive": 5,
-        "limit_request_line": 8190,
-        "limit_request_fields": 100,
-        # A bearer token may be up to 8 KiB on its own.
-        "limit_request_field_size": settings.jwt_max_token_bytes + 1024,
-        "accesslog": None,
-        "errorlog": "-",
-        "loglevel": settings.log_level.lower(),
-        "proc_name": "trent",
-        # No runtime management socket: it would be one more way in, and every
-        # gunicorn on the host would share its default path.
-        "control_socket_disable": True,
-        # Each worker listens on a socket of its own (SO_REUSEPORT; gunicorn
-        # then opens no shared one), and the kernel spreads new connections over
-        # them. With one shared socket, whichever worker woke first took the
-        # connection: keep-alive clients were split 12/4 or worse between two
-        # workers, one worker's threads queueing while the other idled.
-        # `serve` checks first that nothing else listens on the address.
-        "reuse_port": True,
-        "pre_request": _close_after_a_refused_body(settings.max_body_bytes),
-    }
-
-
-def _close_after_a_refused_body(max_body_bytes: int) -> Any:
-    """gunicorn's ``pre_request`` hook: a request whose body will be refused
-    unread gets ``Connection: close``.
-
-    A body over the limit is answered 413 without being read. Before the next
-    request on the connection gunicorn discards what is left of it, but at
-    most 64 KiB, and closes the connection past that, after its answer said
-    ``keep-alive``: a client reusing the connection (requests, botocore) then
-    fails with "remote end closed connection". The app cannot set the header
-    (gunicorn drops hop-by-hop headers), so the request is marked to close
-    here, before it is answered. A chunked body's size is not known in
-    advance, and one over the limit leaves the same unread rest: a chunked
-    request closes its connection too (KMS clients send Content-Length).
-    """
-
-    def pre_request(worker: Any, req: Any) -> None:
-        for name, value in req.headers:
-            if name == "CONTENT-LENGTH" and (not value.isdigit() or int(value) > max_body_bytes):
-                req.force_close()
-            elif name == "TRANSFER-ENCODING" and "chunked" in value.lower():
-                req.force_close()
-
-    return pre_request
-
-
-def _run_gunicorn(address: str, workers: int, threads: int, settings: Settings) -> None:
+def _run_gunicorn(address: str, workers: int, settings: Settings) -> None:
     from gunicorn.app.base import BaseApplication
+
+    from app.serving.options import gunicorn_options
 
     class TrentServer(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            for key, value in gunicorn_options(address, workers, threads, settings).items():
+            for key, value in gunicorn_options(address, workers, settings).items():
                 self.cfg.set(key, value)
 
         def load(self) -> Any:

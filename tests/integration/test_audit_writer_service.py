@@ -162,9 +162,9 @@ def test_without_a_writer_a_worker_appends_by_itself(env: tuple[Settings, AuditL
     assert not settings.audit_writer_socket.exists()
     assert remote.submit(event(1)) == 1
     assert durable(settings, 1)
-    # Then the writer comes back: a thread uses it again once its retry pause is over.
+    # Then the writer comes back: the worker uses it again once its retry pause is over.
     writer = Writer(settings, log)
-    remote._local.retry_at = 0.0
+    remote._retry_at = 0.0
     assert remote.submit(event(2)) == 2
     writer.stop()
     assert writer.batches == [1]

@@ -1,0 +1,210 @@
+"""Trent's gunicorn worker: gevent, with deadlines and a cap per client address.
+
+gunicorn's gevent worker gives each connection a greenlet and parses requests
+cooperatively: a client that sends its request one byte at a time holds a
+greenlet and a socket, not one of a handful of threads, so it cannot keep
+other clients waiting. What this class adds to it:
+
+- **Request head:** gunicorn reads each request's line and headers under a
+  timeout of ``keepalive`` seconds, counted from the accept or from the end of
+  the previous answer (``TRENT_KEEPALIVE_SECONDS``), and closes the
+  connection when it expires. Nothing to add.
+- **Body:** :class:`BodyDeadline` reads the body before the application is
+  called, within ``TRENT_BODY_TIMEOUT_SECONDS``; a body that has not arrived
+  by then is answered 408 and never reaches the application.
+- **Connections:** gunicorn caps them per worker (``worker_connections``);
+  :meth:`TrentWorker.handle` also caps those of one client address
+  (``TRENT_MAX_CONNECTIONS_PER_ADDRESS``), closing any over the cap at once.
+- **Fairness:** a greenlet runs until it waits. A request that never waits
+  (an error answered without an audit append) would let one pipelining
+  client keep its worker, so each connection yields after every request.
+
+The worker monkey-patches the standard library (gunicorn's gevent worker
+does, after the fork): threads become greenlets, and ``threading``'s locks,
+conditions and events, sockets and sleeps cooperate, which is what the audit
+writer's client and the in-process group commit use. SQLite calls do not
+cooperate: a query or commit holds its worker for its duration. psycopg2 is
+made to cooperate (:func:`_cooperative_psycopg2`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import gevent
+from gunicorn.workers.ggevent import GeventWorker
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+#: How often, at most, the worker logs the connections it refused over the cap.
+REFUSED_REPORT_SECONDS = 10.0
+
+
+class TrentWorker(GeventWorker):  # type: ignore[misc]
+    """gunicorn's gevent worker with the limits of :mod:`app.serving`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._per_address = 0
+        self._open_by_address: dict[str, int] = {}
+        self._refused = 0
+        self._refused_reported_at = 0.0
+
+    def patch(self) -> None:
+        super().patch()
+        _cooperative_psycopg2()
+
+    def apply_limits(
+        self,
+        *,
+        body_timeout_seconds: float,
+        max_body_bytes: int,
+        max_connections_per_address: int,
+    ) -> None:
+        """Called by ``post_worker_init`` (app.serving.options), once the
+        application is loaded."""
+        self._per_address = max_connections_per_address
+        self.wsgi = BodyDeadline(self.wsgi, body_timeout_seconds, max_body_bytes)
+
+    def handle(self, listener: Any, client: Any, addr: Any) -> None:
+        # One hub per worker: the greenlets that touch the counts never run
+        # at the same time, so they need no lock.
+        address = str(addr[0]) if isinstance(addr, tuple) and addr else ""
+        open_now = self._open_by_address.get(address, 0)
+        if self._per_address and open_now >= self._per_address:
+            client.close()
+            self._report_refused()
+            return
+        self._open_by_address[address] = open_now + 1
+        try:
+            super().handle(listener, client, addr)
+        finally:
+            left = self._open_by_address[address] - 1
+            if left:
+                self._open_by_address[address] = left
+            else:
+                del self._open_by_address[address]
+
+    def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> None:
+        try:
+            super().handle_request(listener_name, req, sock, addr)
+        finally:
+            gevent.sleep(0)  # let the other connections' greenlets run
+
+    def _report_refused(self) -> None:
+        self._refused += 1
+        now = time.monotonic()
+        if now - self._refused_reported_at >= REFUSED_REPORT_SECONDS:
+            self.log.warning(
+                "refused %d connection(s) of addresses that already had %d open "
+                "(TRENT_MAX_CONNECTIONS_PER_ADDRESS)",
+                self._refused,
+                self._per_address,
+            )
+            self._refused = 0
+            self._refused_reported_at = now
+
+
+class BodyDeadline:
+    """WSGI middleware: the request body is read, within ``seconds``, before
+    ``app`` is called, and handed to it from memory.
+
+    Only bodies the application would read are read here: one whose declared
+    length is over ``max_body_bytes`` goes to the application unread (which
+    refuses it unread, and gunicorn's ``pre_request`` hook has marked its
+    connection to close); of a chunked body at most ``max_body_bytes`` + 1
+    bytes are read, enough for the application to see that it is too large.
+    A body that has not arrived in time is answered 408; the connection is
+    then closed, since the rest of the body is not read either.
+    """
+
+    def __init__(self, app: WsgiApp, seconds: float, max_body_bytes: int) -> None:
+        self._app = app
+        self._seconds = seconds
+        self._max_body_bytes = max_body_bytes
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        declared = environ.get("CONTENT_LENGTH") or ""
+        if declared:
+            if not declared.isdigit() or int(declared) > self._max_body_bytes:
+                return self._app(environ, start_response)
+            wanted = int(declared)
+        elif "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            wanted = self._max_body_bytes + 1
+        else:
+            wanted = 0
+        if wanted == 0:
+            return self._app(environ, start_response)
+        deadline = gevent.Timeout(self._seconds)
+        deadline.start()
+        try:
+            body = _read_up_to(environ["wsgi.input"], wanted)
+        except gevent.Timeout as expired:
+            if expired is not deadline:
+                raise
+            return _request_timeout(environ, start_response, self._seconds)
+        finally:
+            deadline.cancel()
+        environ["wsgi.input"] = io.BytesIO(body)
+        return self._app(environ, start_response)
+
+
+def _read_up_to(stream: Any, wanted: int) -> bytes:
+    """``wanted`` bytes of ``stream``, or fewer if it ends first."""
+    parts = []
+    left = wanted
+    while left > 0:
+        chunk = stream.read(left)
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
+
+
+def _request_timeout(
+    environ: dict[str, Any], start_response: Callable[..., Any], seconds: float
+) -> list[bytes]:
+    message = f"the request body did not arrive within {seconds:g} s"
+    if environ.get("HTTP_X_AMZ_TARGET"):  # the AWS door's shape of an error
+        document: dict[str, Any] = {"__type": "RequestTimeout", "message": message}
+        content_type = "application/x-amz-json-1.1"
+    else:
+        document = {"error": {"code": "RequestTimeout", "message": message}}
+        content_type = "application/json"
+    body = json.dumps(document).encode()
+    start_response(
+        "408 Request Timeout",
+        [("Content-Type", content_type), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+def _cooperative_psycopg2() -> None:
+    """Make psycopg2 wait for PostgreSQL through gevent's hub (psycopg2's
+    documented wait callback for coroutine libraries) instead of blocking
+    the worker for every query."""
+    try:
+        import psycopg2
+        from psycopg2 import extensions
+    except ImportError:  # pragma: no cover - psycopg2 is a dependency
+        return
+    from gevent.socket import wait_read, wait_write
+
+    def wait(connection: Any, timeout: float | None = None) -> None:
+        while True:
+            state = connection.poll()
+            if state == extensions.POLL_OK:
+                return
+            if state == extensions.POLL_READ:
+                wait_read(connection.fileno(), timeout=timeout)
+            elif state == extensions.POLL_WRITE:
+                wait_write(connection.fileno(), timeout=timeout)
+            else:
+                raise psycopg2.OperationalError(f"unexpected state from poll(): {state}")
+
+    extensions.set_wait_callback(wait)

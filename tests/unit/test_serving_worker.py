@@ -1,0 +1,153 @@
+"""Trent's gunicorn worker: the body deadline and the cap per client address."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import gevent
+import gevent.event
+import pytest
+
+from app.serving.worker import BodyDeadline, TrentWorker
+
+
+class _Recorder:
+    """A WSGI application that keeps the body it was handed."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        self.bodies.append(environ["wsgi.input"].read())
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+
+class _Trickle:
+    """A request body that arrives ``size`` bytes per ``pause`` seconds."""
+
+    def __init__(self, data: bytes, *, size: int, pause: float) -> None:
+        self._data = io.BytesIO(data)
+        self._size = size
+        self._pause = pause
+        self.read_calls = 0
+
+    def read(self, size: int = -1) -> bytes:
+        self.read_calls += 1
+        gevent.sleep(self._pause)
+        return self._data.read(min(size, self._size) if size >= 0 else self._size)
+
+
+def _call(app: Any, environ: dict[str, Any]) -> tuple[str, bytes]:
+    statuses: list[str] = []
+    body = b"".join(app(environ, lambda status, headers: statuses.append(status)))
+    return statuses[0], body
+
+
+def test_a_body_that_arrives_in_time_reaches_the_application() -> None:
+    recorder = _Recorder()
+    app = BodyDeadline(recorder, seconds=5, max_body_bytes=1024)
+    environ = {"CONTENT_LENGTH": "10", "wsgi.input": _Trickle(b"0123456789", size=3, pause=0)}
+    assert _call(app, environ) == ("200 OK", b"ok")
+    assert recorder.bodies == [b"0123456789"]
+
+
+def test_a_body_that_does_not_arrive_in_time_is_answered_408_without_the_application() -> None:
+    recorder = _Recorder()
+    app = BodyDeadline(recorder, seconds=0.05, max_body_bytes=1024)
+    environ = {"CONTENT_LENGTH": "10", "wsgi.input": _Trickle(b"0123456789", size=1, pause=0.02)}
+    status, body = _call(app, environ)
+    assert status == "408 Request Timeout"
+    assert json.loads(body)["error"]["code"] == "RequestTimeout"
+    assert recorder.bodies == []
+
+
+def test_the_aws_door_gets_its_own_shape_of_408() -> None:
+    app = BodyDeadline(_Recorder(), seconds=0.05, max_body_bytes=1024)
+    environ = {
+        "CONTENT_LENGTH": "10",
+        "HTTP_X_AMZ_TARGET": "TrentService.Encrypt",
+        "wsgi.input": _Trickle(b"0123456789", size=1, pause=0.02),
+    }
+    status, body = _call(app, environ)
+    assert status == "408 Request Timeout"
+    assert json.loads(body)["__type"] == "RequestTimeout"
+
+
+def test_a_declared_oversized_body_goes_to_the_application_unread() -> None:
+    stream = _Trickle(b"x" * 2048, size=2048, pause=0)
+    app = BodyDeadline(lambda environ, start: [b""], seconds=5, max_body_bytes=1024)
+    environ = {"CONTENT_LENGTH": "2048", "wsgi.input": stream}
+    app(environ, lambda *_: None)
+    assert stream.read_calls == 0
+    assert environ["wsgi.input"] is stream
+
+
+def test_of_a_chunked_body_at_most_one_byte_over_the_limit_is_read() -> None:
+    recorder = _Recorder()
+    app = BodyDeadline(recorder, seconds=5, max_body_bytes=100)
+    environ = {
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "wsgi.input": _Trickle(b"y" * 1000, size=64, pause=0),
+    }
+    _call(app, environ)
+    assert recorder.bodies == [b"y" * 101]
+
+
+def test_a_request_without_a_body_is_passed_on_as_it_is() -> None:
+    recorder = _Recorder()
+    stream = io.BytesIO(b"")
+    app = BodyDeadline(recorder, seconds=5, max_body_bytes=100)
+    environ = {"wsgi.input": stream}
+    _call(app, environ)
+    assert environ["wsgi.input"] is stream
+
+
+class _Client:
+    def __init__(self) -> None:
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def worker() -> TrentWorker:
+    """A worker with only what :meth:`TrentWorker.handle` uses; the
+    connection's own handling (gunicorn's) records who was served."""
+    instance = TrentWorker.__new__(TrentWorker)
+    instance._per_address = 2
+    instance._open_by_address = {}
+    instance._refused = 0
+    instance._refused_reported_at = 0.0
+    instance.log = type("Log", (), {"warning": staticmethod(lambda *args: None)})()
+    return instance
+
+
+def test_connections_over_the_cap_of_one_address_are_closed_at_once(
+    worker: TrentWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[tuple[str, int]] = []
+    events = [gevent.event.Event() for _ in range(4)]
+
+    def handle(self: Any, listener: Any, client: Any, addr: Any) -> None:
+        served.append(addr)
+        events[len(served) - 1].wait()
+
+    monkeypatch.setattr("gunicorn.workers.ggevent.GeventWorker.handle", handle)
+    clients = [_Client() for _ in range(4)]
+    addresses = [("10.0.0.1", 1), ("10.0.0.1", 2), ("10.0.0.1", 3), ("10.0.0.2", 4)]
+    greenlets = [
+        gevent.spawn(worker.handle, None, client, addr)
+        for client, addr in zip(clients, addresses, strict=True)
+    ]
+    gevent.sleep(0)
+    assert served == [("10.0.0.1", 1), ("10.0.0.1", 2), ("10.0.0.2", 4)]
+    assert [client.closed for client in clients] == [False, False, True, False]
+    assert worker._open_by_address == {"10.0.0.1": 2, "10.0.0.2": 1}
+    for event in events:
+        event.set()
+    gevent.joinall(greenlets)
+    assert worker._open_by_address == {}
