@@ -120,9 +120,11 @@ class Profile:
         return "\n".join(lines)
 
 
-#: A gunicorn ``gthread`` worker's frames; its request threads run ``handle``.
-_WORKER_FRAME = "gunicorn/workers/gthread.py"
-_REQUEST_FRAME = "ThreadWorker.handle "
+#: A gunicorn worker's frames: ``gthread`` (until 6 December; its request
+#: threads run ``handle``) or Trent's gevent worker (each connection's greenlet
+#: runs ``AsyncWorker.handle``; an idle worker sits in gevent's hub).
+_WORKER_FRAMES = ("gunicorn/workers/gthread.py", "gunicorn/workers/ggevent.py")
+_REQUEST_FRAMES = ("ThreadWorker.handle ", "AsyncWorker.handle ")
 #: The audit writers work for the requests too: a worker's group-commit
 #: thread, and the host's audit writer process that ``trent serve`` starts.
 _WRITER_FRAMES = ("GroupCommitter._run", "WriterServer.serve_once")
@@ -142,11 +144,11 @@ def summarise(stacks: str) -> tuple[int, int, Counter[str], Counter[str]]:
         if not stack or not count_text.isdigit():
             continue
         frames = [f for f in stack.split(";") if not f.startswith("process ")]
-        if not any(_WORKER_FRAME in f or _is_writer(f) for f in frames):
+        if not any(any(w in f for w in _WORKER_FRAMES) or _is_writer(f) for f in frames):
             continue
         count = int(count_text)
         worker += count
-        if not any(_REQUEST_FRAME in f or _is_writer(f) for f in frames):
+        if not any(any(r in f for r in _REQUEST_FRAMES) or _is_writer(f) for f in frames):
             continue
         request += count
         leaf[frames[-1]] += count
@@ -154,9 +156,8 @@ def summarise(stacks: str) -> tuple[int, int, Counter[str], Counter[str]]:
         # The outermost Trent frame is `serve` in app/cli/serve.py: a deepest frame
         # there means the time was spent in gunicorn or Werkzeug, not Trent.
         deepest = own[-1] if own else "(outside Trent)"
-        trent[
-            "(gunicorn/werkzeug, outside Trent)" if "(app/cli/serve.py" in deepest else deepest
-        ] += count
+        outside = "(app/cli/serve.py" in deepest or "(app/serving/" in deepest
+        trent["(gunicorn/werkzeug, outside Trent)" if outside else deepest] += count
     return worker, request, leaf, trent
 
 

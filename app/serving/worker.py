@@ -47,6 +47,9 @@ REFUSED_REPORT_SECONDS = 10.0
 class TrentWorker(GeventWorker):  # type: ignore[misc]
     """gunicorn's gevent worker with the limits of :mod:`app.serving`."""
 
+    #: The WSGI application gunicorn loaded (set by gunicorn's base class).
+    wsgi: Any
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._per_address = 0
