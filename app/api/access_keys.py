@@ -2,47 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, request
-from marshmallow import post_load
 
 from app.api.endpoint import call, json_body, require_principal
 from app.api.openapi import documented
-from app.api.schemas.base import StrictSchema, Text
+from app.api.schemas.access_keys import (
+    AccessKeySchema,
+    CreateAccessKeySchema,
+    ListAccessKeysSchema,
+)
 from app.errors import ValidationError
 from app.operations import access_keys
 
 blueprint = Blueprint("access_keys", __name__)
 blueprint.before_request(require_principal)
-
-ACCESS_KEY_ID_PATTERN = r"[\w]+"
-
-
-class CreateAccessKeySchema(StrictSchema):
-    """No members: a key is always created for the caller itself."""
-
-
-class ListAccessKeysSchema(StrictSchema):
-    principal_arn = Text(min_length=20, max_length=2048, data_key="PrincipalArn")
-
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> access_keys.ListAccessKeysRequest:
-        return access_keys.ListAccessKeysRequest(**data)
-
-
-class AccessKeySchema(StrictSchema):
-    access_key_id = Text(
-        required=True,
-        min_length=16,
-        max_length=128,
-        pattern=ACCESS_KEY_ID_PATTERN,
-        data_key="AccessKeyId",
-    )
-
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> access_keys.AccessKeyRequest:
-        return access_keys.AccessKeyRequest(**data)
 
 
 def _query(*names: str) -> dict[str, str]:

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response
-from marshmallow import post_load
 
 from app.api.endpoint import call, json_body, require_principal
 from app.api.openapi import documented
-from app.api.schemas.base import StrictSchema, Text, schema
-from app.api.schemas.base import policy_document as document_member
+from app.api.schemas.base import schema
+from app.api.schemas.identity import PrincipalPolicySchema, PutPrincipalPolicySchema
 from app.operations import identity
 
 blueprint = Blueprint("identity", __name__)
 blueprint.before_request(require_principal)
 
 P = "/v1/principals/{PrincipalArn}/policies"
-
-
-class PrincipalPolicySchema(StrictSchema):
-    principal_arn = Text(required=True, min_length=1, max_length=2048, data_key="PrincipalArn")
-    policy_name = Text(min_length=1, max_length=128, data_key="PolicyName")
-    policy_document = document_member("PolicyDocument")
-
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> identity.PrincipalPolicyRequest:
-        return identity.PrincipalPolicyRequest(**data)
-
-
-class PutPrincipalPolicySchema(PrincipalPolicySchema):
-    policy_document = document_member("PolicyDocument", required=True)
 
 
 @blueprint.get("/v1/whoami")
