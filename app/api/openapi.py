@@ -1,11 +1,12 @@
-"""``/openapi.json``, generated from the routes' marshmallow schemas.
+"""``/openapi.json``, generated from the routes' own declarations.
 
-Each REST route declares itself with :func:`documented`: the schema it loads,
+Each REST route is a :class:`~app.pipeline.route.Route`: the schema it loads,
 and where each member of that schema comes from (its path, its query string
-or its JSON body). The document is built from those declarations and the
-schemas' own fields, never written by hand, so it says what the server
-enforces: every length, range, enum, pattern, byte count, required member
-and refused unknown member of a field is translated into JSON Schema here.
+or its JSON body), the very objects the pipeline serves requests with. The
+document is built from those and the schemas' own fields, never by hand,
+so it says what the server enforces: every length, range, enum, pattern,
+byte count, required member and refused unknown member of a field is
+translated into JSON Schema here.
 A field whose constraints this module cannot express makes building the
 document fail (:class:`UnexpressedConstraint`) rather than be dropped.
 
@@ -17,96 +18,25 @@ parsed with Python's own parser and written out again in ECMA-262 syntax
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from re import _constants as _sre_constants  # type: ignore[attr-defined]
 from re import _parser as _sre_parser  # type: ignore[attr-defined]
-from typing import Any, Literal, TypeVar
+from typing import Any
 
-from flask import Blueprint, Response, jsonify
 from marshmallow import RAISE, Schema, fields
 
-from app.api.errors import rest_error_headers
+from app.api import access_keys, audit, health, identity, keys, policy
+from app.api.door import error_headers
 from app.api.schemas.base import PRINTABLE, Blob, Flag, Int, StringMap, Text, TextList
 from app.errors import all_error_classes
+from app.operations.services import Services
+from app.pipeline.route import Route
 
-F = TypeVar("F", bound=Callable[..., Any])
 _MAXREPEAT = _sre_constants.MAXREPEAT
-
-#: Where a route takes the members of its schema that are not in its path.
-Members = Literal["body", "query", "none"]
 
 
 class UnexpressedConstraint(Exception):
     """A field enforces something the document generator cannot say."""
-
-
-@dataclass(frozen=True)
-class RouteDoc:
-    method: str
-    path: str
-    operation: str
-    summary: str
-    #: The schema the route loads its request with (path, query and body members).
-    request: type[Schema] | None
-    authenticated: bool
-    #: Where the members not in the path come from.
-    members: Members = "body"
-    #: Query parameters the route reads itself, outside its schema.
-    extra_query: tuple[tuple[str, fields.Field[Any]], ...] = ()
-    #: Query members the route defaults when absent although the schema requires them.
-    defaulted: frozenset[str] = frozenset()
-    #: Values this operation's success makes usable by later calls: the name of
-    #: a request member (path parameter, query parameter or body member) of
-    #: other operations, to an OpenAPI runtime expression.
-    produces: Mapping[str, str] = field(default_factory=dict)
-    #: The media type of a successful answer.
-    media_type: str = "application/json"
-    #: Patterns a member must also match, checked by the operation rather than
-    #: by the schema (the operation's own compiled expressions, not copies).
-    rules: Mapping[str, re.Pattern[str]] = field(default_factory=dict)
-
-
-ROUTES: list[RouteDoc] = []
-
-
-def documented(
-    method: str,
-    path: str,
-    operation: str,
-    summary: str,
-    request: type[Schema] | None = None,
-    *,
-    members: Members = "body",
-    extra_query: Iterable[tuple[str, fields.Field[Any]]] = (),
-    defaulted: Iterable[str] = (),
-    produces: Mapping[str, str] | None = None,
-    media_type: str = "application/json",
-    rules: Mapping[str, re.Pattern[str]] | None = None,
-    authenticated: bool = True,
-) -> Callable[[F], F]:
-    def register(view: F) -> F:
-        ROUTES.append(
-            RouteDoc(
-                method,
-                path,
-                operation,
-                summary,
-                request,
-                authenticated,
-                members,
-                tuple(extra_query),
-                frozenset(defaulted),
-                dict(produces or {}),
-                media_type,
-                dict(rules or {}),
-            )
-        )
-        # The audit log names a request's event after the operation its route serves.
-        view.trent_operation = operation  # type: ignore[attr-defined]
-        return view
-
-    return register
 
 
 # Regular expressions: Python's syntax and semantics, written out as ECMA-262.
@@ -422,12 +352,12 @@ def _path_names(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{")]
 
 
-def _parameters(route: RouteDoc) -> list[dict[str, Any]]:
-    members = _members(route.request) if route.request is not None else {}
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    members = _members(route.schema) if route.schema is not None else {}
     parameters = []
     for name in _path_names(route.path):
         if name not in members:
-            raise UnexpressedConstraint(f"{route.operation}: {{{name}}} is in no schema")
+            raise UnexpressedConstraint(f"{route.name}: {{{name}}} is in no schema")
         parameters.append(
             {
                 "name": name,
@@ -454,29 +384,29 @@ def _parameters(route: RouteDoc) -> list[dict[str, Any]]:
     return parameters
 
 
-def _request_body(route: RouteDoc) -> dict[str, Any] | None:
-    if route.request is None or route.members != "body":
+def _request_body(route: Route) -> dict[str, Any] | None:
+    if route.schema is None or route.members != "body":
         return None
-    body = schema_object(route.request, without=_path_names(route.path), rules=route.rules)
+    body = schema_object(route.schema, without=_path_names(route.path), rules=route.rules)
     return {
         "required": bool(body.get("required")),
         "content": {"application/json": {"schema": body}},
     }
 
 
-def _consumers(route: RouteDoc) -> dict[str, str]:
+def _consumers(route: Route) -> dict[str, str]:
     """Where each request member of ``route`` is taken from: name -> location."""
     where = {name: "path" for name in _path_names(route.path)}
-    if route.request is not None and route.members in ("body", "query"):
+    if route.schema is not None and route.members in ("body", "query"):
         location = "requestBody" if route.members == "body" else "query"
-        for name in _members(route.request):
+        for name in _members(route.schema):
             where.setdefault(name, location)
     return where
 
 
-def _links(route: RouteDoc) -> dict[str, Any]:
+def _links(route: Route) -> dict[str, Any]:
     links: dict[str, Any] = {}
-    for target in sorted(ROUTES, key=lambda r: r.operation):
+    for target in sorted(ROUTES, key=lambda r: r.name):
         if target is route:
             continue
         consumed = _consumers(target)
@@ -489,12 +419,12 @@ def _links(route: RouteDoc) -> dict[str, Any]:
             elif location is not None:
                 parameters[f"{location}.{name}"] = expression
         if parameters or body:
-            link: dict[str, Any] = {"operationId": target.operation}
+            link: dict[str, Any] = {"operationId": target.name}
             if parameters:
                 link["parameters"] = parameters
             if body:
                 link["requestBody"] = body
-            links[target.operation] = link
+            links[target.name] = link
     return links
 
 
@@ -505,7 +435,7 @@ _REQUEST_ID_HEADER = {
 }
 
 
-def _responses(route: RouteDoc) -> dict[str, Any]:
+def _responses(route: Route) -> dict[str, Any]:
     success: dict[str, Any] = {
         "description": "Success",
         "headers": {"X-Request-Id": _REQUEST_ID_HEADER},
@@ -525,9 +455,9 @@ def _responses(route: RouteDoc) -> dict[str, Any]:
 
 def _error_headers(status: int) -> dict[str, Any]:
     """The headers the REST door adds to an error of ``status`` (as
-    :func:`~app.api.errors.rest_error_headers` does), and X-Request-Id."""
+    :func:`~app.api.door.error_headers` does), and X-Request-Id."""
     classes = [c for c in all_error_classes() if c.status == status]
-    added = [{name for name, _ in rest_error_headers(cls())} for cls in classes]
+    added = [{name for name, _ in error_headers(cls())} for cls in classes]
     headers: dict[str, Any] = {"X-Request-Id": _REQUEST_ID_HEADER}
     for name in sorted(set().union(*added)):
         headers[name] = {
@@ -585,9 +515,9 @@ def _error_schemas() -> dict[str, Any]:
 
 def build_document(version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for route in sorted(ROUTES, key=lambda r: (r.path, r.method)):
+    for route in sorted(ROUTES, key=lambda r: (r.path, r.method or "")):
         operation: dict[str, Any] = {
-            "operationId": route.operation,
+            "operationId": route.name,
             "summary": route.summary,
             "responses": _responses(route),
         }
@@ -599,7 +529,7 @@ def build_document(version: str) -> dict[str, Any]:
         parameters = _parameters(route)
         if parameters:
             operation["parameters"] = parameters
-        paths.setdefault(route.path, {})[route.method.lower()] = operation
+        paths.setdefault(route.path, {})[str(route.method).lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": "Trent", "version": version, "description": DESCRIPTION},
@@ -621,10 +551,18 @@ DESCRIPTION = (
     "exponent. Rules between members are in the operations' summaries."
 )
 
-blueprint = Blueprint("openapi", __name__)
+
+def _document(services: Services) -> Mapping[str, Any]:
+    return build_document("1")
 
 
-@blueprint.get("/openapi.json")
-@documented("GET", "/openapi.json", "OpenApi", "This document.", authenticated=False)
-def openapi() -> Response:
-    return jsonify(build_document("1"))
+#: Every route of the REST door, this document's own included.
+ROUTES: tuple[Route, ...] = (
+    *health.ROUTES,
+    *identity.ROUTES,
+    *keys.ROUTES,
+    *policy.ROUTES,
+    *audit.ROUTES,
+    *access_keys.ROUTES,
+    Route("OpenApi", method="GET", rule="/openapi.json", summary="This document.", probe=_document),
+)

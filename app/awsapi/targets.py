@@ -8,54 +8,51 @@ client gets ``UnsupportedOperationException`` for them rather than the
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
-from marshmallow import Schema
-
-from app.api.endpoint import Operation
 from app.api.schemas import keys as s
 from app.operations import aliases, encryption, keys, policy_documents, rotation, tags
+from app.pipeline.route import Route
 
 TARGET_PREFIX = "TrentService"
 
 
-class Target(NamedTuple):
-    operation: Operation
-    schema: type[Schema]
-
-
-TARGETS: dict[str, Target] = {
-    "CreateKey": Target(keys.create_key, s.CreateKeySchema),
-    "DescribeKey": Target(keys.describe_key, s.DescribeKeySchema),
-    "ListKeys": Target(keys.list_keys, s.ListKeysSchema),
-    "UpdateKeyDescription": Target(keys.update_key_description, s.UpdateKeyDescriptionSchema),
-    "EnableKey": Target(keys.enable_key, s.KeyIdSchema),
-    "DisableKey": Target(keys.disable_key, s.KeyIdSchema),
-    "ScheduleKeyDeletion": Target(keys.schedule_key_deletion, s.ScheduleKeyDeletionSchema),
-    "CancelKeyDeletion": Target(keys.cancel_key_deletion, s.KeyIdSchema),
-    "GetKeyRotationStatus": Target(rotation.get_key_rotation_status, s.KeyRotationSchema),
-    "EnableKeyRotation": Target(rotation.enable_key_rotation, s.EnableKeyRotationSchema),
-    "DisableKeyRotation": Target(rotation.disable_key_rotation, s.KeyRotationSchema),
-    "RotateKeyOnDemand": Target(rotation.rotate_key_on_demand, s.KeyRotationSchema),
-    "ListKeyRotations": Target(rotation.list_key_rotations, s.ListKeyRotationsSchema),
-    "GetKeyPolicy": Target(policy_documents.get_key_policy, s.GetKeyPolicySchema),
-    "PutKeyPolicy": Target(policy_documents.put_key_policy, s.PutKeyPolicySchema),
-    "ListKeyPolicies": Target(policy_documents.list_key_policies, s.ListKeyPoliciesSchema),
-    "ListResourceTags": Target(tags.list_resource_tags, s.ListResourceTagsSchema),
-    "TagResource": Target(tags.tag_resource, s.TagResourceSchema),
-    "UntagResource": Target(tags.untag_resource, s.UntagResourceSchema),
-    "CreateAlias": Target(aliases.create_alias, s.CreateAliasSchema),
-    "UpdateAlias": Target(aliases.update_alias, s.UpdateAliasSchema),
-    "DeleteAlias": Target(aliases.delete_alias, s.DeleteAliasSchema),
-    "ListAliases": Target(aliases.list_aliases, s.ListAliasesSchema),
-    "Encrypt": Target(encryption.encrypt, s.EncryptSchema),
-    "Decrypt": Target(encryption.decrypt, s.DecryptSchema),
-    "ReEncrypt": Target(encryption.re_encrypt, s.ReEncryptSchema),
-    "GenerateDataKey": Target(encryption.generate_data_key, s.GenerateDataKeySchema),
-    "GenerateDataKeyWithoutPlaintext": Target(
-        encryption.generate_data_key, s.GenerateDataKeyWithoutPlaintextSchema
-    ),
-    "GenerateRandom": Target(encryption.generate_random, s.GenerateRandomSchema),
+#: ``TrentService.<name>`` → the route (operation and schema) it runs.
+TARGETS: dict[str, Route] = {
+    route.name: route
+    for route in (
+        Route("CreateKey", keys.create_key, s.CreateKeySchema),
+        Route("DescribeKey", keys.describe_key, s.DescribeKeySchema),
+        Route("ListKeys", keys.list_keys, s.ListKeysSchema),
+        Route("UpdateKeyDescription", keys.update_key_description, s.UpdateKeyDescriptionSchema),
+        Route("EnableKey", keys.enable_key, s.KeyIdSchema),
+        Route("DisableKey", keys.disable_key, s.KeyIdSchema),
+        Route("ScheduleKeyDeletion", keys.schedule_key_deletion, s.ScheduleKeyDeletionSchema),
+        Route("CancelKeyDeletion", keys.cancel_key_deletion, s.KeyIdSchema),
+        Route("GetKeyRotationStatus", rotation.get_key_rotation_status, s.KeyRotationSchema),
+        Route("EnableKeyRotation", rotation.enable_key_rotation, s.EnableKeyRotationSchema),
+        Route("DisableKeyRotation", rotation.disable_key_rotation, s.KeyRotationSchema),
+        Route("RotateKeyOnDemand", rotation.rotate_key_on_demand, s.KeyRotationSchema),
+        Route("ListKeyRotations", rotation.list_key_rotations, s.ListKeyRotationsSchema),
+        Route("GetKeyPolicy", policy_documents.get_key_policy, s.GetKeyPolicySchema),
+        Route("PutKeyPolicy", policy_documents.put_key_policy, s.PutKeyPolicySchema),
+        Route("ListKeyPolicies", policy_documents.list_key_policies, s.ListKeyPoliciesSchema),
+        Route("ListResourceTags", tags.list_resource_tags, s.ListResourceTagsSchema),
+        Route("TagResource", tags.tag_resource, s.TagResourceSchema),
+        Route("UntagResource", tags.untag_resource, s.UntagResourceSchema),
+        Route("CreateAlias", aliases.create_alias, s.CreateAliasSchema),
+        Route("UpdateAlias", aliases.update_alias, s.UpdateAliasSchema),
+        Route("DeleteAlias", aliases.delete_alias, s.DeleteAliasSchema),
+        Route("ListAliases", aliases.list_aliases, s.ListAliasesSchema),
+        Route("Encrypt", encryption.encrypt, s.EncryptSchema),
+        Route("Decrypt", encryption.decrypt, s.DecryptSchema),
+        Route("ReEncrypt", encryption.re_encrypt, s.ReEncryptSchema),
+        Route("GenerateDataKey", encryption.generate_data_key, s.GenerateDataKeySchema),
+        Route(
+            "GenerateDataKeyWithoutPlaintext",
+            encryption.generate_data_key,
+            s.GenerateDataKeyWithoutPlaintextSchema,
+        ),
+        Route("GenerateRandom", encryption.generate_random, s.GenerateRandomSchema),
+    )
 }
 
 #: KMS operations (botocore's model) that Trent does not offer (yet).

@@ -14,10 +14,10 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app import create_app
-from app.api.runtime import runtime
 from app.config import Settings
 from app.operations.rotation import MAX_ON_DEMAND_ROTATIONS
 from app.operations.scheduler import run_jobs_once
+from app.pipeline.runtime import runtime
 from tests.api.kms import Kms
 from tests.api.test_aws_door import last_event, signed
 from tests.conftest import ACCOUNT, b64
