@@ -147,10 +147,6 @@ class Settings:
     #: ``trent serve`` for its own processes (``TRENT_DATABASE_IDENTITY``): a
     #: process it starts later refuses any other file at the database's path.
     database_identity: str = ""
-    #: Plain requests of the hot read-only operations (Encrypt, Decrypt,
-    #: GenerateDataKey, ...) are served without Flask's dispatch
-    #: (:mod:`app.api.fast_lane`); same answers, same events.
-    fast_lane: bool = True
 
     @property
     def database(self) -> str:
@@ -496,7 +492,6 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     ),
     Variable("TRENT_DATABASE_IDENTITY", "database_identity", _parse_database_identity),
     Variable("TRENT_METADATA_CACHE_SECONDS", "metadata_cache_seconds", _float_between(0, 300)),
-    Variable("TRENT_FAST_LANE", "fast_lane", _parse_bool),
 )
 
 #: Variables Trent knows that :func:`load_settings` does not read, and who does.
@@ -511,6 +506,12 @@ FIXED_FIELDS: Final = frozenset(
     {"max_json_depth", "jwt_max_token_bytes", "jwks_timeout_seconds", "jwks_cooldown_seconds"}
 )
 
+#: Variables earlier releases read, and why they are gone: start-up stops
+#: with that reason rather than "misspelt?".
+RETIRED_VARIABLES: Final[Mapping[str, str]] = {
+    "TRENT_FAST_LANE": "every request takes the one request pipeline now",
+}
+
 #: A ``TRENT_*`` variable outside this set stops start-up (a misspelt name
 #: would otherwise be silently ignored).
 KNOWN_VARIABLES: Final = frozenset(v.name for v in VARIABLES) | frozenset(OTHER_VARIABLES)
@@ -521,6 +522,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     for name in env:
         if name.startswith("TRENT_") and name not in KNOWN_VARIABLES:
+            if name in RETIRED_VARIABLES:
+                raise ConfigError(f"{name} is no longer a setting ({RETIRED_VARIABLES[name]})")
             raise ConfigError(f"{name} is not a Trent setting (misspelt?)")
     values: dict[str, Any] = {}
     for variable in VARIABLES:

@@ -111,13 +111,13 @@ class Call:
                 size = int(length)
                 if size <= max_bytes and "HTTP_TRANSFER_ENCODING" not in self.environ:
                     # The usual request: a declared length within the limit.
-                    body = stream.read(size) if size else b""
+                    body = _read(stream, size)
                     if len(body) != size:
                         # The client sent less than it declared and went away.
                         raise ClientDisconnected()
                     self._body = body
                     return body
-            self._body = get_input_stream(self.environ, max_content_length=max_bytes).read()
+            self._body = _read(get_input_stream(self.environ, max_content_length=max_bytes), -1)
         return self._body
 
     # -- what the operation is told ------------------------------------------------
@@ -136,6 +136,17 @@ class Call:
             ),
         )
         return self.context
+
+
+def _read(stream: Any, size: int) -> bytes:
+    if size == 0:
+        return b""
+    try:
+        return bytes(stream.read(size))
+    except OSError:
+        # The connection broke mid-body: the client is gone (400, as Werkzeug
+        # answers a body cut short), not a fault of the service.
+        raise ClientDisconnected() from None
 
 
 def query_members(

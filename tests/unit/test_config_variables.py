@@ -78,6 +78,11 @@ def test_an_unknown_trent_variable_stops_start_up() -> None:
         load_settings({"TRENT_NOT_A_SETTING": "1"})
 
 
+def test_a_retired_variable_stops_start_up_saying_why() -> None:
+    with pytest.raises(ConfigError, match="TRENT_FAST_LANE is no longer a setting .*one request"):
+        load_settings({"TRENT_FAST_LANE": "false"})
+
+
 def test_variables_read_elsewhere_are_read_there() -> None:
     assert client_endpoint({"TRENT_URL": "http://kms:1", "TRENT_TOKEN": "t"}) == (
         "http://kms:1",
