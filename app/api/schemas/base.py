@@ -19,9 +19,9 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
-from marshmallow import RAISE, Schema, fields, missing
+from marshmallow import RAISE, Schema, fields, missing, post_load
 from marshmallow import ValidationError as MarshmallowValidationError
 
 from app.errors import ValidationError
@@ -74,6 +74,29 @@ class StrictSchema(Schema):
 
     class Meta:
         unknown = RAISE
+
+
+class RequestSchema(StrictSchema):
+    """A schema that loads into the typed request of its operation: a
+    subclass declares its fields and names that type in ``builds``; the
+    loaded members are its keyword arguments. A schema whose members are not
+    the request's own (a renamed or dropped member, a refusal that needs the
+    whole request) overrides :meth:`arguments`."""
+
+    builds: ClassVar[type[Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not isinstance(getattr(cls, "builds", None), type):
+            raise TypeError(f"{cls.__name__} names no request type in 'builds'")
+
+    def arguments(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The request's keyword arguments, from the loaded members."""
+        return data
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> Any:
+        return self.builds(**self.arguments(data))
 
 
 class Text(fields.Field[str]):
