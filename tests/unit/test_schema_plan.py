@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import Schema
 
-from app.api.schemas import base
+from app.api.schemas import base, plan
 from app.api.schemas import keys as key_schemas
 from app.errors import KmsError
 
@@ -26,7 +26,7 @@ SCHEMAS = [
     for _, cls in inspect.getmembers(key_schemas, inspect.isclass)
     if issubclass(cls, Schema) and cls.__module__ == key_schemas.__name__
 ]
-PLAIN = [cls for cls in SCHEMAS if base._plan(base.schema(cls)) is not None]
+PLAIN = [cls for cls in SCHEMAS if plan.plan_of(base.schema(cls)) is not None]
 
 
 def _marshmallow(schema: Schema, data: dict[str, Any], ignore_unknown: bool) -> Any:
