@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from marshmallow import ValidationError as SchemaError
-from marshmallow import fields, post_load
+from marshmallow import fields
 
 from app.api.schemas.base import (
-    StrictSchema,
+    RequestSchema,
     StringMap,
     Text,
     TextList,
@@ -20,13 +20,11 @@ from app.operations import policy_authoring
 
 # The policies given here are diagnosed, never stored: their parser reports
 # bad characters itself, with their position.
-class ValidatePolicySchema(StrictSchema):
+class ValidatePolicySchema(RequestSchema):
+    builds = policy_authoring.ValidatePolicyRequest
+
     policy = policy_document("Policy", required=True, stored=False)
     policy_type = Text(choices=("KEY", "IDENTITY"), data_key="PolicyType")
-
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> policy_authoring.ValidatePolicyRequest:
-        return policy_authoring.ValidatePolicyRequest(**data)
 
 
 class ContextField(fields.Field[dict[str, Any]]):
@@ -54,7 +52,9 @@ class ContextField(fields.Field[dict[str, Any]]):
         return dict(value)
 
 
-class SimulatePolicySchema(StrictSchema):
+class SimulatePolicySchema(RequestSchema):
+    builds = policy_authoring.SimulatePolicyRequest
+
     policy = policy_document("Policy", stored=False)
     key_id = Text(min_length=1, max_length=2048, data_key="KeyId")
     identity_policies = StringMap(max_entries=10, printable=False, data_key="IdentityPolicies")
@@ -69,7 +69,3 @@ class SimulatePolicySchema(StrictSchema):
     )
     resource = Text(min_length=1, max_length=2048, data_key="Resource")
     context = ContextField(data_key="Context")
-
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> policy_authoring.SimulatePolicyRequest:
-        return policy_authoring.SimulatePolicyRequest(**data)
