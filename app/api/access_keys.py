@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from app.api.schemas.access_keys import (
+from app.operations import access_keys
+from app.pipeline.route import Route
+from app.schemas.access_keys import (
     AccessKeySchema,
     CreateAccessKeySchema,
     ListAccessKeysSchema,
 )
-from app.operations import access_keys
-from app.pipeline.route import Route
 
 ROUTES = (
     Route(

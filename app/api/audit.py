@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.api.schemas.audit import (
+from app.operations import audit_log
+from app.operations.services import Services
+from app.pipeline.route import Rendered, Route
+from app.schemas.audit import (
     AuditFilterSchema,
     GetAuditEventSchema,
     SearchAuditEventsSchema,
 )
-from app.operations import audit_log
-from app.operations.services import Services
-from app.pipeline.route import Rendered, Route
 
 
 def _stream(services: Services, result: Mapping[str, Any]) -> Rendered:

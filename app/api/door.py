@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from app.api.schemas.base import Int, TextList
 from app.auth.principal import Principal
 from app.errors import KmsError, ValidationError
 from app.pipeline.call import Call, merge_path_members, query_members
@@ -25,6 +24,7 @@ from app.pipeline.json_body import parse_json_object, require_utf8
 from app.pipeline.pipeline import Answer
 from app.pipeline.route import PATH_MEMBERS, Route
 from app.pipeline.runtime import Runtime
+from app.schemas.base import Int, TextList
 
 CONTENT_TYPE = "application/json"
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.api.schemas.identity import PrincipalPolicySchema, PutPrincipalPolicySchema
 from app.operations import identity
 from app.pipeline.route import Route
+from app.schemas.identity import PrincipalPolicySchema, PutPrincipalPolicySchema
 
 POLICIES = "/v1/principals/<path:principal_arn>/policies"
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from werkzeug.routing import Map, PathConverter
 from werkzeug.routing import ValidationError as NoMatch
 
-from app.api.schemas import keys as s
-from app.api.schemas.base import Text
+from app.catalogue import KMS
 from app.keys.identifiers import ALIAS_NAME_RE
-from app.operations import aliases, encryption, keys, policy_documents, rotation, tags
-from app.pipeline.route import QueryChoice, Route
+from app.pipeline.route import QueryChoice
+from app.schemas.base import Text
+from app.schemas.keys import GenerateDataKeySchema, GenerateDataKeyWithoutPlaintextSchema
 
 #: The routes of a key's sub-resources (``/v1/keys/{KeyId}/encrypt``, ...).
 SUB_RESOURCE = "/v1/keys/<path:key_id>/"
@@ -58,188 +58,123 @@ ALIAS = "/v1/aliases/<path:alias_name>"
 CIPHERTEXT = {"CiphertextBlob": "$response.body#/CiphertextBlob"}
 
 ROUTES = (
-    Route(
-        "CreateKey",
-        keys.create_key,
-        s.CreateKeySchema,
+    KMS["CreateKey"].at(
         "POST",
         "/v1/keys",
         "Create a key (only SYMMETRIC_DEFAULT keys so far; KeyUsage must suit KeySpec; "
         "Administrators/Users build the policy when Policy is absent).",
         produces={"KeyId": NEW_KEY, "TargetKeyId": NEW_KEY, "DestinationKeyId": NEW_KEY},
     ),
-    Route(
-        "ListKeys",
-        keys.list_keys,
-        s.ListKeysSchema,
+    KMS["ListKeys"].at(
         "GET",
         "/v1/keys",
         "List the keys of the caller's account.",
         members="query",
     ),
-    Route(
-        "DescribeKey",
-        keys.describe_key,
-        s.DescribeKeySchema,
+    KMS["DescribeKey"].at(
         "GET",
         KEY,
         "Describe a key (id, ARN, alias name or alias ARN).",
         members="none",
     ),
-    Route(
-        "UpdateKeyDescription",
-        keys.update_key_description,
-        s.UpdateKeyDescriptionSchema,
+    KMS["UpdateKeyDescription"].at(
         "PATCH",
         KEY,
         "Change a key's description.",
     ),
-    Route("EnableKey", keys.enable_key, s.KeyIdSchema, "POST", SUB + "/enable", "Enable a key."),
-    Route(
-        "DisableKey", keys.disable_key, s.KeyIdSchema, "POST", SUB + "/disable", "Disable a key."
-    ),
-    Route(
-        "ScheduleKeyDeletion",
-        keys.schedule_key_deletion,
-        s.ScheduleKeyDeletionSchema,
+    KMS["EnableKey"].at("POST", SUB + "/enable", "Enable a key."),
+    KMS["DisableKey"].at("POST", SUB + "/disable", "Disable a key."),
+    KMS["ScheduleKeyDeletion"].at(
         "POST",
         SUB + "/schedule-deletion",
         "Schedule a key's deletion after 7-30 days.",
     ),
-    Route(
-        "CancelKeyDeletion",
-        keys.cancel_key_deletion,
-        s.KeyIdSchema,
+    KMS["CancelKeyDeletion"].at(
         "POST",
         SUB + "/cancel-deletion",
         "Cancel a scheduled deletion.",
     ),
-    Route(
-        "GetKeyRotationStatus",
-        rotation.get_key_rotation_status,
-        s.KeyRotationSchema,
+    KMS["GetKeyRotationStatus"].at(
         "GET",
         SUB + "/rotation",
         "Rotation status of a key.",
         members="none",
     ),
-    Route(
-        "EnableKeyRotation",
-        rotation.enable_key_rotation,
-        s.EnableKeyRotationSchema,
+    KMS["EnableKeyRotation"].at(
         "PUT",
         SUB + "/rotation",
         "Turn on automatic rotation.",
     ),
-    Route(
-        "DisableKeyRotation",
-        rotation.disable_key_rotation,
-        s.KeyRotationSchema,
+    KMS["DisableKeyRotation"].at(
         "DELETE",
         SUB + "/rotation",
         "Turn off automatic rotation.",
         members="none",
     ),
-    Route(
-        "RotateKeyOnDemand",
-        rotation.rotate_key_on_demand,
-        s.KeyRotationSchema,
+    KMS["RotateKeyOnDemand"].at(
         "POST",
         SUB + "/rotations",
         "Rotate a key now.",
     ),
-    Route(
-        "ListKeyRotations",
-        rotation.list_key_rotations,
-        s.ListKeyRotationsSchema,
+    KMS["ListKeyRotations"].at(
         "GET",
         SUB + "/rotations",
         "List a key's rotations.",
         members="query",
     ),
-    Route(
-        "GetKeyPolicy",
-        policy_documents.get_key_policy,
-        s.GetKeyPolicySchema,
+    KMS["GetKeyPolicy"].at(
         "GET",
         SUB + "/policy",
         "A key's policy document.",
         members="query",
     ),
-    Route(
-        "PutKeyPolicy",
-        policy_documents.put_key_policy,
-        s.PutKeyPolicySchema,
+    KMS["PutKeyPolicy"].at(
         "PUT",
         SUB + "/policy",
         "Replace a key's policy.",
     ),
-    Route(
-        "ListKeyPolicies",
-        policy_documents.list_key_policies,
-        s.ListKeyPoliciesSchema,
+    KMS["ListKeyPolicies"].at(
         "GET",
         SUB + "/policies",
         "The names of a key's policies.",
         members="query",
     ),
-    Route(
-        "ListResourceTags",
-        tags.list_resource_tags,
-        s.ListResourceTagsSchema,
+    KMS["ListResourceTags"].at(
         "GET",
         SUB + "/tags",
         "A key's tags.",
         members="query",
     ),
-    Route(
-        "TagResource",
-        tags.tag_resource,
-        s.TagResourceSchema,
+    KMS["TagResource"].at(
         "POST",
         SUB + "/tags",
         "Add or update tags.",
     ),
-    Route(
-        "UntagResource",
-        tags.untag_resource,
-        s.UntagResourceSchema,
+    KMS["UntagResource"].at(
         "DELETE",
         SUB + "/tags",
         "Remove tags (?TagKeys=a&TagKeys=b).",
         members="query",
         defaulted={"TagKeys": []},
     ),
-    Route(
-        "Encrypt",
-        encryption.encrypt,
-        s.EncryptSchema,
+    KMS["Encrypt"].at(
         "POST",
         SUB + "/encrypt",
         "Encrypt up to 4096 bytes.",
         produces=CIPHERTEXT,
     ),
-    Route(
-        "Decrypt",
-        encryption.decrypt,
-        s.DecryptSchema,
+    KMS["Decrypt"].at(
         "POST",
         "/v1/decrypt",
         "Decrypt a ciphertext.",
     ),
-    Route(
-        "ReEncrypt",
-        encryption.re_encrypt,
-        s.ReEncryptSchema,
+    KMS["ReEncrypt"].at(
         "POST",
         "/v1/re-encrypt",
         "Re-encrypt under another key.",
         produces=CIPHERTEXT,
     ),
-    Route(
-        "GenerateDataKey",
-        encryption.generate_data_key,
-        s.GenerateDataKeySchema,
+    KMS["GenerateDataKey"].at(
         "POST",
         SUB + "/data-key",
         "A data key, in plaintext and encrypted (?plaintext=false: encrypted only); exactly "
@@ -247,51 +182,39 @@ ROUTES = (
         extra_query=(("plaintext", Text(choices=("true", "false"))),),
         choice=QueryChoice(
             "plaintext",
-            {"true": s.GenerateDataKeySchema, "false": s.GenerateDataKeyWithoutPlaintextSchema},
+            {
+                "true": GenerateDataKeySchema,
+                "false": GenerateDataKeyWithoutPlaintextSchema,
+            },
             default="true",
         ),
         produces=CIPHERTEXT,
     ),
-    Route(
-        "GenerateRandom",
-        encryption.generate_random,
-        s.GenerateRandomSchema,
+    KMS["GenerateRandom"].at(
         "POST",
         "/v1/random",
         "Random bytes (NumberOfBytes is required).",
     ),
-    Route(
-        "ListAliases",
-        aliases.list_aliases,
-        s.ListAliasesSchema,
+    KMS["ListAliases"].at(
         "GET",
         "/v1/aliases",
         "List aliases, optionally of one key.",
         members="query",
     ),
-    Route(
-        "CreateAlias",
-        aliases.create_alias,
-        s.CreateAliasSchema,
+    KMS["CreateAlias"].at(
         "POST",
         "/v1/aliases",
         "Create an alias (AliasName: alias/..., not alias/aws/...).",
         produces={"AliasName": "$request.body#/AliasName"},
         rules={"AliasName": ALIAS_NAME_RE},
     ),
-    Route(
-        "UpdateAlias",
-        aliases.update_alias,
-        s.UpdateAliasSchema,
+    KMS["UpdateAlias"].at(
         "PUT",
         ALIAS,
         "Point an alias at another key.",
         rules={"AliasName": ALIAS_NAME_RE},
     ),
-    Route(
-        "DeleteAlias",
-        aliases.delete_alias,
-        s.DeleteAliasSchema,
+    KMS["DeleteAlias"].at(
         "DELETE",
         ALIAS,
         "Delete an alias.",

@@ -27,10 +27,10 @@ from marshmallow import RAISE, Schema, fields
 
 from app.api import access_keys, audit, health, identity, keys, policy
 from app.api.door import error_headers
-from app.api.schemas.base import PRINTABLE, Blob, Flag, Int, StringMap, Text, TextList
 from app.errors import all_error_classes
 from app.operations.services import Services
 from app.pipeline.route import Route
+from app.schemas.base import PRINTABLE, Blob, Flag, Int, StringMap, Text, TextList
 
 _MAXREPEAT = _sre_constants.MAXREPEAT
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.api.schemas.policy import SimulatePolicySchema, ValidatePolicySchema
 from app.operations import policy_authoring
 from app.pipeline.route import Route
+from app.schemas.policy import SimulatePolicySchema, ValidatePolicySchema
 
 ROUTES = (
     Route(

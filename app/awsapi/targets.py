@@ -1,59 +1,25 @@
 """``X-Amz-Target`` → the operation and the request schema it runs.
 
-The same operations and schemas as the REST door: no operation is written
-twice. KMS operations this service does not offer are named here too, so a
+The same operations and schemas as the REST door (:mod:`app.catalogue`): no
+operation is written twice. KMS operations this service does not offer are named here too, so a
 client gets ``UnsupportedOperationException`` for them rather than the
 "unknown operation" answer reserved for names KMS itself does not have.
 """
 
 from __future__ import annotations
 
-from app.api.schemas import keys as s
-from app.operations import aliases, encryption, keys, policy_documents, rotation, tags
+from collections.abc import Mapping
+
+from app.catalogue import KMS
 from app.pipeline.route import Route
 
 TARGET_PREFIX = "TrentService"
 
 
 #: ``TrentService.<name>`` → the route (operation and schema) it runs.
-TARGETS: dict[str, Route] = {
-    route.name: route
-    for route in (
-        Route("CreateKey", keys.create_key, s.CreateKeySchema),
-        Route("DescribeKey", keys.describe_key, s.DescribeKeySchema),
-        Route("ListKeys", keys.list_keys, s.ListKeysSchema),
-        Route("UpdateKeyDescription", keys.update_key_description, s.UpdateKeyDescriptionSchema),
-        Route("EnableKey", keys.enable_key, s.KeyIdSchema),
-        Route("DisableKey", keys.disable_key, s.KeyIdSchema),
-        Route("ScheduleKeyDeletion", keys.schedule_key_deletion, s.ScheduleKeyDeletionSchema),
-        Route("CancelKeyDeletion", keys.cancel_key_deletion, s.KeyIdSchema),
-        Route("GetKeyRotationStatus", rotation.get_key_rotation_status, s.KeyRotationSchema),
-        Route("EnableKeyRotation", rotation.enable_key_rotation, s.EnableKeyRotationSchema),
-        Route("DisableKeyRotation", rotation.disable_key_rotation, s.KeyRotationSchema),
-        Route("RotateKeyOnDemand", rotation.rotate_key_on_demand, s.KeyRotationSchema),
-        Route("ListKeyRotations", rotation.list_key_rotations, s.ListKeyRotationsSchema),
-        Route("GetKeyPolicy", policy_documents.get_key_policy, s.GetKeyPolicySchema),
-        Route("PutKeyPolicy", policy_documents.put_key_policy, s.PutKeyPolicySchema),
-        Route("ListKeyPolicies", policy_documents.list_key_policies, s.ListKeyPoliciesSchema),
-        Route("ListResourceTags", tags.list_resource_tags, s.ListResourceTagsSchema),
-        Route("TagResource", tags.tag_resource, s.TagResourceSchema),
-        Route("UntagResource", tags.untag_resource, s.UntagResourceSchema),
-        Route("CreateAlias", aliases.create_alias, s.CreateAliasSchema),
-        Route("UpdateAlias", aliases.update_alias, s.UpdateAliasSchema),
-        Route("DeleteAlias", aliases.delete_alias, s.DeleteAliasSchema),
-        Route("ListAliases", aliases.list_aliases, s.ListAliasesSchema),
-        Route("Encrypt", encryption.encrypt, s.EncryptSchema),
-        Route("Decrypt", encryption.decrypt, s.DecryptSchema),
-        Route("ReEncrypt", encryption.re_encrypt, s.ReEncryptSchema),
-        Route("GenerateDataKey", encryption.generate_data_key, s.GenerateDataKeySchema),
-        Route(
-            "GenerateDataKeyWithoutPlaintext",
-            encryption.generate_data_key,
-            s.GenerateDataKeyWithoutPlaintextSchema,
-        ),
-        Route("GenerateRandom", encryption.generate_random, s.GenerateRandomSchema),
-    )
-}
+#: ``TrentService.<name>`` → the operation it runs: every KMS operation the
+#: service offers (the REST door serves the same ones at paths of its own).
+TARGETS: Mapping[str, Route] = KMS
 
 #: KMS operations (botocore's model) that Trent does not offer (yet).
 UNSUPPORTED = frozenset(

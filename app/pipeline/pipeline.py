@@ -14,7 +14,7 @@ steps, in this order, built from each route's own declaration.
    are neither authenticated nor audited.
 3. **Gather members** from the path, the query string and the JSON body,
    as the route declares; the AWS door picks the operation by ``X-Amz-Target``.
-4. **Load** them with the route's schema (:func:`app.api.schemas.base.load`).
+4. **Load** them with the route's schema (:func:`app.schemas.base.load`).
 5. **Run** the operation. A read-only operation runs on a connection taken
    only if a query runs, and its event joins the next group commit
    (:meth:`~app.operations.services.Services.audit_writer`); any other runs
@@ -42,7 +42,6 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, RequestRedirect, Rule
 
-from app.api.schemas.base import load, schema
 from app.auth.principal import Principal
 from app.errors import KmsError, MethodNotAllowedError
 from app.operations.kinds import is_read_only
@@ -52,6 +51,7 @@ from app.pipeline.call import Call
 from app.pipeline.errors import as_error
 from app.pipeline.route import PATH_MEMBERS, Rendered, Route
 from app.pipeline.runtime import Runtime
+from app.schemas.base import load, schema
 
 StartResponse = Callable[..., Any]
 Headers = list[tuple[str, str]]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from marshmallow import Schema, fields
@@ -88,6 +88,10 @@ class Route:
     media_type: str = "application/json"
     #: Patterns a member must also match, checked by the operation itself.
     rules: Mapping[str, re.Pattern[str]] = field(default_factory=dict)
+
+    def at(self, method: str, rule: str, summary: str, **declared: Any) -> Route:
+        """This operation served at ``method`` and ``rule`` (the REST door)."""
+        return replace(self, method=method, rule=rule, summary=summary, **declared)
 
     @property
     def authenticated(self) -> bool:

@@ -23,8 +23,8 @@ from marshmallow import RAISE, Schema, fields
 from marshmallow import ValidationError as MarshmallowValidationError
 
 from app.api import openapi
-from app.api.schemas.base import Blob, Flag, Int, StrictSchema, StringMap, Text, TextList
 from app.errors import all_error_classes
+from app.schemas.base import Blob, Flag, Int, StrictSchema, StringMap, Text, TextList
 
 ACCOUNT = "111122223333"
 

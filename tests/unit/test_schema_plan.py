@@ -1,7 +1,7 @@
 """The field-by-field load of plain schemas gives exactly what marshmallow gives.
 
-:func:`app.api.schemas.base.load` loads a well-formed request of a plain schema
-with its plan (:mod:`app.api.schemas.plan`) and hands anything else to
+:func:`app.schemas.base.load` loads a well-formed request of a plain schema
+with its plan (:mod:`app.schemas.plan`) and hands anything else to
 marshmallow. Every request schema of the service is found by walking the
 schema modules, so a new schema is covered without editing this file; each one
 that takes the shortcut is fed the same bodies as marshmallow's own full load,
@@ -24,11 +24,11 @@ from marshmallow import Schema, fields
 
 import app
 from app.api import openapi
-from app.api.schemas import base, plan
-from app.api.schemas import keys as key_schemas
 from app.errors import KmsError
+from app.schemas import base, plan
+from app.schemas import keys as key_schemas
 
-SCHEMA_PACKAGE = "app.api.schemas"
+SCHEMA_PACKAGE = "app.schemas"
 #: What every request schema derives from; they build no request themselves.
 BUILDING_BLOCKS = {base.StrictSchema, base.RequestSchema}
 
@@ -85,7 +85,8 @@ def test_every_schema_of_the_service_is_walked() -> None:
     assert {_name(cls) for cls in in_app - BUILDING_BLOCKS - set(SCHEMAS)} == set(), (
         f"request schemas belong in {SCHEMA_PACKAGE}"
     )
-    loaded = {route.request for route in openapi.ROUTES if route.request is not None}
+    loaded = {route.schema for route in openapi.ROUTES if route.schema is not None}
+    loaded |= {s for route in openapi.ROUTES if route.choice for s in route.choice.schemas.values()}
     loaded |= {target.schema for target in TARGETS.values()}
     assert loaded and loaded <= set(SCHEMAS)
 

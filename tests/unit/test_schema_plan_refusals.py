@@ -1,6 +1,6 @@
 """A plain schema the plan would load differently from marshmallow is refused.
 
-:func:`app.api.schemas.plan.plan_of` builds a plan only for schemas whose fields
+:func:`app.schemas.plan.plan_of` builds a plan only for schemas whose fields
 are all plain; whatever else such a schema declares that the field-by-field
 load would not honour is refused when the plan is built (``PlanError``), never
 loaded otherwise. A schema with a field that is not plain is left to marshmallow.
@@ -22,8 +22,8 @@ from marshmallow import (
 )
 from marshmallow import ValidationError as MarshmallowValidationError
 
-from app.api.schemas import base, plan
 from app.errors import KmsError
+from app.schemas import base, plan
 
 
 def _text(**kwargs: Any) -> base.Text:

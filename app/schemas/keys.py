@@ -10,7 +10,10 @@ from typing import Any
 
 from marshmallow import fields
 
-from app.api.schemas.base import (
+from app.errors import InvalidGrantTokenError, UnsupportedOperationError
+from app.operations import aliases, encryption, keys, policy_documents, rotation
+from app.operations import tags as tag_ops
+from app.schemas.base import (
     Blob,
     Flag,
     Int,
@@ -21,9 +24,6 @@ from app.api.schemas.base import (
     TextList,
     policy_document,
 )
-from app.errors import InvalidGrantTokenError, UnsupportedOperationError
-from app.operations import aliases, encryption, keys, policy_documents, rotation
-from app.operations import tags as tag_ops
 
 ARN_PRINCIPAL = (
     r"^arn:aws[a-z-]*:iam::[0-9]{12}:(root|user/[\w+=,.@/-]{1,64}|role/[\w+=,.@/-]{1,64})$"

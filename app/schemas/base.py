@@ -24,8 +24,8 @@ from typing import Any, ClassVar
 from marshmallow import RAISE, Schema, fields, post_load
 from marshmallow import ValidationError as MarshmallowValidationError
 
-from app.api.schemas.plan import UNPLAIN, plain_field, plan_of
 from app.errors import ValidationError
+from app.schemas.plan import UNPLAIN, plain_field, plan_of
 
 
 def lower_camel(name: str) -> str:
@@ -386,7 +386,7 @@ def schema(cls: type[Schema]) -> Schema:
 def load(schema: Schema, data: Mapping[str, Any], *, ignore_unknown: bool = False) -> Any:
     """Load ``data`` with ``schema``; any problem is a :class:`ValidationError`.
     A well-formed request of a plain schema is loaded by its plan
-    (:mod:`app.api.schemas.plan`), anything else by marshmallow."""
+    (:mod:`app.schemas.plan`), anything else by marshmallow."""
     plan = plan_of(schema) if type(data) is dict else None
     if plan is not None:
         typed = plan.load(data, ignore_unknown)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.api.schemas.base import RequestSchema, StrictSchema, Text
 from app.operations import access_keys
+from app.schemas.base import RequestSchema, StrictSchema, Text
 
 ACCESS_KEY_ID_PATTERN = r"[\w]+"
 

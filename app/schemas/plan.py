@@ -2,7 +2,7 @@
 
 A schema is *plain* when every field it loads is of a class marked with
 :func:`plain_field` (each does all its checking in ``_deserialize``). For those
-:func:`app.api.schemas.base.load` loads a well-formed request field by field
+:func:`app.schemas.base.load` loads a well-formed request field by field
 (a 1 KiB Encrypt: 27 µs through marshmallow, 9 µs so, base64 decoding
 included). Anything that is not plainly valid is loaded again by marshmallow
 itself, which finds the problem and words the error: the two can only differ

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.api.schemas.base import RequestSchema, Text
-from app.api.schemas.base import policy_document as document_member
 from app.operations import identity
+from app.schemas.base import RequestSchema, Text
+from app.schemas.base import policy_document as document_member
 
 
 class PrincipalPolicySchema(RequestSchema):

@@ -7,7 +7,8 @@ from typing import Any, ClassVar
 from marshmallow import ValidationError as SchemaError
 from marshmallow import fields
 
-from app.api.schemas.base import (
+from app.operations import policy_authoring
+from app.schemas.base import (
     RequestSchema,
     StringMap,
     Text,
@@ -15,7 +16,6 @@ from app.api.schemas.base import (
     constraint,
     policy_document,
 )
-from app.operations import policy_authoring
 
 
 # The policies given here are diagnosed, never stored: their parser reports

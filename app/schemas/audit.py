@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app.api.schemas.base import Int, RequestSchema, Text
 from app.audit.query import MAX_LIMIT
 from app.audit.record import OUTCOMES
 from app.operations import audit_log
+from app.schemas.base import Int, RequestSchema, Text
 
 _MAX_EPOCH = 253402300799
 
