@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -36,18 +35,10 @@ from app.catalogue import KMS
 from app.config import Settings
 from app.pipeline.pipeline import ROUTE_CACHE_SIZE, Pipeline
 from tests.api.kms import Kms
+from tests.api.test_audit_trail import events
 from tests.conftest import TokenFactory, b64, bearer, failing_audit_inserts
 
 PLAINTEXT = b64(b"p" * 1024)
-
-
-def events(settings: Settings) -> list[dict[str, Any]]:
-    db = sqlite3.connect(settings.data_dir / "trent.db")
-    try:
-        rows = db.execute("SELECT body FROM audit_event ORDER BY seq").fetchall()
-    finally:
-        db.close()
-    return [json.loads(bytes(row[0])) for row in rows]
 
 
 def _key(root: Kms) -> str:
