@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g
+from flask import Flask
 
 from app.config import Settings, load_settings
 
@@ -16,17 +16,18 @@ __version__ = "0.1.0"
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The WSGI application for ``settings`` (read from the environment if absent)."""
-    from app.api import access_keys, audit, health, identity, keys, openapi, policy
-    from app.api.endpoint import begin_request
-    from app.api.errors import register_error_handlers
-    from app.api.runtime import Runtime, install
+    from app.api.door import RestDoor
+    from app.api.keys import KeyConverter
+    from app.api.openapi import ROUTES as REST_ROUTES
     from app.auth.jwt_verifier import TokenVerifier
     from app.auth.local_issuer import LocalIssuer
-    from app.awsapi import door
+    from app.awsapi.door import AwsDoor
     from app.crypto.root_key import load_root_key
     from app.operations.access_keys import sigv4_verifier
     from app.operations.scheduler import Scheduler
     from app.operations.services import Services
+    from app.pipeline.pipeline import Pipeline, refuse_flask_hooks
+    from app.pipeline.runtime import Runtime, install
     from app.store.database import (
         bind_database,
         configure_read_cache,
@@ -55,36 +56,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     services = Services(settings=settings, root_key=load_root_key(settings))
     verifier = TokenVerifier(settings, local_issuer=local_issuer)
 
+    # Flask holds the application's configuration and extensions; every
+    # request is served by the pipeline (app.pipeline), never by Flask's dispatch.
     app = Flask("trent", static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     runtime = Runtime(services=services, verifier=verifier, sigv4=sigv4_verifier(services))
     install(app, runtime)
-    register_error_handlers(app)
-
-    app.before_request(begin_request)
-
-    @app.after_request
-    def _stamp_request_id(response: Response) -> Response:
-        response.headers["X-Request-Id"] = getattr(g, "request_id", "")
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
-    for blueprint in (
-        health.blueprint,
-        identity.blueprint,
-        keys.blueprint,
-        policy.blueprint,
-        audit.blueprint,
-        access_keys.blueprint,
-        openapi.blueprint,
-        door.blueprint,
-    ):
-        app.register_blueprint(blueprint)
-    if settings.fast_lane:
-        from app.api.fast_lane import FastLane
-
-        app.wsgi_app = FastLane(app, runtime)  # type: ignore[method-assign]
+    rest = RestDoor(runtime, REST_ROUTES)
+    pipeline = Pipeline(
+        runtime,
+        (rest, AwsDoor(runtime)),
+        converters={"key": KeyConverter},
+        not_found_door=rest,
+        before_first_request=lambda: refuse_flask_hooks(app),
+    )
+    app.url_map = pipeline.url_map
+    refuse_flask_hooks(app)
+    app.wsgi_app = pipeline  # type: ignore[method-assign]
     if settings.scheduler_interval_seconds > 0:
         scheduler = Scheduler(services, settings.scheduler_interval_seconds)
         scheduler.start()

@@ -4,6 +4,10 @@ This is the only module that reads the environment. A bad or missing value
 stops start-up with a :class:`ConfigError` whose message names the variable.
 Secrets are wrapped in :class:`Secret` so that ``repr`` never shows them.
 Encryption cannot be switched off: there is no setting for it.
+
+Every variable is one row of :data:`VARIABLES` (name, field, parser, default):
+:func:`load_settings` parses exactly those rows, and they are exactly the
+names it accepts besides :data:`OTHER_VARIABLES`.
 """
 
 from __future__ import annotations
@@ -11,11 +15,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Final
 
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
 PARTITION_RE = re.compile(r"^aws(-[a-z]+)*$")
@@ -144,10 +147,6 @@ class Settings:
     #: ``trent serve`` for its own processes (``TRENT_DATABASE_IDENTITY``): a
     #: process it starts later refuses any other file at the database's path.
     database_identity: str = ""
-    #: Plain requests of the hot read-only operations (Encrypt, Decrypt,
-    #: GenerateDataKey, ...) are served without Flask's dispatch
-    #: (:mod:`app.api.fast_lane`); same answers, same events.
-    fast_lane: bool = True
     # How ``trent serve`` bounds what clients can hold (app.serving). Counts
     # of connections are per worker process.
     #: A connection must deliver the next request's line and headers within
@@ -215,51 +214,9 @@ class Settings:
         return host, int(port)
 
 
-def _parse_bool(name: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("true", "1"):
-        return True
-    if value in ("false", "0"):
-        return False
-    raise ConfigError(f"{name} must be one of true, false, 1, 0 (got {raw!r})")
-
-
-def _parse_int(name: str, raw: str, low: int, high: int) -> int:
-    try:
-        value = int(raw.strip(), 10)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer (got {raw!r})") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high} (got {value})")
-    return value
-
-
-def _parse_float(name: str, raw: str, low: float, high: float) -> float:
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be a number (got {raw!r})") from None
-    if not (low <= value <= high):
-        raise ConfigError(f"{name} must be between {low} and {high} (got {raw!r})")
-    return value
-
-
-def _parse_bind(name: str, raw: str) -> str:
-    host, sep, port = raw.rpartition(":")
-    if not sep or not host:
-        raise ConfigError(f"{name} must be HOST:PORT (got {raw!r})")
-    _parse_int(name, port, 1, 65535)
-    return raw
-
-
-def _parse_database_url(name: str, raw: str) -> str:
-    if raw.startswith("sqlite:///") and len(raw) > len("sqlite:///"):
-        return raw
-    if raw.startswith(("postgresql://", "postgres://")):
-        return raw
-    raise ConfigError(
-        f"{name} must start with sqlite:/// or postgresql:// (got {raw.split('://')[0]!r})"
-    )
+# ---------------------------------------------------------------------------
+# The issuers file (TRENT_ISSUERS_FILE)
+# ---------------------------------------------------------------------------
 
 
 def _parse_issuers(name: str, path_raw: str) -> tuple[IssuerConfig, ...]:
@@ -284,17 +241,6 @@ def _parse_issuers(name: str, path_raw: str) -> tuple[IssuerConfig, ...]:
 #: JWT algorithms an issuer may be configured with: asymmetric only (never HMAC,
 #: never ``none``), so a public key can never be used as an HMAC secret.
 ALLOWED_JWT_ALGORITHMS = frozenset({"ES256", "ES384", "EdDSA", "RS256", "PS256", "RS384", "PS384"})
-
-
-def _acceptable_jwks_url(url: object) -> bool:
-    if not isinstance(url, str):
-        return False
-    parts = urlsplit(url)
-    if parts.username is not None or parts.password is not None or not parts.hostname:
-        return False
-    if parts.scheme == "https":
-        return True
-    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost")
 
 
 def _issuer_from_mapping(where: str, entry: Mapping[str, Any], base: Path) -> IssuerConfig:
@@ -376,6 +322,120 @@ def _issuer_from_mapping(where: str, entry: Mapping[str, Any], base: Path) -> Is
     )
 
 
+# ---------------------------------------------------------------------------
+# Parsers. Each takes the variable's name, which every message names, and
+# its text, and returns the field's value or raises ConfigError.
+# ---------------------------------------------------------------------------
+
+Parser = Callable[[str, str], object]
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    raise ConfigError(f"{name} must be one of true, false, 1, 0 (got {raw!r})")
+
+
+def _parse_int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw.strip(), 10)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer (got {raw!r})") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high} (got {value})")
+    return value
+
+
+def _parse_float(name: str, raw: str, low: float, high: float) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number (got {raw!r})") from None
+    if not (low <= value <= high):
+        raise ConfigError(f"{name} must be between {low} and {high} (got {raw!r})")
+    return value
+
+
+def _int_between(low: int, high: int) -> Parser:
+    def parse(name: str, raw: str) -> int:
+        return _parse_int(name, raw, low, high)
+
+    return parse
+
+
+def _float_between(low: float, high: float) -> Parser:
+    # The bounds are printed as given (``0``, ``0.1``) in the message.
+    def parse(name: str, raw: str) -> float:
+        return _parse_float(name, raw, low, high)
+
+    return parse
+
+
+def _parse_text(name: str, raw: str) -> str:
+    return raw
+
+
+def _parse_secret(name: str, raw: str) -> Secret:
+    return Secret(raw)
+
+
+def _parse_resolved_path(name: str, raw: str) -> Path:
+    return Path(raw).resolve()
+
+
+def _parse_bind(name: str, raw: str) -> str:
+    host, sep, port = raw.rpartition(":")
+    if not sep or not host:
+        raise ConfigError(f"{name} must be HOST:PORT (got {raw!r})")
+    _parse_int(name, port, 1, 65535)
+    return raw
+
+
+def _parse_database_url(name: str, raw: str) -> str:
+    if raw.startswith("sqlite:///") and len(raw) > len("sqlite:///"):
+        return raw
+    if raw.startswith(("postgresql://", "postgres://")):
+        return raw
+    raise ConfigError(
+        f"{name} must start with sqlite:/// or postgresql:// (got {raw.split('://')[0]!r})"
+    )
+
+
+def _parse_partition(name: str, raw: str) -> str:
+    if not PARTITION_RE.match(raw):
+        raise ConfigError(f"{name} must look like 'aws' or 'aws-cn' (got {raw!r})")
+    return raw
+
+
+def _parse_region(name: str, raw: str) -> str:
+    if not REGION_RE.match(raw):
+        raise ConfigError(f"{name} must look like 'us-east-1' (got {raw!r})")
+    return raw
+
+
+def _parse_log_level(name: str, raw: str) -> str:
+    level = raw.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"{name} must be DEBUG, INFO, WARNING or ERROR (got {raw!r})")
+    return level
+
+
+def _parse_root_key_provider(name: str, raw: str) -> str:
+    if raw not in ("file", "env"):
+        raise ConfigError(f"{name} must be 'file' or 'env' (got {raw!r})")
+    return raw
+
+
+def _parse_checkpoint_file(name: str, raw: str) -> Path:
+    path = Path(raw).resolve()
+    if not path.parent.is_dir():
+        raise ConfigError(f"{name}: directory {path.parent} does not exist")
+    return path
+
+
 def _parse_sink(name: str, raw: str) -> Path:
     """An absolute path whose directory exists and which, if it exists, is a
     regular file (appended to, never truncated)."""
@@ -389,178 +449,152 @@ def _parse_sink(name: str, raw: str) -> Path:
     return path
 
 
-#: The serving limits: variable -> (Settings field, lowest, highest value).
-SERVING_LIMITS = {
-    "TRENT_KEEPALIVE_SECONDS": ("keepalive_seconds", 1, 300),
-    "TRENT_BODY_TIMEOUT_SECONDS": ("body_timeout_seconds", 1, 300),
-    "TRENT_MAX_CONNECTIONS": ("max_connections", 16, 100_000),
-    "TRENT_MAX_CONNECTIONS_PER_ADDRESS": ("max_connections_per_address", 0, 100_000),
-    "TRENT_LIMIT_REQUEST_LINE": ("limit_request_line", 256, 8190),
-    "TRENT_LIMIT_REQUEST_FIELDS": ("limit_request_fields", 16, 32768),
-    "TRENT_LIMIT_REQUEST_FIELD_SIZE": ("limit_request_field_size", 1024, 65536),
-    "TRENT_MAX_REQUESTS": ("max_requests", 0, 100_000_000),
-    "TRENT_WORKER_TIMEOUT_SECONDS": ("worker_timeout_seconds", 5, 3600),
-    "TRENT_GRACEFUL_TIMEOUT_SECONDS": ("graceful_timeout_seconds", 1, 3600),
+def _parse_audit_writer(name: str, raw: str) -> str:
+    if raw not in ("process", "thread"):
+        raise ConfigError(f"{name} must be process or thread")
+    return raw
+
+
+def _parse_database_identity(name: str, raw: str) -> str:
+    device, _, inode = raw.partition(":")
+    if not (device.isdigit() and inode.isdigit()):
+        raise ConfigError(f"{name} must be DEVICE:INODE")
+    return raw
+
+
+# ---------------------------------------------------------------------------
+# The variables
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One ``TRENT_*`` variable that :func:`load_settings` reads."""
+
+    name: str
+    #: The :class:`Settings` field it sets.
+    field: str
+    #: ``parse(name, text)``: the field's value, or a ConfigError naming ``name``.
+    parse: Parser
+    #: Text parsed when the variable is unset or empty. ``None``: the field
+    #: keeps its default on :class:`Settings` (where the derived ones, such
+    #: as the database in the data directory, are properties).
+    default: str | None = None
+
+
+#: Every variable :func:`load_settings` reads, in the order it reads them (so
+#: the first bad one is the one reported). Parsing and the set of known names
+#: both come from this table, so neither can drift from the other; a test
+#: holds it to the fields of :class:`Settings`.
+VARIABLES: Final[tuple[Variable, ...]] = (
+    Variable("TRENT_DATA_DIR", "data_dir", _parse_resolved_path, default="./var"),
+    Variable("TRENT_BIND", "bind", _parse_bind),
+    Variable("TRENT_DATABASE_URL", "database_url", _parse_database_url),
+    Variable("TRENT_DB_POOL_SIZE", "db_pool_size", _int_between(1, 1000)),
+    Variable("TRENT_DB_POOL_TIMEOUT", "db_pool_timeout", _float_between(0.01, 60)),
+    Variable("TRENT_DB_BUSY_TIMEOUT_MS", "db_busy_timeout_ms", _int_between(1, 600_000)),
+    Variable("TRENT_MAX_BODY_BYTES", "max_body_bytes", _int_between(1024, 16 * 1024 * 1024)),
+    Variable("TRENT_PARTITION", "partition", _parse_partition),
+    Variable("TRENT_REGION", "region", _parse_region),
+    Variable("TRENT_WORKERS", "workers", _int_between(1, 256)),
+    Variable("TRENT_THREADS", "threads", _int_between(1, 64)),
+    Variable("TRENT_LOG_LEVEL", "log_level", _parse_log_level),
+    Variable("TRENT_LOCAL_ISSUER", "local_issuer", _parse_bool),
+    Variable("TRENT_JWT_AUDIENCE", "jwt_audience", _parse_text),
+    Variable("TRENT_JWT_LEEWAY", "jwt_leeway_seconds", _int_between(0, 60)),
+    Variable("TRENT_JWT_MAX_LIFETIME", "jwt_max_lifetime_seconds", _int_between(60, 7 * 24 * 3600)),
+    Variable("TRENT_ISSUERS_FILE", "issuers", _parse_issuers),
+    Variable("TRENT_ROOT_KEY_PROVIDER", "root_key_provider", _parse_root_key_provider),
+    Variable("TRENT_ROOT_KEY_FILE", "root_key_file", _parse_resolved_path),
+    Variable("TRENT_ROOT_KEY", "root_key_env", _parse_secret),
+    Variable("TRENT_SCHEDULER_INTERVAL", "scheduler_interval_seconds", _float_between(0, 86400)),
+    Variable("TRENT_AUDIT_CHECKPOINT_FILE", "audit_checkpoint_file", _parse_checkpoint_file),
+    Variable(
+        "TRENT_AUDIT_CHECKPOINT_INTERVAL",
+        "audit_checkpoint_interval_seconds",
+        _float_between(0.1, 3600),
+    ),
+    Variable("TRENT_AUDIT_CHECKPOINT_SINK", "audit_checkpoint_sink", _parse_sink),
+    Variable("TRENT_AUDIT_CHECKPOINT_SYSLOG", "audit_checkpoint_syslog", _parse_bool),
+    Variable("TRENT_KEY_CACHE_SECONDS", "key_cache_seconds", _float_between(0, 3600)),
+    Variable("TRENT_AUDIT_WRITER", "audit_writer", _parse_audit_writer),
+    Variable(
+        "TRENT_AUDIT_WRITER_HEARTBEAT_SECONDS",
+        "audit_writer_heartbeat_seconds",
+        _float_between(0.1, 60),
+    ),
+    Variable("TRENT_DATABASE_IDENTITY", "database_identity", _parse_database_identity),
+    Variable("TRENT_METADATA_CACHE_SECONDS", "metadata_cache_seconds", _float_between(0, 300)),
+    # The serving limits (app.serving).
+    Variable("TRENT_KEEPALIVE_SECONDS", "keepalive_seconds", _int_between(1, 300)),
+    Variable("TRENT_BODY_TIMEOUT_SECONDS", "body_timeout_seconds", _int_between(1, 300)),
+    Variable("TRENT_MAX_CONNECTIONS", "max_connections", _int_between(16, 100_000)),
+    Variable(
+        "TRENT_MAX_CONNECTIONS_PER_ADDRESS",
+        "max_connections_per_address",
+        _int_between(0, 100_000),
+    ),
+    Variable("TRENT_LIMIT_REQUEST_LINE", "limit_request_line", _int_between(256, 8190)),
+    Variable("TRENT_LIMIT_REQUEST_FIELDS", "limit_request_fields", _int_between(16, 32768)),
+    Variable(
+        "TRENT_LIMIT_REQUEST_FIELD_SIZE", "limit_request_field_size", _int_between(1024, 65536)
+    ),
+    Variable("TRENT_MAX_REQUESTS", "max_requests", _int_between(0, 100_000_000)),
+    Variable("TRENT_WORKER_TIMEOUT_SECONDS", "worker_timeout_seconds", _int_between(5, 3600)),
+    Variable("TRENT_GRACEFUL_TIMEOUT_SECONDS", "graceful_timeout_seconds", _int_between(1, 3600)),
+)
+
+#: Variables Trent knows that :func:`load_settings` does not read, and who does.
+OTHER_VARIABLES: Final[Mapping[str, str]] = {
+    "TRENT_URL": "the CLI's client commands (client_endpoint)",
+    "TRENT_TOKEN": "the CLI's client commands (client_endpoint)",
+    "TRENT_TEST_POSTGRES_URL": "the test suite",
 }
+
+#: :class:`Settings` fields no variable sets: fixed limits, replaced only by tests.
+FIXED_FIELDS: Final = frozenset(
+    {"max_json_depth", "jwt_max_token_bytes", "jwks_timeout_seconds", "jwks_cooldown_seconds"}
+)
+
+#: Variables earlier releases read, and why they are gone: start-up stops
+#: with that reason rather than "misspelt?".
+RETIRED_VARIABLES: Final[Mapping[str, str]] = {
+    "TRENT_FAST_LANE": "every request takes the one request pipeline now",
+}
+
+#: A ``TRENT_*`` variable outside this set stops start-up (a misspelt name
+#: would otherwise be silently ignored).
+KNOWN_VARIABLES: Final = frozenset(v.name for v in VARIABLES) | frozenset(OTHER_VARIABLES)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``TRENT_*`` variables (``os.environ`` by default)."""
     env = os.environ if environ is None else environ
-
-    def get(name: str) -> str | None:
-        value = env.get(name)
-        if value is None or value == "":
-            return None
-        return value
-
-    known = {
-        "TRENT_DATA_DIR",
-        "TRENT_BIND",
-        "TRENT_DATABASE_URL",
-        "TRENT_DB_POOL_SIZE",
-        "TRENT_DB_POOL_TIMEOUT",
-        "TRENT_DB_BUSY_TIMEOUT_MS",
-        "TRENT_MAX_BODY_BYTES",
-        "TRENT_PARTITION",
-        "TRENT_REGION",
-        "TRENT_WORKERS",
-        "TRENT_THREADS",
-        "TRENT_LOG_LEVEL",
-        "TRENT_LOCAL_ISSUER",
-        "TRENT_JWT_AUDIENCE",
-        "TRENT_JWT_LEEWAY",
-        "TRENT_JWT_MAX_LIFETIME",
-        "TRENT_ISSUERS_FILE",
-        "TRENT_ROOT_KEY_PROVIDER",
-        "TRENT_ROOT_KEY_FILE",
-        "TRENT_ROOT_KEY",
-        "TRENT_SCHEDULER_INTERVAL",
-        "TRENT_AUDIT_CHECKPOINT_FILE",
-        "TRENT_AUDIT_CHECKPOINT_INTERVAL",
-        "TRENT_AUDIT_CHECKPOINT_SINK",
-        "TRENT_AUDIT_CHECKPOINT_SYSLOG",
-        "TRENT_KEY_CACHE_SECONDS",
-        "TRENT_METADATA_CACHE_SECONDS",
-        "TRENT_FAST_LANE",
-        "TRENT_AUDIT_WRITER",
-        "TRENT_AUDIT_WRITER_HEARTBEAT_SECONDS",
-        "TRENT_DATABASE_IDENTITY",
-        *SERVING_LIMITS,
-        # Read by client commands of the CLI, not by the server.
-        "TRENT_URL",
-        "TRENT_TOKEN",
-        # Read by the test suite only.
-        "TRENT_TEST_POSTGRES_URL",
-    }
     for name in env:
-        if name.startswith("TRENT_") and name not in known:
+        if name.startswith("TRENT_") and name not in KNOWN_VARIABLES:
+            if name in RETIRED_VARIABLES:
+                raise ConfigError(f"{name} is no longer a setting ({RETIRED_VARIABLES[name]})")
             raise ConfigError(f"{name} is not a Trent setting (misspelt?)")
+    values: dict[str, Any] = {}
+    for variable in VARIABLES:
+        # An empty variable counts as unset.
+        raw = env.get(variable.name) or variable.default
+        if raw is not None:
+            values[variable.field] = variable.parse(variable.name, raw)
+    settings = Settings(**values)
+    _check_together(settings)
+    return settings
 
-    kwargs: dict[str, Any] = {}
-    kwargs["data_dir"] = Path(get("TRENT_DATA_DIR") or "./var").resolve()
-    if (raw := get("TRENT_BIND")) is not None:
-        kwargs["bind"] = _parse_bind("TRENT_BIND", raw)
-    if (raw := get("TRENT_DATABASE_URL")) is not None:
-        kwargs["database_url"] = _parse_database_url("TRENT_DATABASE_URL", raw)
-    if (raw := get("TRENT_DB_POOL_SIZE")) is not None:
-        kwargs["db_pool_size"] = _parse_int("TRENT_DB_POOL_SIZE", raw, 1, 1000)
-    if (raw := get("TRENT_DB_POOL_TIMEOUT")) is not None:
-        kwargs["db_pool_timeout"] = _parse_float("TRENT_DB_POOL_TIMEOUT", raw, 0.01, 60)
-    if (raw := get("TRENT_DB_BUSY_TIMEOUT_MS")) is not None:
-        kwargs["db_busy_timeout_ms"] = _parse_int("TRENT_DB_BUSY_TIMEOUT_MS", raw, 1, 600_000)
-    if (raw := get("TRENT_MAX_BODY_BYTES")) is not None:
-        kwargs["max_body_bytes"] = _parse_int("TRENT_MAX_BODY_BYTES", raw, 1024, 16 * 1024 * 1024)
-    if (raw := get("TRENT_PARTITION")) is not None:
-        if not PARTITION_RE.match(raw):
-            raise ConfigError(f"TRENT_PARTITION must look like 'aws' or 'aws-cn' (got {raw!r})")
-        kwargs["partition"] = raw
-    if (raw := get("TRENT_REGION")) is not None:
-        if not REGION_RE.match(raw):
-            raise ConfigError(f"TRENT_REGION must look like 'us-east-1' (got {raw!r})")
-        kwargs["region"] = raw
-    if (raw := get("TRENT_WORKERS")) is not None:
-        kwargs["workers"] = _parse_int("TRENT_WORKERS", raw, 1, 256)
-    if (raw := get("TRENT_THREADS")) is not None:
-        kwargs["threads"] = _parse_int("TRENT_THREADS", raw, 1, 64)
-    for name, (field_name, low, high) in SERVING_LIMITS.items():
-        if (raw := get(name)) is not None:
-            kwargs[field_name] = _parse_int(name, raw, low, high)
-    if (raw := get("TRENT_LOG_LEVEL")) is not None:
-        level = raw.upper()
-        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-            raise ConfigError(
-                f"TRENT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {raw!r})"
-            )
-        kwargs["log_level"] = level
-    if (raw := get("TRENT_LOCAL_ISSUER")) is not None:
-        kwargs["local_issuer"] = _parse_bool("TRENT_LOCAL_ISSUER", raw)
-    if (raw := get("TRENT_JWT_AUDIENCE")) is not None:
-        kwargs["jwt_audience"] = raw
-    if (raw := get("TRENT_JWT_LEEWAY")) is not None:
-        kwargs["jwt_leeway_seconds"] = _parse_int("TRENT_JWT_LEEWAY", raw, 0, 60)
-    if (raw := get("TRENT_JWT_MAX_LIFETIME")) is not None:
-        kwargs["jwt_max_lifetime_seconds"] = _parse_int(
-            "TRENT_JWT_MAX_LIFETIME", raw, 60, 7 * 24 * 3600
-        )
-    if (raw := get("TRENT_ISSUERS_FILE")) is not None:
-        kwargs["issuers"] = _parse_issuers("TRENT_ISSUERS_FILE", raw)
-    if (raw := get("TRENT_ROOT_KEY_PROVIDER")) is not None:
-        if raw not in ("file", "env"):
-            raise ConfigError(f"TRENT_ROOT_KEY_PROVIDER must be 'file' or 'env' (got {raw!r})")
-        kwargs["root_key_provider"] = raw
-    if (raw := get("TRENT_ROOT_KEY_FILE")) is not None:
-        kwargs["root_key_file"] = Path(raw).resolve()
-    if (raw := get("TRENT_ROOT_KEY")) is not None:
-        kwargs["root_key_env"] = Secret(raw)
-    if kwargs.get("root_key_provider") == "env" and "root_key_env" not in kwargs:
+
+def _check_together(settings: Settings) -> None:
+    """What no single variable can be refused for."""
+    if settings.root_key_provider == "env" and settings.root_key_env is None:
         raise ConfigError("TRENT_ROOT_KEY must be set when TRENT_ROOT_KEY_PROVIDER=env")
-    if (raw := get("TRENT_SCHEDULER_INTERVAL")) is not None:
-        kwargs["scheduler_interval_seconds"] = _parse_float(
-            "TRENT_SCHEDULER_INTERVAL", raw, 0, 86400
-        )
-    if (raw := get("TRENT_AUDIT_CHECKPOINT_FILE")) is not None:
-        path = Path(raw).resolve()
-        if not path.parent.is_dir():
-            raise ConfigError(
-                f"TRENT_AUDIT_CHECKPOINT_FILE: directory {path.parent} does not exist"
-            )
-        kwargs["audit_checkpoint_file"] = path
-    if (raw := get("TRENT_AUDIT_CHECKPOINT_INTERVAL")) is not None:
-        kwargs["audit_checkpoint_interval_seconds"] = _parse_float(
-            "TRENT_AUDIT_CHECKPOINT_INTERVAL", raw, 0.1, 3600
-        )
-    if (raw := get("TRENT_AUDIT_CHECKPOINT_SINK")) is not None:
-        kwargs["audit_checkpoint_sink"] = _parse_sink("TRENT_AUDIT_CHECKPOINT_SINK", raw)
-    if (raw := get("TRENT_AUDIT_CHECKPOINT_SYSLOG")) is not None:
-        kwargs["audit_checkpoint_syslog"] = _parse_bool("TRENT_AUDIT_CHECKPOINT_SYSLOG", raw)
-    if (raw := get("TRENT_KEY_CACHE_SECONDS")) is not None:
-        kwargs["key_cache_seconds"] = _parse_float("TRENT_KEY_CACHE_SECONDS", raw, 0, 3600)
-    if (raw := get("TRENT_AUDIT_WRITER")) is not None:
-        if raw not in ("process", "thread"):
-            raise ConfigError("TRENT_AUDIT_WRITER must be process or thread")
-        kwargs["audit_writer"] = raw
-    if (raw := get("TRENT_AUDIT_WRITER_HEARTBEAT_SECONDS")) is not None:
-        kwargs["audit_writer_heartbeat_seconds"] = _parse_float(
-            "TRENT_AUDIT_WRITER_HEARTBEAT_SECONDS", raw, 0.1, 60
-        )
-    if (raw := get("TRENT_DATABASE_IDENTITY")) is not None:
-        device, _, inode = raw.partition(":")
-        if not (device.isdigit() and inode.isdigit()):
-            raise ConfigError("TRENT_DATABASE_IDENTITY must be DEVICE:INODE")
-        kwargs["database_identity"] = raw
-    if (raw := get("TRENT_METADATA_CACHE_SECONDS")) is not None:
-        kwargs["metadata_cache_seconds"] = _parse_float("TRENT_METADATA_CACHE_SECONDS", raw, 0, 300)
-    if (raw := get("TRENT_FAST_LANE")) is not None:
-        kwargs["fast_lane"] = _parse_bool("TRENT_FAST_LANE", raw)
-
-    settings = Settings(**kwargs)
     if not settings.local_issuer and not settings.issuers:
         raise ConfigError(
             "TRENT_LOCAL_ISSUER is false and TRENT_ISSUERS_FILE names no issuer: "
             "no caller could ever authenticate"
         )
-    return settings
 
 
 def client_endpoint(environ: Mapping[str, str] | None = None) -> tuple[str, str | None]:

@@ -100,7 +100,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
         action="append",
         default=[],
         metavar="TRENT_NAME=VALUE",
-        help="a setting for the Trent server, e.g. TRENT_FAST_LANE=false (repeatable)",
+        help="a setting for the Trent server, e.g. TRENT_THREADS=4 (repeatable)",
     )
     parser.add_argument("--skip-micro", action="store_true", help="skip the micro-benchmarks")
     parser.add_argument(

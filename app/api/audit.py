@@ -8,121 +8,72 @@ are refused.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, stream_with_context
-from marshmallow import post_load
-
-from app.api.endpoint import call, execute, query_parameters, require_principal
-from app.api.openapi import documented
-from app.api.runtime import runtime
-from app.api.schemas.base import Int, StrictSchema, Text
-from app.audit.query import MAX_LIMIT
-from app.audit.record import OUTCOMES
 from app.operations import audit_log
-
-blueprint = Blueprint("audit", __name__)
-blueprint.before_request(require_principal)
-
-_MAX_EPOCH = 253402300799
-_FILTERS = ("principal", "operation", "key", "outcome", "errorCode", "since", "until")
-_INTEGERS = ("since", "until", "limit")
-
-
-class AuditFilterSchema(StrictSchema):
-    principal = Text(min_length=1, max_length=2048, data_key="principal")
-    operation = Text(min_length=1, max_length=128, data_key="operation")
-    key = Text(min_length=1, max_length=2048, data_key="key")
-    outcome = Text(choices=OUTCOMES, data_key="outcome")
-    error_code = Text(min_length=1, max_length=128, data_key="errorCode")
-    since = Int(minimum=0, maximum=_MAX_EPOCH, data_key="since")
-    until = Int(minimum=0, maximum=_MAX_EPOCH, data_key="until")
-
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> audit_log.AuditFilterRequest:
-        return audit_log.AuditFilterRequest(**data)
-
-
-class SearchAuditEventsSchema(AuditFilterSchema):
-    limit = Int(minimum=1, maximum=MAX_LIMIT, data_key="limit")
-    cursor = Text(min_length=1, max_length=256, data_key="cursor")
-
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> audit_log.SearchAuditEventsRequest:
-        return audit_log.SearchAuditEventsRequest(**data)
-
-
-class GetAuditEventSchema(StrictSchema):
-    event_id = Text(min_length=1, max_length=64, required=True, data_key="EventId")
-
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> audit_log.GetAuditEventRequest:
-        return audit_log.GetAuditEventRequest(**data)
-
-
-def _query(*names: str) -> dict[str, Any]:
-    return query_parameters(*names, integers=_INTEGERS)
-
-
-@blueprint.get("/v1/audit/events")
-@documented(
-    "GET",
-    "/v1/audit/events",
-    "SearchAuditEvents",
-    "Audit events, newest first (?principal=&operation=&key=&outcome=&errorCode="
-    "&since=&until=&limit=&cursor=).",
-    SearchAuditEventsSchema,
-    members="query",
-)
-def search_events() -> Response:
-    return call(
-        audit_log.search_audit_events,
-        SearchAuditEventsSchema(),
-        _query(*_FILTERS, "limit", "cursor"),
-    )
-
-
-@blueprint.get("/v1/audit/events/<event_id>")
-@documented(
-    "GET",
-    "/v1/audit/events/{EventId}",
-    "GetAuditEvent",
-    "One audit event.",
-    GetAuditEventSchema,
-    members="none",
-)
-def get_event(event_id: str) -> Response:
-    _query()
-    return call(audit_log.get_audit_event, GetAuditEventSchema(), {"EventId": event_id})
-
-
-@blueprint.get("/v1/audit/export")
-@documented(
-    "GET",
-    "/v1/audit/export",
-    "ExportAuditEvents",
-    "Matching audit events, oldest first, as CloudTrail-like JSON Lines (streamed).",
+from app.operations.services import Services
+from app.pipeline.route import Rendered, Route
+from app.schemas.audit import (
     AuditFilterSchema,
-    members="query",
-    media_type="application/x-ndjson",
+    GetAuditEventSchema,
+    SearchAuditEventsSchema,
 )
-def export_events() -> Response:
+
+
+def _stream(services: Services, result: Mapping[str, Any]) -> Rendered:
     # The request's audit event is written (and authorization decided) before
     # the first byte is sent; a database failure in mid-stream can only cut
     # the stream short, as the status line has gone out by then.
-    result = execute(audit_log.export_audit_events, AuditFilterSchema(), _query(*_FILTERS))
-    return Response(stream_with_context(result["lines"]), mimetype="application/x-ndjson")
+    return Rendered("application/x-ndjson", result["lines"])
 
 
-@blueprint.get("/v1/audit/verify")
-@documented(
-    "GET", "/v1/audit/verify", "VerifyAuditLog", "Verify the hash chain and the checkpoints."
-)
-def verify_log() -> Response:
-    _query()
-    execute(audit_log.authorize_audit_read, None)
-    services = runtime().services
-    # Outside the unit of work: see audit_log.verify_audit_log.
+def _verify(services: Services, result: Mapping[str, Any]) -> Mapping[str, Any]:
+    # Outside the unit of work, once the caller may read the log: see
+    # audit_log.verify_audit_log.
     with services.connection():
-        report = audit_log.verify_audit_log(services)
-    return jsonify(report)
+        return audit_log.verify_audit_log(services)
+
+
+ROUTES = (
+    Route(
+        "SearchAuditEvents",
+        audit_log.search_audit_events,
+        SearchAuditEventsSchema,
+        "GET",
+        "/v1/audit/events",
+        "Audit events, newest first (?principal=&operation=&key=&outcome=&errorCode="
+        "&since=&until=&limit=&cursor=).",
+        members="query",
+    ),
+    Route(
+        "GetAuditEvent",
+        audit_log.get_audit_event,
+        GetAuditEventSchema,
+        "GET",
+        "/v1/audit/events/<event_id>",
+        "One audit event.",
+        members="none",
+    ),
+    Route(
+        "ExportAuditEvents",
+        audit_log.export_audit_events,
+        AuditFilterSchema,
+        "GET",
+        "/v1/audit/export",
+        "Matching audit events, oldest first, as CloudTrail-like JSON Lines (streamed).",
+        members="query",
+        render=_stream,
+        media_type="application/x-ndjson",
+    ),
+    Route(
+        "VerifyAuditLog",
+        audit_log.authorize_audit_read,
+        None,
+        "GET",
+        "/v1/audit/verify",
+        "Verify the hash chain and the checkpoints.",
+        members="none",
+        render=_verify,
+    ),
+)

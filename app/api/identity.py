@@ -2,106 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, Response
-from marshmallow import post_load
-
-from app.api.endpoint import call, json_body, require_principal
-from app.api.openapi import documented
-from app.api.schemas.base import StrictSchema, Text, schema
-from app.api.schemas.base import policy_document as document_member
 from app.operations import identity
+from app.pipeline.route import Route
+from app.schemas.identity import PrincipalPolicySchema, PutPrincipalPolicySchema
 
-blueprint = Blueprint("identity", __name__)
-blueprint.before_request(require_principal)
+POLICIES = "/v1/principals/<path:principal_arn>/policies"
 
-P = "/v1/principals/{PrincipalArn}/policies"
-
-
-class PrincipalPolicySchema(StrictSchema):
-    principal_arn = Text(required=True, min_length=1, max_length=2048, data_key="PrincipalArn")
-    policy_name = Text(min_length=1, max_length=128, data_key="PolicyName")
-    policy_document = document_member("PolicyDocument")
-
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> identity.PrincipalPolicyRequest:
-        return identity.PrincipalPolicyRequest(**data)
-
-
-class PutPrincipalPolicySchema(PrincipalPolicySchema):
-    policy_document = document_member("PolicyDocument", required=True)
-
-
-@blueprint.get("/v1/whoami")
-@documented("GET", "/v1/whoami", "WhoAmI", "The caller's principal as Trent sees it.")
-def whoami() -> Response:
-    return call(identity.whoami, None)
-
-
-@blueprint.put("/v1/principals/<path:principal_arn>/policies/<policy_name>")
-@documented(
-    "PUT",
-    P + "/{PolicyName}",
-    "PutPrincipalPolicy",
-    "Attach or replace an identity policy.",
-    PutPrincipalPolicySchema,
-)
-def put_principal_policy(principal_arn: str, policy_name: str) -> Response:
-    body = json_body()
-    return call(
+ROUTES = (
+    Route(
+        "WhoAmI",
+        identity.whoami,
+        None,
+        "GET",
+        "/v1/whoami",
+        "The caller's principal as Trent sees it.",
+        members="none",
+    ),
+    Route(
+        "PutPrincipalPolicy",
         identity.put_principal_policy,
-        schema(PutPrincipalPolicySchema),
-        {**body, "PrincipalArn": principal_arn, "PolicyName": policy_name},
-    )
-
-
-@blueprint.get("/v1/principals/<path:principal_arn>/policies/<policy_name>")
-@documented(
-    "GET",
-    P + "/{PolicyName}",
-    "GetPrincipalPolicy",
-    "One identity policy.",
-    PrincipalPolicySchema,
-    members="none",
-)
-def get_principal_policy(principal_arn: str, policy_name: str) -> Response:
-    return call(
+        PutPrincipalPolicySchema,
+        "PUT",
+        POLICIES + "/<policy_name>",
+        "Attach or replace an identity policy.",
+    ),
+    Route(
+        "GetPrincipalPolicy",
         identity.get_principal_policy,
-        schema(PrincipalPolicySchema),
-        {"PrincipalArn": principal_arn, "PolicyName": policy_name},
-    )
-
-
-@blueprint.delete("/v1/principals/<path:principal_arn>/policies/<policy_name>")
-@documented(
-    "DELETE",
-    P + "/{PolicyName}",
-    "DeletePrincipalPolicy",
-    "Detach an identity policy.",
-    PrincipalPolicySchema,
-    members="none",
-)
-def delete_principal_policy(principal_arn: str, policy_name: str) -> Response:
-    return call(
+        PrincipalPolicySchema,
+        "GET",
+        POLICIES + "/<policy_name>",
+        "One identity policy.",
+        members="none",
+    ),
+    Route(
+        "DeletePrincipalPolicy",
         identity.delete_principal_policy,
-        schema(PrincipalPolicySchema),
-        {"PrincipalArn": principal_arn, "PolicyName": policy_name},
-    )
-
-
-@blueprint.get("/v1/principals/<path:principal_arn>/policies")
-@documented(
-    "GET",
-    P,
-    "ListPrincipalPolicies",
-    "Names of a principal's identity policies.",
-    PrincipalPolicySchema,
-    members="none",
-)
-def list_principal_policies(principal_arn: str) -> Response:
-    return call(
+        PrincipalPolicySchema,
+        "DELETE",
+        POLICIES + "/<policy_name>",
+        "Detach an identity policy.",
+        members="none",
+    ),
+    Route(
+        "ListPrincipalPolicies",
         identity.list_principal_policies,
-        schema(PrincipalPolicySchema),
-        {"PrincipalArn": principal_arn},
-    )
+        PrincipalPolicySchema,
+        "GET",
+        POLICIES,
+        "Names of a principal's identity policies.",
+        members="none",
+    ),
+)

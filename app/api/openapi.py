@@ -1,439 +1,49 @@
-"""``/openapi.json``, generated from the routes' marshmallow schemas.
+"""``/openapi.json``, generated from the routes' own declarations.
 
-Each REST route declares itself with :func:`documented`: the schema it loads,
+Each REST route is a :class:`~app.pipeline.route.Route`: the schema it loads,
 and where each member of that schema comes from (its path, its query string
-or its JSON body). The document is built from those declarations and the
-schemas' own fields, never written by hand, so it says what the server
-enforces: every length, range, enum, pattern, byte count, required member
-and refused unknown member of a field is translated into JSON Schema here.
-A field whose constraints this module cannot express makes building the
-document fail (:class:`UnexpressedConstraint`) rather than be dropped.
-
-Python's regular expressions are not JSON Schema's (ECMA-262): a pattern is
-parsed with Python's own parser and written out again in ECMA-262 syntax
-(:func:`ecma_pattern`), anchored, because the server matches whole values.
+or its JSON body), the very objects the pipeline serves requests with. The
+document is built from those and the schemas' own fields
+(:mod:`app.api.json_schema`), never by hand, so it says what the server
+enforces; a constraint it cannot express makes building it fail.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from re import _constants as _sre_constants  # type: ignore[attr-defined]
-from re import _parser as _sre_parser  # type: ignore[attr-defined]
-from typing import Any, Literal, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
-from flask import Blueprint, Response, jsonify
-from marshmallow import RAISE, Schema, fields
-
-from app.api.errors import rest_error_headers
-from app.api.schemas.base import PRINTABLE, Blob, Flag, Int, StringMap, Text, TextList
+from app.api import access_keys, audit, health, identity, keys, policy
+from app.api.door import error_headers
+from app.api.json_schema import (
+    UnexpressedConstraint,
+    field_schema,
+    members_of,
+    ruled,
+    schema_object,
+)
 from app.errors import all_error_classes
-
-F = TypeVar("F", bound=Callable[..., Any])
-_MAXREPEAT = _sre_constants.MAXREPEAT
-
-#: Where a route takes the members of its schema that are not in its path.
-Members = Literal["body", "query", "none"]
-
-
-class UnexpressedConstraint(Exception):
-    """A field enforces something the document generator cannot say."""
-
-
-@dataclass(frozen=True)
-class RouteDoc:
-    method: str
-    path: str
-    operation: str
-    summary: str
-    #: The schema the route loads its request with (path, query and body members).
-    request: type[Schema] | None
-    authenticated: bool
-    #: Where the members not in the path come from.
-    members: Members = "body"
-    #: Query parameters the route reads itself, outside its schema.
-    extra_query: tuple[tuple[str, fields.Field[Any]], ...] = ()
-    #: Query members the route defaults when absent although the schema requires them.
-    defaulted: frozenset[str] = frozenset()
-    #: Values this operation's success makes usable by later calls: the name of
-    #: a request member (path parameter, query parameter or body member) of
-    #: other operations, to an OpenAPI runtime expression.
-    produces: Mapping[str, str] = field(default_factory=dict)
-    #: The media type of a successful answer.
-    media_type: str = "application/json"
-    #: Patterns a member must also match, checked by the operation rather than
-    #: by the schema (the operation's own compiled expressions, not copies).
-    rules: Mapping[str, re.Pattern[str]] = field(default_factory=dict)
-
-
-ROUTES: list[RouteDoc] = []
-
-
-def documented(
-    method: str,
-    path: str,
-    operation: str,
-    summary: str,
-    request: type[Schema] | None = None,
-    *,
-    members: Members = "body",
-    extra_query: Iterable[tuple[str, fields.Field[Any]]] = (),
-    defaulted: Iterable[str] = (),
-    produces: Mapping[str, str] | None = None,
-    media_type: str = "application/json",
-    rules: Mapping[str, re.Pattern[str]] | None = None,
-    authenticated: bool = True,
-) -> Callable[[F], F]:
-    def register(view: F) -> F:
-        ROUTES.append(
-            RouteDoc(
-                method,
-                path,
-                operation,
-                summary,
-                request,
-                authenticated,
-                members,
-                tuple(extra_query),
-                frozenset(defaulted),
-                dict(produces or {}),
-                media_type,
-                dict(rules or {}),
-            )
-        )
-        # The audit log names a request's event after the operation its route serves.
-        view.trent_operation = operation  # type: ignore[attr-defined]
-        return view
-
-    return register
-
-
-# Regular expressions: Python's syntax and semantics, written out as ECMA-262.
-
-_SPECIAL = set("^$\\.*+?()[]{}|/")
-_CLASS_SPECIAL = set("\\]-[^")
-# Python's \w on str patterns: str.isalnum() or "_"; \d: Unicode decimal digits;
-# \s: str.isspace(). The same sets in ECMA-262 (with the u flag).
-_CATEGORIES = {
-    "CATEGORY_WORD": r"\p{L}\p{N}_",
-    "CATEGORY_DIGIT": r"\p{Nd}",
-    "CATEGORY_SPACE": (
-        r"\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-    ),
-}
-_ASCII_CATEGORIES = {
-    "CATEGORY_WORD": r"A-Za-z0-9_",
-    "CATEGORY_DIGIT": r"0-9",
-    "CATEGORY_SPACE": r"\t\n\v\f\r ",
-}
-_NEGATED = {
-    "CATEGORY_NOT_WORD": "CATEGORY_WORD",
-    "CATEGORY_NOT_DIGIT": "CATEGORY_DIGIT",
-    "CATEGORY_NOT_SPACE": "CATEGORY_SPACE",
-}
-
-
-def _char(code: int, *, in_class: bool) -> str:
-    char = chr(code)
-    special = _CLASS_SPECIAL if in_class else _SPECIAL
-    if char in special:
-        return "\\" + char
-    if 0x20 <= code < 0x7F:
-        return char
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    return f"\\u{{{code:x}}}"
-
-
-class _Emitter:
-    def __init__(self, pattern: str, flags: int) -> None:
-        self.pattern = pattern
-        self.categories = _ASCII_CATEGORIES if flags & re.ASCII else _CATEGORIES
-
-    def fail(self, what: str) -> UnexpressedConstraint:
-        return UnexpressedConstraint(f"pattern {self.pattern!r}: {what} has no ECMA-262 form")
-
-    def category(self, name: str, *, in_class: bool) -> str:
-        if name in self.categories:
-            body = self.categories[name]
-            return body if in_class else f"[{body}]"
-        if name in _NEGATED and not in_class:
-            return f"[^{self.categories[_NEGATED[name]]}]"
-        raise self.fail(f"the category {name}")
-
-    def items(self, items: Any) -> str:
-        return "".join(self.item(op, av) for op, av in items)
-
-    def item(self, op: Any, av: Any) -> str:
-        name = str(op)
-        if name == "LITERAL":
-            return _char(av, in_class=False)
-        if name == "NOT_LITERAL":
-            return f"[^{_char(av, in_class=True)}]"
-        if name == "ANY":
-            return "[^\\n]"  # Python's "." without DOTALL; ECMA's also refuses \r, \u2028…
-        if name == "IN":
-            return self.char_class(av)
-        if name == "BRANCH":
-            return "(?:" + "|".join(self.items(branch) for branch in av[1]) + ")"
-        if name == "SUBPATTERN":
-            group, add_flags, del_flags, inner = av
-            if add_flags or del_flags:
-                raise self.fail("an inline flag")
-            return ("(" if group is not None else "(?:") + self.items(inner) + ")"
-        if name in ("MAX_REPEAT", "MIN_REPEAT"):
-            low, high, inner = av
-            body = self.items(inner)
-            if len(inner) != 1 or str(inner[0][0]) not in ("LITERAL", "IN", "ANY", "SUBPATTERN"):
-                body = f"(?:{body})"
-            if (low, high) == (0, _MAXREPEAT):
-                quantifier = "*"
-            elif (low, high) == (1, _MAXREPEAT):
-                quantifier = "+"
-            elif (low, high) == (0, 1):
-                quantifier = "?"
-            elif high == _MAXREPEAT:
-                quantifier = f"{{{low},}}"
-            elif low == high:
-                quantifier = f"{{{low}}}"
-            else:
-                quantifier = f"{{{low},{high}}}"
-            return body + quantifier + ("?" if name == "MIN_REPEAT" else "")
-        if name == "AT":
-            where = str(av)
-            if where in ("AT_BEGINNING", "AT_BEGINNING_STRING"):
-                return "^"
-            if where == "AT_END_STRING":
-                return "$"
-            if where == "AT_END":
-                return "(?=\\n?$)"  # Python's "$" also matches before a final newline
-            raise self.fail(f"the anchor {where}")
-        if name == "CATEGORY":
-            return self.category(str(av), in_class=False)
-        if name == "GROUPREF":
-            return f"\\{av}"
-        if name in ("ASSERT", "ASSERT_NOT"):
-            direction, inner = av
-            kind = ("=" if name == "ASSERT" else "!") if direction == 1 else None
-            if kind is None:
-                kind = "<=" if name == "ASSERT" else "<!"
-            return f"(?{kind}{self.items(inner)})"
-        raise self.fail(f"the construct {name}")
-
-    def char_class(self, members: Any) -> str:
-        negate = ""
-        parts = []
-        for op, av in members:
-            name = str(op)
-            if name == "NEGATE":
-                negate = "^"
-            elif name == "LITERAL":
-                parts.append(_char(av, in_class=True))
-            elif name == "RANGE":
-                parts.append(f"{_char(av[0], in_class=True)}-{_char(av[1], in_class=True)}")
-            elif name == "CATEGORY" and str(av) in _NEGATED and len(members) == 1:
-                return self.category(str(av), in_class=False)
-            elif name == "CATEGORY":
-                parts.append(self.category(str(av), in_class=True))
-            else:
-                raise self.fail(f"{name} in a character class")
-        return f"[{negate}{''.join(parts)}]"
-
-
-def ecma_pattern(pattern: str) -> str:
-    """``pattern`` (Python syntax, matched with ``fullmatch``) as an anchored
-    ECMA-262 pattern that accepts exactly the same strings."""
-    parsed = _sre_parser.parse(pattern, 0)
-    flags = int(parsed.state.flags)
-    if flags & ~(re.UNICODE | re.ASCII):
-        raise UnexpressedConstraint(f"pattern {pattern!r}: its flags have no ECMA-262 form")
-    items = list(parsed)
-    # Anchors at the very start or end add nothing to a match of the whole value.
-    while items and str(items[0][0]) == "AT" and str(items[0][1]).startswith("AT_BEGINNING"):
-        items = items[1:]
-    while items and str(items[-1][0]) == "AT" and str(items[-1][1]).startswith("AT_END"):
-        items = items[:-1]
-    emitter = _Emitter(pattern, flags)
-    return f"^{emitter.items(items)}$"
-
-
-# Fields.
-
-_B64 = "[A-Za-z0-9+/]"
-
-
-def _base64_length(count: int) -> int:
-    return (count + 2) // 3 * 4
-
-
-def _base64_pattern(min_bytes: int, max_bytes: int) -> str:
-    """Padded standard base64 of ``min_bytes`` to ``max_bytes`` bytes, exactly."""
-    alternatives = []
-    for tail, tail_bytes in (("", 0), (f"{_B64}{{2}}==", 1), (f"{_B64}{{3}}=", 2)):
-        low = max(0, -(-(min_bytes - tail_bytes) // 3))
-        high = (max_bytes - tail_bytes) // 3
-        if high < low:
-            continue
-        if high == 0:
-            groups = ""
-        elif low == high:
-            groups = f"(?:{_B64}{{4}}){{{low}}}"
-        else:
-            groups = f"(?:{_B64}{{4}}){{{low},{high}}}"
-        alternatives.append(groups + tail)
-    return "^(?:" + "|".join(alternatives) + ")$"
-
-
-def _text(field: Text) -> dict[str, Any]:
-    document: dict[str, Any] = {"type": "string"}
-    if field.choices is not None:
-        document["enum"] = list(field.choices)
-    if field.min_length:
-        document["minLength"] = field.min_length
-    if field.max_length is not None:
-        document["maxLength"] = field.max_length
-    if field.pattern is not None:
-        document["pattern"] = ecma_pattern(field.pattern.pattern)
-        if field.pattern.flags & ~(re.UNICODE | re.ASCII):
-            raise UnexpressedConstraint(f"pattern {field.pattern.pattern!r}: flags")
-    return document
-
-
-def _blob(field: Blob) -> dict[str, Any]:
-    return {
-        "type": "string",
-        "format": "byte",
-        "contentEncoding": "base64",
-        "minLength": _base64_length(field.min_bytes),
-        "maxLength": _base64_length(field.max_bytes),
-        "pattern": _base64_pattern(field.min_bytes, field.max_bytes),
-        "x-minBytes": field.min_bytes,
-        "x-maxBytes": field.max_bytes,
-        "description": (
-            f"Standard base64 with padding of {field.min_bytes} to {field.max_bytes} bytes."
-        ),
-    }
-
-
-def _known_field_schema(field: fields.Field[Any]) -> dict[str, Any]:
-    if isinstance(field, Text):
-        return _text(field)
-    if isinstance(field, Int):
-        return {
-            "type": "integer",
-            "minimum": field.minimum,
-            "maximum": field.maximum,
-            "description": "A JSON integer: no fraction, no exponent, not a string.",
-        }
-    if isinstance(field, Flag):
-        return {"type": "boolean"}
-    if isinstance(field, Blob):
-        return _blob(field)
-    if isinstance(field, StringMap):
-        values: dict[str, Any] = {"type": "string"}
-        names: dict[str, Any] = {"minLength": 1}
-        if field.printable:
-            values["pattern"] = names["pattern"] = ecma_pattern(PRINTABLE)
-        return {
-            "type": "object",
-            "additionalProperties": values,
-            "propertyNames": names,
-            "maxProperties": field.max_entries,
-        }
-    if isinstance(field, TextList):
-        document: dict[str, Any] = {"type": "array", "items": field_schema(field.item)}
-        if field.min_items:
-            document["minItems"] = field.min_items
-        if field.max_items is not None:
-            document["maxItems"] = field.max_items
-        return document
-    if isinstance(field, fields.Nested):
-        nested = field.schema
-        return schema_object(type(nested))
-    if isinstance(field, fields.List):
-        return {"type": "array", "items": field_schema(field.inner)}
-    declared = getattr(type(field), "json_schema", None)
-    if isinstance(declared, dict):
-        # A field class of its own says what it accepts (ContextField).
-        return dict(declared)
-    raise UnexpressedConstraint(
-        f"{type(field).__name__} {field.data_key or field.name!r}: the document generator "
-        "does not know what it accepts"
-    )
-
-
-def field_schema(field: fields.Field[Any]) -> dict[str, Any]:
-    """The JSON Schema of everything ``field`` accepts."""
-    if field.validators:
-        raise UnexpressedConstraint(
-            f"{field.data_key or field.name!r}: validators are not translated into the document"
-        )
-    document = _known_field_schema(field)
-    if field.allow_none:
-        document = {"anyOf": [document, {"type": "null"}]}
-    return document
-
-
-def _members(schema: type[Schema]) -> dict[str, fields.Field[Any]]:
-    instance = schema()
-    return {(f.data_key or name): f for name, f in sorted(instance.load_fields.items())}
-
-
-def _ruled(document: dict[str, Any], rule: re.Pattern[str] | None) -> dict[str, Any]:
-    if rule is None:
-        return document
-    if rule.flags & ~(re.UNICODE | re.ASCII):
-        raise UnexpressedConstraint(f"pattern {rule.pattern!r}: flags")
-    pattern = ecma_pattern(rule.pattern)
-    if "pattern" in document:
-        # The operation's rule is the narrower one (AliasName: the model's
-        # characters, then the "alias/" prefix): generators draw from the
-        # main pattern and filter by the others, so it goes first.
-        return {**document, "pattern": pattern, "allOf": [{"pattern": document["pattern"]}]}
-    return {**document, "pattern": pattern}
-
-
-def schema_object(
-    schema: type[Schema],
-    *,
-    without: Iterable[str] = (),
-    rules: Mapping[str, re.Pattern[str]] | None = None,
-) -> dict[str, Any]:
-    """The JSON Schema of a request object loaded by ``schema`` (less the
-    members in ``without``, which come from elsewhere)."""
-    skip = set(without)
-    members = {key: f for key, f in _members(schema).items() if key not in skip}
-    document: dict[str, Any] = {
-        "type": "object",
-        "properties": {
-            key: _ruled(field_schema(f), (rules or {}).get(key)) for key, f in members.items()
-        },
-    }
-    if schema.Meta.unknown == RAISE:
-        document["additionalProperties"] = False
-    required = sorted(key for key, f in members.items() if f.required)
-    if required:
-        document["required"] = required
-    return document
+from app.operations.services import Services
+from app.pipeline.route import Route
+from app.schemas.base import TextList
 
 
 def _path_names(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{")]
 
 
-def _parameters(route: RouteDoc) -> list[dict[str, Any]]:
-    members = _members(route.request) if route.request is not None else {}
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    members = members_of(route.schema) if route.schema is not None else {}
     parameters = []
     for name in _path_names(route.path):
         if name not in members:
-            raise UnexpressedConstraint(f"{route.operation}: {{{name}}} is in no schema")
+            raise UnexpressedConstraint(f"{route.name}: {{{name}}} is in no schema")
         parameters.append(
             {
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": _ruled(field_schema(members[name]), route.rules.get(name)),
+                "schema": ruled(field_schema(members[name]), route.rules.get(name)),
             }
         )
     in_query = (
@@ -446,7 +56,7 @@ def _parameters(route: RouteDoc) -> list[dict[str, Any]]:
             "name": name,
             "in": "query",
             "required": bool(member.required) and name not in route.defaulted,
-            "schema": _ruled(field_schema(member), route.rules.get(name)),
+            "schema": ruled(field_schema(member), route.rules.get(name)),
         }
         if isinstance(member, TextList):
             parameter.update(style="form", explode=True)
@@ -454,29 +64,29 @@ def _parameters(route: RouteDoc) -> list[dict[str, Any]]:
     return parameters
 
 
-def _request_body(route: RouteDoc) -> dict[str, Any] | None:
-    if route.request is None or route.members != "body":
+def _request_body(route: Route) -> dict[str, Any] | None:
+    if route.schema is None or route.members != "body":
         return None
-    body = schema_object(route.request, without=_path_names(route.path), rules=route.rules)
+    body = schema_object(route.schema, without=_path_names(route.path), rules=route.rules)
     return {
         "required": bool(body.get("required")),
         "content": {"application/json": {"schema": body}},
     }
 
 
-def _consumers(route: RouteDoc) -> dict[str, str]:
+def _consumers(route: Route) -> dict[str, str]:
     """Where each request member of ``route`` is taken from: name -> location."""
     where = {name: "path" for name in _path_names(route.path)}
-    if route.request is not None and route.members in ("body", "query"):
+    if route.schema is not None and route.members in ("body", "query"):
         location = "requestBody" if route.members == "body" else "query"
-        for name in _members(route.request):
+        for name in members_of(route.schema):
             where.setdefault(name, location)
     return where
 
 
-def _links(route: RouteDoc) -> dict[str, Any]:
+def _links(route: Route) -> dict[str, Any]:
     links: dict[str, Any] = {}
-    for target in sorted(ROUTES, key=lambda r: r.operation):
+    for target in sorted(ROUTES, key=lambda r: r.name):
         if target is route:
             continue
         consumed = _consumers(target)
@@ -489,12 +99,12 @@ def _links(route: RouteDoc) -> dict[str, Any]:
             elif location is not None:
                 parameters[f"{location}.{name}"] = expression
         if parameters or body:
-            link: dict[str, Any] = {"operationId": target.operation}
+            link: dict[str, Any] = {"operationId": target.name}
             if parameters:
                 link["parameters"] = parameters
             if body:
                 link["requestBody"] = body
-            links[target.operation] = link
+            links[target.name] = link
     return links
 
 
@@ -505,7 +115,7 @@ _REQUEST_ID_HEADER = {
 }
 
 
-def _responses(route: RouteDoc) -> dict[str, Any]:
+def _responses(route: Route) -> dict[str, Any]:
     success: dict[str, Any] = {
         "description": "Success",
         "headers": {"X-Request-Id": _REQUEST_ID_HEADER},
@@ -525,9 +135,9 @@ def _responses(route: RouteDoc) -> dict[str, Any]:
 
 def _error_headers(status: int) -> dict[str, Any]:
     """The headers the REST door adds to an error of ``status`` (as
-    :func:`~app.api.errors.rest_error_headers` does), and X-Request-Id."""
+    :func:`~app.api.door.error_headers` does), and X-Request-Id."""
     classes = [c for c in all_error_classes() if c.status == status]
-    added = [{name for name, _ in rest_error_headers(cls())} for cls in classes]
+    added = [{name for name, _ in error_headers(cls())} for cls in classes]
     headers: dict[str, Any] = {"X-Request-Id": _REQUEST_ID_HEADER}
     for name in sorted(set().union(*added)):
         headers[name] = {
@@ -585,9 +195,9 @@ def _error_schemas() -> dict[str, Any]:
 
 def build_document(version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for route in sorted(ROUTES, key=lambda r: (r.path, r.method)):
+    for route in sorted(ROUTES, key=lambda r: (r.path, r.method or "")):
         operation: dict[str, Any] = {
-            "operationId": route.operation,
+            "operationId": route.name,
             "summary": route.summary,
             "responses": _responses(route),
         }
@@ -599,7 +209,7 @@ def build_document(version: str) -> dict[str, Any]:
         parameters = _parameters(route)
         if parameters:
             operation["parameters"] = parameters
-        paths.setdefault(route.path, {})[route.method.lower()] = operation
+        paths.setdefault(route.path, {})[str(route.method).lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": "Trent", "version": version, "description": DESCRIPTION},
@@ -621,10 +231,18 @@ DESCRIPTION = (
     "exponent. Rules between members are in the operations' summaries."
 )
 
-blueprint = Blueprint("openapi", __name__)
+
+def _document(services: Services) -> Mapping[str, Any]:
+    return build_document("1")
 
 
-@blueprint.get("/openapi.json")
-@documented("GET", "/openapi.json", "OpenApi", "This document.", authenticated=False)
-def openapi() -> Response:
-    return jsonify(build_document("1"))
+#: Every route of the REST door, this document's own included.
+ROUTES: tuple[Route, ...] = (
+    *health.ROUTES,
+    *identity.ROUTES,
+    *keys.ROUTES,
+    *policy.ROUTES,
+    *audit.ROUTES,
+    *access_keys.ROUTES,
+    Route("OpenApi", method="GET", rule="/openapi.json", summary="This document.", probe=_document),
+)

@@ -2,106 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-from flask import Blueprint, Response
-from marshmallow import ValidationError as SchemaError
-from marshmallow import fields, post_load
-
-from app.api.endpoint import call, json_body, require_principal
-from app.api.openapi import documented
-from app.api.schemas.base import (
-    StrictSchema,
-    StringMap,
-    Text,
-    TextList,
-    constraint,
-    policy_document,
-    schema,
-)
 from app.operations import policy_authoring
+from app.pipeline.route import Route
+from app.schemas.policy import SimulatePolicySchema, ValidatePolicySchema
 
-blueprint = Blueprint("policy", __name__)
-blueprint.before_request(require_principal)
-
-
-# The policies given here are diagnosed, never stored: their parser reports
-# bad characters itself, with their position.
-class ValidatePolicySchema(StrictSchema):
-    policy = policy_document("Policy", required=True, stored=False)
-    policy_type = Text(choices=("KEY", "IDENTITY"), data_key="PolicyType")
-
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> policy_authoring.ValidatePolicyRequest:
-        return policy_authoring.ValidatePolicyRequest(**data)
-
-
-class ContextField(fields.Field[dict[str, Any]]):
-    """Condition keys to values: strings, numbers, booleans, or lists of them."""
-
-    #: What it accepts, for the OpenAPI document (kept next to ``_deserialize``).
-    json_schema: ClassVar[dict[str, Any]] = {
-        "type": "object",
-        "maxProperties": 200,
-        "additionalProperties": {
-            "anyOf": [
-                {"type": ["string", "number", "boolean"]},
-                {"type": "array", "items": {"type": ["string", "number", "boolean"]}},
-            ]
-        },
-    }
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if not isinstance(value, dict) or len(value) > 200:
-            raise constraint("Member must be an object of at most 200 condition keys")
-        for item in value.values():
-            items = item if isinstance(item, list) else [item]
-            if not all(isinstance(i, str | int | float | bool) for i in items):
-                raise SchemaError("values must be strings, numbers, booleans or lists of them")
-        return dict(value)
-
-
-class SimulatePolicySchema(StrictSchema):
-    policy = policy_document("Policy", stored=False)
-    key_id = Text(min_length=1, max_length=2048, data_key="KeyId")
-    identity_policies = StringMap(max_entries=10, printable=False, data_key="IdentityPolicies")
-    principal = Text(required=True, min_length=1, max_length=2048, data_key="Principal")
-    principal_tags = StringMap(max_entries=50, data_key="PrincipalTags")
-    actions = TextList(
-        item=Text(min_length=1, max_length=128),
-        min_items=1,
-        max_items=100,
-        required=True,
-        data_key="Actions",
-    )
-    resource = Text(min_length=1, max_length=2048, data_key="Resource")
-    context = ContextField(data_key="Context")
-
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> policy_authoring.SimulatePolicyRequest:
-        return policy_authoring.SimulatePolicyRequest(**data)
-
-
-@blueprint.post("/v1/policy/validate")
-@documented(
-    "POST",
-    "/v1/policy/validate",
-    "ValidatePolicy",
-    "Errors (with JSON pointer, line and column) and lint findings for a policy.",
-    ValidatePolicySchema,
+ROUTES = (
+    Route(
+        "ValidatePolicy",
+        policy_authoring.validate_policy,
+        ValidatePolicySchema,
+        "POST",
+        "/v1/policy/validate",
+        "Errors (with JSON pointer, line and column) and lint findings for a policy.",
+    ),
+    Route(
+        "SimulatePolicy",
+        policy_authoring.simulate_policy,
+        SimulatePolicySchema,
+        "POST",
+        "/v1/policy/simulate",
+        "Decide actions for a principal under a key policy (exactly one of Policy and KeyId) "
+        "and identity policies, explained.",
+    ),
 )
-def validate() -> Response:
-    return call(policy_authoring.validate_policy, schema(ValidatePolicySchema), json_body())
-
-
-@blueprint.post("/v1/policy/simulate")
-@documented(
-    "POST",
-    "/v1/policy/simulate",
-    "SimulatePolicy",
-    "Decide actions for a principal under a key policy (exactly one of Policy and KeyId) "
-    "and identity policies, explained.",
-    SimulatePolicySchema,
-)
-def simulate() -> Response:
-    return call(policy_authoring.simulate_policy, schema(SimulatePolicySchema), json_body())

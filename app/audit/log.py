@@ -38,6 +38,7 @@ from typing import Any
 from app.audit.auth_failures import AuthFailureSampler, SuppressedFailures
 from app.audit.canonical import canonical_split
 from app.audit.chain import MAC_KEY_LABEL, entry_hash, entry_mac
+from app.audit.chain_walker import ChainWalker
 from app.audit.checkpoints import (
     SIGNING_KEY_NAME,
     Checkpoint,
@@ -51,7 +52,7 @@ from app.audit.checkpoints import (
 )
 from app.audit.events import AuditEvent
 from app.audit.record import clip, event_body, micros, typed_columns
-from app.audit.verify import AuditIntegrityError, ChainWalker, Finding
+from app.audit.report import AuditIntegrityError, Finding
 from app.config import Settings
 from app.crypto.material import SealedMaterial
 from app.crypto.root_key import RootKeyError, RootKeyProvider
@@ -282,7 +283,7 @@ class AuditLog:
 
         The new events are verified first (MACs, links, hashes, columns):
         a tampered chain is never signed, it raises
-        :class:`~app.audit.verify.AuditIntegrityError` instead.
+        :class:`~app.audit.report.AuditIntegrityError` instead.
         """
         previous_stored = audit_store.latest_checkpoint()
         previous = Checkpoint.from_stored(previous_stored) if previous_stored else None

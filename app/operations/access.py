@@ -1,4 +1,4 @@
-"""Authorization of every operation, as ARCHITECTURE.md §5 describes it.
+"""Authorization of every operation, as docs/policies.md describes it.
 
 A key operation is decided on the key policy, the caller's identity policies
 and root delegation: an explicit Deny anywhere wins; otherwise the key policy

@@ -16,11 +16,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.api import access_keys as access_keys_api
-from app.api.runtime import Runtime
 from app.auth.sigv4 import SignedRequest
 from app.config import Settings
 from app.operations.access_keys import sigv4_verifier
+from app.pipeline.runtime import Runtime
 from tests.conftest import ACCOUNT, OTHER_ACCOUNT, TokenFactory, bearer
 from tests.unit.crypto.leaks import secret_spellings
 from tests.unit.sigv4.signer import sign
@@ -30,9 +29,6 @@ URL = "/v1/access-keys"
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    # Until the app factory registers the blueprint itself.
-    if "access_keys" not in app.blueprints:
-        app.register_blueprint(access_keys_api.blueprint)
     return app.test_client()
 
 

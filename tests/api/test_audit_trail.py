@@ -12,9 +12,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.api.runtime import runtime
 from app.audit.verify import verify
 from app.config import Settings
+from app.pipeline.runtime import runtime
 from app.store.database import connection
 from tests.api.kms import Kms
 from tests.conftest import ACCOUNT, TokenFactory, b64, bearer, failing_audit_inserts, unb64

@@ -4,7 +4,6 @@ against real AWS (kms-api.md), with SigV4-signed, boto3-shaped requests."""
 from __future__ import annotations
 
 import base64
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,10 +13,10 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app import create_app
-from app.api.runtime import runtime
 from app.config import Settings
 from app.operations.rotation import MAX_ON_DEMAND_ROTATIONS
 from app.operations.scheduler import run_jobs_once
+from app.pipeline.runtime import runtime
 from tests.api.kms import Kms
 from tests.api.test_aws_door import last_event, signed
 from tests.conftest import ACCOUNT, b64
@@ -207,10 +206,10 @@ def test_an_empty_message_is_not_sent(aws: Aws, root: Kms) -> None:
     assert rest.get_json()["error"]["message"] == ""
 
 
-@pytest.fixture(params=["fast lane", "door"])
-def lane_or_door(request: pytest.FixtureRequest, settings: Settings, root: Kms) -> Aws:
-    """The AWS door with the fast lane in front (as deployed), or without it."""
-    app = create_app(replace(settings, fast_lane=request.param == "fast lane"))
+@pytest.fixture
+def lane_or_door(settings: Settings, root: Kms) -> Aws:
+    """The AWS door of an application as deployed."""
+    app = create_app(settings)
     created = root.post("/v1/access-keys").get_json()["AccessKey"]
     credentials = Credentials(created["AccessKeyId"], created["SecretAccessKey"])
     return Aws(app.test_client(), credentials)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import replace
 
 import pytest
 from flask import Flask
@@ -24,9 +23,9 @@ REFUSED = ["latin-1", "ISO-8859-1", "utf-16", "utf-32", "ascii", '"windows-1252"
 ACCEPTED = ["utf-8", "UTF-8", "utf8", '"utf-8"']
 
 
-@pytest.fixture(params=[True, False], ids=["lane", "door"])
-def served(request: pytest.FixtureRequest, settings: Settings) -> Flask:
-    return create_app(replace(settings, fast_lane=request.param))
+@pytest.fixture
+def served(settings: Settings) -> Flask:
+    return create_app(settings)
 
 
 def _key(app: Flask, token: str) -> str:

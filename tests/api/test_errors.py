@@ -7,10 +7,12 @@ import logging
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.wrappers import Response
 
-from app.api.errors import error_response, http_exception_as_kms_error
+from app.api.door import error_answer
+from app.auth.principal import Principal
 from app.errors import KmsError, ServiceUnavailableError, all_error_classes
-from app.operations import identity
+from app.pipeline.errors import http_exception_as_kms_error
 from tests.conftest import TokenFactory, bearer
 
 
@@ -25,6 +27,12 @@ def assert_envelope(response: object, status: int, code: str) -> dict[str, str]:
     return error
 
 
+def error_response(error: KmsError, request_id: str) -> Response:
+    """The REST door's answer to ``error``, as a response object."""
+    answer = error_answer(error, request_id)
+    return Response(b"".join(answer.body), status=answer.status, headers=answer.headers)
+
+
 def test_every_error_class_has_a_unique_code_and_a_status() -> None:
     classes = all_error_classes()
     codes = [cls.code for cls in classes]
@@ -36,11 +44,7 @@ def test_every_error_class_has_a_unique_code_and_a_status() -> None:
 
 @pytest.mark.parametrize("cls", all_error_classes(), ids=lambda c: c.code)
 def test_every_error_class_renders_the_envelope(app: Flask, cls: type[KmsError]) -> None:
-    with app.test_request_context("/"):
-        from flask import g
-
-        g.request_id = "req-1"
-        response = error_response(cls("safe text"))
+    response = error_response(cls("safe text"), "req-1")
     assert response.status_code == cls.status
     body = response.get_json()
     assert body["error"]["code"] == cls.code
@@ -119,8 +123,8 @@ def test_an_unexpected_exception_is_a_fixed_500_and_the_traceback_goes_to_the_lo
     def broken(*_: object) -> None:
         raise RuntimeError("internal detail 7f3a that must not leak")
 
-    monkeypatch.setattr(identity, "whoami", broken)
-    # The route holds a reference to the module, so patching the module works.
+    # WhoAmI answers with the caller's principal: make that fail unexpectedly.
+    monkeypatch.setattr(Principal, "as_dict", broken)
     with caplog.at_level(logging.ERROR, logger="trent.api"):
         response = client.get("/v1/whoami", headers=bearer(token(user="alice")))
     error = assert_envelope(response, 500, "KMSInternalException")
@@ -138,8 +142,7 @@ def test_http_exceptions_map_to_kms_errors() -> None:
 
 
 def test_service_unavailable_carries_retry_after(app: Flask) -> None:
-    with app.test_request_context("/"):
-        response = error_response(ServiceUnavailableError())
+    response = error_response(ServiceUnavailableError(), "req-2")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "2"
 

@@ -11,10 +11,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.api.runtime import runtime
 from app.config import Settings
 from app.crypto.ciphertext import parse_header
 from app.operations.scheduler import run_jobs_once
+from app.pipeline.runtime import runtime
 from tests.api.kms import Kms
 from tests.conftest import ACCOUNT, TokenFactory, b64, unb64
 

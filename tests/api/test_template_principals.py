@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.api.schemas.keys import ARN_PRINCIPAL
+from app.schemas.keys import ARN_PRINCIPAL
 from tests.api.kms import Kms
 from tests.api.test_aws_door import signed
 from tests.api.test_policy_refusals import aws_error, rest_error

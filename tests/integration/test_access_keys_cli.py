@@ -11,15 +11,12 @@ from click.testing import CliRunner
 from flask import Flask
 from werkzeug.serving import make_server
 
-from app.api import access_keys as access_keys_api
 from app.cli.access_keys import access_key
 from tests.conftest import ACCOUNT, TokenFactory
 
 
 @pytest.fixture
 def server(app: Flask) -> Iterator[str]:
-    if "access_keys" not in app.blueprints:
-        app.register_blueprint(access_keys_api.blueprint)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

@@ -8,11 +8,11 @@ import uuid
 
 from flask import Flask
 
-from app.api.runtime import runtime
 from app.audit.checkpoints import CheckpointLock
 from app.audit.events import AuditEvent
 from app.config import Settings
 from app.operations.scheduler import run_jobs_once
+from app.pipeline.runtime import runtime
 from app.store import database
 
 

@@ -66,8 +66,8 @@ def test_no_root_key_means_no_start(tmp_path: Path) -> None:
 
 
 def test_audit_checkpoints_go_where_the_operator_says(tmp_path: Path) -> None:
-    from app.api.runtime import runtime
     from app.operations.scheduler import run_jobs_once
+    from app.pipeline.runtime import runtime
 
     settings = init_data_dir(tmp_path / "var")
     elsewhere = tmp_path / "offsite" / "checkpoints.jsonl"

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from marshmallow import RAISE, Schema, fields
 from marshmallow import ValidationError as MarshmallowValidationError
 
-from app.api import openapi
-from app.api.schemas.base import Blob, Flag, Int, StrictSchema, StringMap, Text, TextList
+from app.api import json_schema, openapi
 from app.errors import all_error_classes
+from app.schemas.base import Blob, Flag, Int, StrictSchema, StringMap, Text, TextList
 
 ACCOUNT = "111122223333"
 
@@ -223,7 +223,7 @@ def probes_for(field: fields.Field[Any]) -> list[Any]:
 
 @pytest.mark.parametrize(("name", "field"), all_fields(), ids=[n for n, _ in all_fields()])
 def test_the_document_accepts_what_the_field_accepts(name: str, field: fields.Field[Any]) -> None:
-    document = openapi.field_schema(field)
+    document = json_schema.field_schema(field)
     judge = validator(document)
     disagreements = [
         (value, accepts(field, value))
@@ -237,7 +237,7 @@ def test_the_document_accepts_what_the_field_accepts(name: str, field: fields.Fi
 
 @pytest.mark.parametrize("schema", all_schemas(), ids=lambda s: s.__name__)
 def test_required_and_unknown_members_are_in_the_document(schema: type[Schema]) -> None:
-    document = openapi.schema_object(schema)
+    document = json_schema.schema_object(schema)
     members = {(f.data_key or name): f for name, f in schema().load_fields.items()}
     assert set(document["properties"]) == set(members)
     assert set(document.get("required", [])) == {k for k, f in members.items() if f.required}
@@ -249,10 +249,10 @@ def test_a_field_the_generator_does_not_know_is_not_silently_dropped() -> None:
     class Odd(fields.Field[str]):
         pass
 
-    with pytest.raises(openapi.UnexpressedConstraint):
-        openapi.field_schema(Odd(data_key="Odd"))
-    with pytest.raises(openapi.UnexpressedConstraint):
-        openapi.field_schema(fields.String(validate=lambda v: v != "x"))
+    with pytest.raises(json_schema.UnexpressedConstraint):
+        json_schema.field_schema(Odd(data_key="Odd"))
+    with pytest.raises(json_schema.UnexpressedConstraint):
+        json_schema.field_schema(fields.String(validate=lambda v: v != "x"))
 
 
 def all_patterns() -> list[str]:
@@ -269,7 +269,7 @@ def all_patterns() -> list[str]:
 @pytest.mark.parametrize("pattern", all_patterns())
 def test_each_pattern_means_in_the_document_what_it_means_to_the_server(pattern: str) -> None:
     server = re.compile(pattern)
-    document = validator({"type": "string", "pattern": openapi.ecma_pattern(pattern)})
+    document = validator({"type": "string", "pattern": json_schema.ecma_pattern(pattern)})
 
     @settings(max_examples=150, derandomize=True, database=None, deadline=None)
     @given(
@@ -298,13 +298,13 @@ def test_each_pattern_means_in_the_document_what_it_means_to_the_server(pattern:
     ],
 )
 def test_python_regex_syntax_is_written_as_ecma_262(python: str, ecma: str) -> None:
-    assert openapi.ecma_pattern(python) == ecma
+    assert json_schema.ecma_pattern(python) == ecma
 
 
 @pytest.mark.parametrize("pattern", [r"(?i)abc", r"(?s:.)", r"\bword", r"a++"])
 def test_a_pattern_ecma_262_cannot_say_is_refused(pattern: str) -> None:
-    with pytest.raises(openapi.UnexpressedConstraint):
-        openapi.ecma_pattern(pattern)
+    with pytest.raises(json_schema.UnexpressedConstraint):
+        json_schema.ecma_pattern(pattern)
 
 
 def document() -> dict[str, Any]:

@@ -21,6 +21,10 @@ ROOT = Path(__file__).resolve().parents[3]
     [
         "app.audit.log",
         "app.audit.verify",
+        "app.audit.report",
+        "app.audit.chain_walker",
+        "app.audit.checkpoint_stream",
+        "app.audit.exported_checkpoints",
         "app.audit.query",
         "app.cli.audit",
         "app.operations.audit_log",

@@ -8,21 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import fields, post_load
+from marshmallow import fields
 
-from app.api.schemas.base import (
+from app.errors import InvalidGrantTokenError, UnsupportedOperationError
+from app.operations import aliases, encryption, keys, policy_documents, rotation
+from app.operations import tags as tag_ops
+from app.schemas.base import (
     Blob,
     Flag,
     Int,
+    RequestSchema,
     StrictSchema,
     StringMap,
     Text,
     TextList,
     policy_document,
 )
-from app.errors import InvalidGrantTokenError, UnsupportedOperationError
-from app.operations import aliases, encryption, keys, policy_documents, rotation
-from app.operations import tags as tag_ops
 
 ARN_PRINCIPAL = (
     r"^arn:aws[a-z-]*:iam::[0-9]{12}:(root|user/[\w+=,.@/-]{1,64}|role/[\w+=,.@/-]{1,64})$"
@@ -75,7 +76,9 @@ class TagSchema(StrictSchema):
     tag_value = Text(min_length=0, max_length=256, required=True, data_key="TagValue")
 
 
-class CreateKeySchema(StrictSchema):
+class CreateKeySchema(RequestSchema):
+    builds = keys.CreateKeyRequest
+
     policy = policy_document("Policy")
     description = Text(max_length=8192, data_key="Description")
     key_usage = Text(choices=KEY_USAGES, data_key="KeyUsage")
@@ -97,80 +100,70 @@ class CreateKeySchema(StrictSchema):
         data_key="Users",
     )
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> keys.CreateKeyRequest:
+    def arguments(self, data: dict[str, Any]) -> dict[str, Any]:
         spec = data.pop("customer_master_key_spec", None)
         if spec is not None and "key_spec" not in data:
             data["key_spec"] = spec
         data["tags"] = [(t["tag_key"], t["tag_value"]) for t in data.get("tags", [])]
-        return keys.CreateKeyRequest(**data)
+        return data
 
 
-class KeyIdSchema(StrictSchema):
+class KeyIdSchema(RequestSchema):
+    builds = keys.KeyIdRequest
+
     key_id = _key_id("KeyId", required=True)
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> keys.KeyIdRequest:
-        return keys.KeyIdRequest(key_id=data["key_id"])
 
+class DescribeKeySchema(RequestSchema):
+    builds = keys.KeyIdRequest
 
-class DescribeKeySchema(StrictSchema):
     key_id = _key_id("KeyId", required=True)
     grant_tokens = _grant_tokens()
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> keys.KeyIdRequest:
+    def arguments(self, data: dict[str, Any]) -> dict[str, Any]:
         if data.get("grant_tokens"):
             # No grants exist in this service yet, so no grant token is valid.
             raise InvalidGrantTokenError("The grant token is not valid.")
-        return keys.KeyIdRequest(key_id=data["key_id"])
+        return {"key_id": data["key_id"]}
 
 
-class ListKeysSchema(StrictSchema):
+class ListKeysSchema(RequestSchema):
+    builds = keys.ListRequest
+
     limit = Int(minimum=1, maximum=1000, data_key="Limit")
     marker = Text(min_length=1, max_length=1024, pattern=r"^[\u0020-\u00FF]*$", data_key="Marker")
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> keys.ListRequest:
-        return keys.ListRequest(**data)
 
+class UpdateKeyDescriptionSchema(RequestSchema):
+    builds = keys.UpdateKeyDescriptionRequest
 
-class UpdateKeyDescriptionSchema(StrictSchema):
     key_id = _key_id("KeyId", required=True)
     description = Text(required=True, max_length=8192, data_key="Description")
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> keys.UpdateKeyDescriptionRequest:
-        return keys.UpdateKeyDescriptionRequest(**data)
 
+class ScheduleKeyDeletionSchema(RequestSchema):
+    builds = keys.ScheduleKeyDeletionRequest
 
-class ScheduleKeyDeletionSchema(StrictSchema):
     key_id = _key_id("KeyId", required=True)
     pending_window_in_days = Int(minimum=7, maximum=30, data_key="PendingWindowInDays")
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> keys.ScheduleKeyDeletionRequest:
-        return keys.ScheduleKeyDeletionRequest(**data)
 
+class EnableKeyRotationSchema(RequestSchema):
+    builds = rotation.EnableKeyRotationRequest
 
-class EnableKeyRotationSchema(StrictSchema):
     key_id = _key_id("KeyId", required=True)
     rotation_period_in_days = Int(minimum=90, maximum=2560, data_key="RotationPeriodInDays")
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> rotation.EnableKeyRotationRequest:
-        return rotation.EnableKeyRotationRequest(**data)
 
+class KeyRotationSchema(RequestSchema):
+    builds = rotation.KeyRotationRequest
 
-class KeyRotationSchema(StrictSchema):
     key_id = _key_id("KeyId", required=True)
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> rotation.KeyRotationRequest:
-        return rotation.KeyRotationRequest(**data)
 
+class ListKeyRotationsSchema(RequestSchema):
+    builds = rotation.ListKeyRotationsRequest
 
-class ListKeyRotationsSchema(StrictSchema):
     key_id = _key_id("KeyId", required=True)
     include_key_material = Text(
         choices=("ALL_KEY_MATERIAL", "ROTATIONS_ONLY"), data_key="IncludeKeyMaterial"
@@ -178,104 +171,86 @@ class ListKeyRotationsSchema(StrictSchema):
     limit = Int(minimum=1, maximum=1000, data_key="Limit")
     marker = Text(min_length=1, max_length=1024, pattern=r"^[\u0020-\u00FF]*$", data_key="Marker")
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> rotation.ListKeyRotationsRequest:
-        return rotation.ListKeyRotationsRequest(**data)
 
+class TagResourceSchema(RequestSchema):
+    builds = tag_ops.TagResourceRequest
 
-class TagResourceSchema(StrictSchema):
     key_id = _key_id("KeyId", required=True)
     tags = fields.List(fields.Nested(TagSchema), required=True, data_key="Tags")
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> tag_ops.TagResourceRequest:
-        return tag_ops.TagResourceRequest(
-            key_id=data["key_id"], tags=[(t["tag_key"], t["tag_value"]) for t in data["tags"]]
-        )
+    def arguments(self, data: dict[str, Any]) -> dict[str, Any]:
+        tags = [(t["tag_key"], t["tag_value"]) for t in data["tags"]]
+        return {"key_id": data["key_id"], "tags": tags}
 
 
-class UntagResourceSchema(StrictSchema):
+class UntagResourceSchema(RequestSchema):
+    builds = tag_ops.UntagResourceRequest
+
     key_id = _key_id("KeyId", required=True)
     tag_keys = TextList(
         item=Text(min_length=1, max_length=128), required=True, max_items=50, data_key="TagKeys"
     )
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> tag_ops.UntagResourceRequest:
-        return tag_ops.UntagResourceRequest(**data)
 
+class ListResourceTagsSchema(RequestSchema):
+    builds = tag_ops.ListResourceTagsRequest
 
-class ListResourceTagsSchema(StrictSchema):
     key_id = _key_id("KeyId", required=True)
     limit = Int(minimum=1, maximum=50, data_key="Limit")
     marker = Text(min_length=1, max_length=1024, pattern=r"^[\u0020-\u00FF]*$", data_key="Marker")
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> tag_ops.ListResourceTagsRequest:
-        return tag_ops.ListResourceTagsRequest(**data)
 
+class CreateAliasSchema(RequestSchema):
+    builds = aliases.CreateAliasRequest
 
-class CreateAliasSchema(StrictSchema):
     alias_name = _alias_name()
     target_key_id = _key_id("TargetKeyId", required=True)
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> aliases.CreateAliasRequest:
-        return aliases.CreateAliasRequest(**data)
 
+class UpdateAliasSchema(RequestSchema):
+    builds = aliases.UpdateAliasRequest
 
-class UpdateAliasSchema(StrictSchema):
     alias_name = _alias_name()
     target_key_id = _key_id("TargetKeyId", required=True)
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> aliases.UpdateAliasRequest:
-        return aliases.UpdateAliasRequest(**data)
 
+class DeleteAliasSchema(RequestSchema):
+    builds = aliases.DeleteAliasRequest
 
-class DeleteAliasSchema(StrictSchema):
     alias_name = _alias_name()
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> aliases.DeleteAliasRequest:
-        return aliases.DeleteAliasRequest(**data)
 
+class ListAliasesSchema(RequestSchema):
+    builds = aliases.ListAliasesRequest
 
-class ListAliasesSchema(StrictSchema):
     key_id = _key_id("KeyId")
     limit = Int(minimum=1, maximum=100, data_key="Limit")
     marker = Text(min_length=1, max_length=1024, pattern=r"^[\u0020-\u00FF]*$", data_key="Marker")
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> aliases.ListAliasesRequest:
-        return aliases.ListAliasesRequest(**data)
 
+class EncryptSchema(RequestSchema):
+    builds = encryption.EncryptRequest
 
-class EncryptSchema(StrictSchema):
     key_id = _key_id("KeyId", required=True)
     plaintext = Blob(required=True, min_bytes=1, max_bytes=4096, data_key="Plaintext")
     encryption_context = StringMap(data_key="EncryptionContext")
     grant_tokens = _grant_tokens()
     encryption_algorithm = Text(choices=ENCRYPTION_ALGORITHMS, data_key="EncryptionAlgorithm")
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> encryption.EncryptRequest:
-        return encryption.EncryptRequest(**data)
 
+class DecryptSchema(RequestSchema):
+    builds = encryption.DecryptRequest
 
-class DecryptSchema(StrictSchema):
     ciphertext_blob = Blob(required=True, min_bytes=1, max_bytes=6144, data_key="CiphertextBlob")
     encryption_context = StringMap(data_key="EncryptionContext")
     grant_tokens = _grant_tokens()
     key_id = _key_id("KeyId")
     encryption_algorithm = Text(choices=ENCRYPTION_ALGORITHMS, data_key="EncryptionAlgorithm")
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> encryption.DecryptRequest:
-        return encryption.DecryptRequest(**data)
 
+class ReEncryptSchema(RequestSchema):
+    builds = encryption.ReEncryptRequest
 
-class ReEncryptSchema(StrictSchema):
     ciphertext_blob = Blob(required=True, min_bytes=1, max_bytes=6144, data_key="CiphertextBlob")
     source_encryption_context = StringMap(data_key="SourceEncryptionContext")
     source_key_id = _key_id("SourceKeyId")
@@ -289,66 +264,54 @@ class ReEncryptSchema(StrictSchema):
     )
     grant_tokens = _grant_tokens()
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> encryption.ReEncryptRequest:
-        return encryption.ReEncryptRequest(**data)
 
+class GenerateDataKeySchema(RequestSchema):
+    builds = encryption.GenerateDataKeyRequest
 
-class GenerateDataKeySchema(StrictSchema):
     key_id = _key_id("KeyId", required=True)
     encryption_context = StringMap(data_key="EncryptionContext")
     number_of_bytes = Int(minimum=1, maximum=1024, data_key="NumberOfBytes")
     key_spec = Text(choices=("AES_256", "AES_128"), data_key="KeySpec")
     grant_tokens = _grant_tokens()
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> encryption.GenerateDataKeyRequest:
-        return encryption.GenerateDataKeyRequest(**data)
-
 
 class GenerateDataKeyWithoutPlaintextSchema(GenerateDataKeySchema):
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> encryption.GenerateDataKeyRequest:
-        return encryption.GenerateDataKeyRequest(**data, with_plaintext=False)
+    def arguments(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, "with_plaintext": False}
 
 
-class GenerateRandomSchema(StrictSchema):
+class GenerateRandomSchema(RequestSchema):
+    builds = encryption.GenerateRandomRequest
+
     number_of_bytes = Int(minimum=1, maximum=1024, data_key="NumberOfBytes")
     custom_key_store_id = Text(min_length=1, max_length=64, data_key="CustomKeyStoreId")
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> encryption.GenerateRandomRequest:
+    def arguments(self, data: dict[str, Any]) -> dict[str, Any]:
         if "custom_key_store_id" in data:
             raise UnsupportedOperationError("Custom key stores are not supported.")
-        return encryption.GenerateRandomRequest(**data)
+        return data
 
 
-class GetKeyPolicySchema(StrictSchema):
+class GetKeyPolicySchema(RequestSchema):
+    builds = policy_documents.GetKeyPolicyRequest
+
     key_id = _key_id("KeyId", required=True)
     policy_name = Text(min_length=1, max_length=128, pattern=r"^[\w]+$", data_key="PolicyName")
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> policy_documents.GetKeyPolicyRequest:
-        return policy_documents.GetKeyPolicyRequest(**data)
 
+class PutKeyPolicySchema(RequestSchema):
+    builds = policy_documents.PutKeyPolicyRequest
 
-class PutKeyPolicySchema(StrictSchema):
     key_id = _key_id("KeyId", required=True)
     policy_name = Text(min_length=1, max_length=128, pattern=r"^[\w]+$", data_key="PolicyName")
     policy = policy_document("Policy", required=True)
     bypass_policy_lockout_safety_check = Flag(data_key="BypassPolicyLockoutSafetyCheck")
     bypass_separation_of_duties_check = Flag(data_key="BypassSeparationOfDutiesCheck")
 
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> policy_documents.PutKeyPolicyRequest:
-        return policy_documents.PutKeyPolicyRequest(**data)
 
+class ListKeyPoliciesSchema(RequestSchema):
+    builds = policy_documents.ListKeyPoliciesRequest
 
-class ListKeyPoliciesSchema(StrictSchema):
     key_id = _key_id("KeyId", required=True)
     limit = Int(minimum=1, maximum=1000, data_key="Limit")
     marker = Text(min_length=1, max_length=1024, pattern=r"^[\u0020-\u00FF]*$", data_key="Marker")
-
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> policy_documents.ListKeyPoliciesRequest:
-        return policy_documents.ListKeyPoliciesRequest(**data)

@@ -1,4 +1,4 @@
-"""What the front doors share per application: services and the token verifier."""
+"""What the front doors share per application: services and the verifiers."""
 
 from __future__ import annotations
 

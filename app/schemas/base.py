@@ -19,12 +19,13 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
-from marshmallow import RAISE, Schema, fields, missing
+from marshmallow import RAISE, Schema, fields, post_load
 from marshmallow import ValidationError as MarshmallowValidationError
 
 from app.errors import ValidationError
+from app.schemas.plan import UNPLAIN, plain_field, plan_of
 
 
 def lower_camel(name: str) -> str:
@@ -76,6 +77,30 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+class RequestSchema(StrictSchema):
+    """A schema that loads into the typed request of its operation: a
+    subclass declares its fields and names that type in ``builds``; the
+    loaded members are its keyword arguments. A schema whose members are not
+    the request's own (a renamed or dropped member, a refusal that needs the
+    whole request) overrides :meth:`arguments`."""
+
+    builds: ClassVar[type[Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not isinstance(getattr(cls, "builds", None), type):
+            raise TypeError(f"{cls.__name__} names no request type in 'builds'")
+
+    def arguments(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The request's keyword arguments, from the loaded members."""
+        return data
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> Any:
+        return self.builds(**self.arguments(data))
+
+
+@plain_field
 class Text(fields.Field[str]):
     """A string with AWS's length and pattern constraints.
 
@@ -135,6 +160,7 @@ class Text(fields.Field[str]):
         return value
 
 
+@plain_field
 class Int(fields.Field[int]):
     """A JSON integer (not a bool, not 1.5, not "32") within a range."""
 
@@ -162,6 +188,7 @@ class Int(fields.Field[int]):
         return value
 
 
+@plain_field
 class Flag(fields.Field[bool]):
     """A JSON boolean, nothing else."""
 
@@ -176,6 +203,7 @@ class Flag(fields.Field[bool]):
         return value
 
 
+@plain_field
 class Blob(fields.Field[bytes]):
     """Standard base64 with padding, decoded strictly; limits are on the bytes."""
 
@@ -206,6 +234,7 @@ class Blob(fields.Field[bytes]):
         return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
 
 
+@plain_field
 class StringMap(fields.Field[dict[str, str]]):
     """A JSON object of string to string (``EncryptionContext``); keys and
     values are free text (:data:`PRINTABLE`) unless ``printable=False``
@@ -255,6 +284,7 @@ def policy_document(data_key: str, *, required: bool = False, stored: bool = Tru
     )
 
 
+@plain_field
 class TextList(fields.Field[list[str]]):
     """A JSON array of constrained strings."""
 
@@ -353,87 +383,14 @@ def schema(cls: type[Schema]) -> Schema:
     return instance
 
 
-class _Plan:
-    """A schema whose load is a loop over its fields: every field is one of
-    this module's (each validates in ``_deserialize``), has no default and
-    refuses null, and the schema's only hook is one ``post_load``. For those
-    a well-formed request is loaded field by field, without marshmallow's
-    machinery (a 1 KiB Encrypt: 27 µs through marshmallow, 9 µs so, base64
-    decoding included). Anything that is not
-    plainly valid is loaded again by marshmallow itself, which finds the
-    problem and words the error: the two can only differ in speed."""
-
-    def __init__(self, schema: Schema, fields_by_key: dict[str, tuple[str, Any]], hook: str):
-        self.fields_by_key = fields_by_key
-        self.required = frozenset(
-            key for key, (_, field) in fields_by_key.items() if field.required
-        )
-        self.build = getattr(schema, hook)
-
-    @classmethod
-    def of(cls, schema: Schema) -> _Plan | None:
-        hooks = {tag: list(entries) for tag, entries in schema._hooks.items() if entries}
-        post_load = hooks.pop("post_load", [])
-        if hooks or len(post_load) != 1:
-            return None
-        hook, many, options = post_load[0]
-        if many or options.get("pass_original"):
-            return None
-        by_key: dict[str, tuple[str, Any]] = {}
-        for name, field in schema.load_fields.items():
-            plain = (
-                type(field) in _PLAIN_FIELDS
-                and field.load_default is missing
-                and not field.allow_none
-                and not field.validators
-                and not getattr(field, "pre_load", None)
-                and not getattr(field, "post_load", None)
-            )
-            if not plain:
-                return None
-            by_key[field.data_key or name] = (name, field)
-        return cls(schema, by_key, hook)
-
-    def load(self, data: Mapping[str, Any], ignore_unknown: bool) -> Any:
-        """The typed request, or :data:`_UNPLAIN` for marshmallow to load."""
-        loaded: dict[str, Any] = {}
-        fields_by_key = self.fields_by_key
-        for key, value in data.items():
-            entry = fields_by_key.get(key)
-            if entry is None:
-                if ignore_unknown:
-                    continue
-                return _UNPLAIN
-            if value is None:
-                return _UNPLAIN
-            try:
-                loaded[entry[0]] = entry[1]._deserialize(value, key, data)
-            except MarshmallowValidationError:
-                return _UNPLAIN
-        if not self.required.issubset(data.keys()):
-            return _UNPLAIN
-        return self.build(loaded, many=False, partial=None, unknown=None)
-
-
-_UNPLAIN = object()
-_PLAIN_FIELDS = (Text, Int, Flag, Blob, StringMap, TextList)
-_NO_PLAN = object()
-
-
-def _plan(schema: Schema) -> _Plan | None:
-    # Kept on the instance: loading never changes a schema, so neither can its plan.
-    plan = schema.__dict__.get("_trent_plan", _NO_PLAN)
-    if plan is _NO_PLAN:
-        plan = schema.__dict__["_trent_plan"] = _Plan.of(schema)
-    return plan if isinstance(plan, _Plan) else None
-
-
 def load(schema: Schema, data: Mapping[str, Any], *, ignore_unknown: bool = False) -> Any:
-    """Load ``data`` with ``schema``; any problem is a :class:`ValidationError`."""
-    plan = _plan(schema) if type(data) is dict else None
+    """Load ``data`` with ``schema``; any problem is a :class:`ValidationError`.
+    A well-formed request of a plain schema is loaded by its plan
+    (:mod:`app.schemas.plan`), anything else by marshmallow."""
+    plan = plan_of(schema) if type(data) is dict else None
     if plan is not None:
         typed = plan.load(data, ignore_unknown)
-        if typed is not _UNPLAIN:
+        if typed is not UNPLAIN:
             return typed
     try:
         return schema.load(data, unknown="exclude" if ignore_unknown else "raise")

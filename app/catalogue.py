@@ -1,0 +1,54 @@
+"""The KMS operations Trent offers, each with its function and request schema, once.
+
+Both doors serve these: the AWS door by ``X-Amz-Target`` (:mod:`app.awsapi.targets`),
+the REST door at a method and path of its own (``KMS[name].at(...)`` in
+:mod:`app.api.keys`). An operation is paired with its schema here and nowhere
+else, so the doors cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from app.operations import aliases, encryption, keys, policy_documents, rotation, tags
+from app.pipeline.route import Route
+from app.schemas import keys as s
+
+KMS: Mapping[str, Route] = {
+    route.name: route
+    for route in (
+        Route("CreateKey", keys.create_key, s.CreateKeySchema),
+        Route("DescribeKey", keys.describe_key, s.DescribeKeySchema),
+        Route("ListKeys", keys.list_keys, s.ListKeysSchema),
+        Route("UpdateKeyDescription", keys.update_key_description, s.UpdateKeyDescriptionSchema),
+        Route("EnableKey", keys.enable_key, s.KeyIdSchema),
+        Route("DisableKey", keys.disable_key, s.KeyIdSchema),
+        Route("ScheduleKeyDeletion", keys.schedule_key_deletion, s.ScheduleKeyDeletionSchema),
+        Route("CancelKeyDeletion", keys.cancel_key_deletion, s.KeyIdSchema),
+        Route("GetKeyRotationStatus", rotation.get_key_rotation_status, s.KeyRotationSchema),
+        Route("EnableKeyRotation", rotation.enable_key_rotation, s.EnableKeyRotationSchema),
+        Route("DisableKeyRotation", rotation.disable_key_rotation, s.KeyRotationSchema),
+        Route("RotateKeyOnDemand", rotation.rotate_key_on_demand, s.KeyRotationSchema),
+        Route("ListKeyRotations", rotation.list_key_rotations, s.ListKeyRotationsSchema),
+        Route("GetKeyPolicy", policy_documents.get_key_policy, s.GetKeyPolicySchema),
+        Route("PutKeyPolicy", policy_documents.put_key_policy, s.PutKeyPolicySchema),
+        Route("ListKeyPolicies", policy_documents.list_key_policies, s.ListKeyPoliciesSchema),
+        Route("ListResourceTags", tags.list_resource_tags, s.ListResourceTagsSchema),
+        Route("TagResource", tags.tag_resource, s.TagResourceSchema),
+        Route("UntagResource", tags.untag_resource, s.UntagResourceSchema),
+        Route("CreateAlias", aliases.create_alias, s.CreateAliasSchema),
+        Route("UpdateAlias", aliases.update_alias, s.UpdateAliasSchema),
+        Route("DeleteAlias", aliases.delete_alias, s.DeleteAliasSchema),
+        Route("ListAliases", aliases.list_aliases, s.ListAliasesSchema),
+        Route("Encrypt", encryption.encrypt, s.EncryptSchema),
+        Route("Decrypt", encryption.decrypt, s.DecryptSchema),
+        Route("ReEncrypt", encryption.re_encrypt, s.ReEncryptSchema),
+        Route("GenerateDataKey", encryption.generate_data_key, s.GenerateDataKeySchema),
+        Route(
+            "GenerateDataKeyWithoutPlaintext",
+            encryption.generate_data_key,
+            s.GenerateDataKeyWithoutPlaintextSchema,
+        ),
+        Route("GenerateRandom", encryption.generate_random, s.GenerateRandomSchema),
+    )
+}

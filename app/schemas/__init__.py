@@ -1,0 +1,1 @@
+"""Request schemas: what each operation accepts, checked at the edge (see ``base``)."""
