@@ -19,9 +19,15 @@ error answers and socket errors (wrk's timeouts: a request unanswered after
 many were opened, how many the server closed, and how long they had lived.
 The JSON goes under ``bench/results/``.
 
-Options: ``--slow N`` (200), ``--interval S`` (3), ``--duration S`` (10),
-``--connections N`` (16), ``--workers N`` (CPUs), ``--doors trent-rest[,trent-aws]``,
-``--trent-setting TRENT_NAME=VALUE`` (repeatable, for A/B runs).
+With ``--slow-part body`` the slow connections send a complete request head
+instead (a valid bearer token, ``Content-Length: 1024``) and then their body
+one byte per tick: a server that hands the request to a Python thread once
+its headers are in, and lets that thread wait for the body, starves the same
+way.
+
+Options: ``--slow N`` (200), ``--slow-part header|body``, ``--interval S`` (3),
+``--duration S`` (10), ``--connections N`` (16), ``--workers N`` (CPUs),
+``--doors trent-rest[,trent-aws]``, ``--trent-setting TRENT_NAME=VALUE`` (repeatable, for A/B runs).
 """
 
 from __future__ import annotations
@@ -73,12 +79,22 @@ class SlowStats:
         }
 
 
+def slow_body_head(host: str, port: int, path: str, token: str) -> bytes:
+    """A complete request head (bearer token, ``Content-Length: 1024``) whose
+    body then arrives one byte per tick: the slow *body* variant."""
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 1024\r\n\r\n"
+    ).encode()
+
+
 class SlowClients:
     """``count`` slow connections to ``host:port``, kept open by one thread.
 
     Entering opens them (and waits until all are connected); leaving closes
-    them. Every ``interval`` seconds each gets one more header byte; one the
-    server has closed is replaced by a new one.
+    them. Each sends ``head`` (by default a request line and ``Host``, so
+    that the rest of its headers is slow) and then, every ``interval``
+    seconds, one more byte; one the server has closed is replaced by a new one.
     """
 
     def __init__(
@@ -90,12 +106,13 @@ class SlowClients:
         interval: float = 3.0,
         path: str = "/v1/keys/slow/encrypt",
         source: str = "127.0.0.2",
+        head: bytes | None = None,
     ) -> None:
         self.address = (host, port)
         self.count = count
         self.interval = interval
         self.source = source
-        self.opening = f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n".encode()
+        self.opening = head or f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n".encode()
         self.stats = SlowStats()
         self._open: dict[socket.socket, tuple[float, int]] = {}
         self._stop = threading.Event()
@@ -190,6 +207,7 @@ def _measure_door(
     workdir: Path,
     base_url: str,
     arguments: argparse.Namespace,
+    token_key: tuple[str, str],
 ) -> dict[str, Any]:
     spec = door.load_spec(OPERATION, workdir)
     probe(spec, door.name, OPERATION)
@@ -197,9 +215,17 @@ def _measure_door(
     spec = door.load_spec(OPERATION, workdir)
     alone = wrk.run(wrk_path, spec, arguments.connections, arguments.duration)
     host, port = base_url.rsplit("/", 1)[-1].rsplit(":", 1)
+    head = None
+    if arguments.slow_part == "body":
+        head = slow_body_head(host, int(port), f"/v1/keys/{token_key[1]}/encrypt", token_key[0])
     started = time.monotonic()
     with SlowClients(
-        host, int(port), arguments.slow, interval=arguments.interval, source=arguments.slow_source
+        host,
+        int(port),
+        arguments.slow,
+        interval=arguments.interval,
+        source=arguments.slow_source,
+        head=head,
     ) as slow:
         opened_in = time.monotonic() - started
         # Two ticks: every slow connection has been accepted and has sent bytes.
@@ -274,6 +300,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--doors", default="trent-rest", help="trent-rest and/or trent-aws")
     parser.add_argument("--slow-source", default="127.0.0.2", help="the slow clients' address")
     parser.add_argument(
+        "--slow-part",
+        choices=("header", "body"),
+        default="header",
+        help="what the slow clients send slowly: their headers, or (after complete headers "
+        "with a token) their body",
+    )
+    parser.add_argument(
         "--trent-setting", type=_setting, action="append", default=[], metavar="TRENT_NAME=VALUE"
     )
     arguments = parser.parse_args(argv)
@@ -304,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             f"trent serve --workers {arguments.workers}"
             + "".join(f" {name}={value}" for name, value in arguments.trent_setting)
             + f"; wrk -t2 -c{arguments.connections}; {arguments.slow} slow connections, "
-            f"one header byte every {arguments.interval:g} s"
+            f"one {arguments.slow_part} byte every {arguments.interval:g} s"
         )
         measured = []
         for door_name in doors:
@@ -314,9 +347,15 @@ def main(argv: list[str] | None = None) -> int:
                 workdir = Path(directory)
                 door_options = replace(options, doors=(door_name,))
                 with harness.start_servers(workdir, door_options) as started:
-                    found, _ = harness.make_doors(started, workdir, door_options)
+                    found, fixture = harness.make_doors(started, workdir, door_options)
+                    assert fixture is not None
                     result = _measure_door(
-                        wrk_path, found[0], workdir, started["trent"].base_url, arguments
+                        wrk_path,
+                        found[0],
+                        workdir,
+                        started["trent"].base_url,
+                        arguments,
+                        (fixture.token, fixture.key_id),
                     )
                     result["server_log_tail"] = started["trent"].log_tail(5)
             _print(result, arguments)
