@@ -142,31 +142,49 @@ class BodyDeadline:
             wanted = 0
         if wanted == 0:
             return self._app(environ, start_response)
+        parts: list[bytes] = []
         deadline = gevent.Timeout(self._seconds)
         deadline.start()
         try:
-            body = _read_up_to(environ["wsgi.input"], wanted)
+            _read_up_to(environ["wsgi.input"], wanted, parts)
         except gevent.Timeout as expired:
             if expired is not deadline:
                 raise
             return _request_timeout(environ, start_response, self._seconds)
+        except OSError as broken:
+            # The connection broke mid-body: the application sees the same
+            # bytes and then the same error as it would have reading itself.
+            environ["wsgi.input"] = _BrokenBody(b"".join(parts), broken)
+            return self._app(environ, start_response)
         finally:
             deadline.cancel()
-        environ["wsgi.input"] = io.BytesIO(body)
+        environ["wsgi.input"] = io.BytesIO(b"".join(parts))
         return self._app(environ, start_response)
 
 
-def _read_up_to(stream: Any, wanted: int) -> bytes:
-    """``wanted`` bytes of ``stream``, or fewer if it ends first."""
-    parts = []
+def _read_up_to(stream: Any, wanted: int, parts: list[bytes]) -> None:
+    """Append to ``parts`` up to ``wanted`` bytes of ``stream`` (fewer if it ends first)."""
     left = wanted
     while left > 0:
         chunk = stream.read(left)
         if not chunk:
-            break
+            return
         parts.append(chunk)
         left -= len(chunk)
-    return b"".join(parts)
+
+
+class _BrokenBody:
+    """A body cut short: the bytes that arrived, then the error that ended it."""
+
+    def __init__(self, data: bytes, error: OSError) -> None:
+        self._data = io.BytesIO(data)
+        self._error = error
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._data.read(size)
+        if chunk:
+            return chunk
+        raise self._error
 
 
 def _request_timeout(

@@ -96,6 +96,39 @@ def test_of_a_chunked_body_at_most_one_byte_over_the_limit_is_read() -> None:
     assert recorder.bodies == [b"y" * 101]
 
 
+class _Breaks:
+    """A request body whose connection breaks after ``data``."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self, size: int = -1) -> bytes:
+        data, self._data = self._data, b""
+        if data:
+            return data
+        raise ConnectionResetError("the client went away")
+
+
+def test_a_broken_body_reaches_the_application_as_it_broke() -> None:
+    seen: list[object] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        stream = environ["wsgi.input"]
+        seen.append(stream.read(100))
+        try:
+            stream.read(100)
+        except ConnectionResetError as exc:
+            seen.append(exc)
+        start_response("400 Bad Request", [])
+        return [b""]
+
+    app_with_deadline = BodyDeadline(app, seconds=5, max_body_bytes=100)
+    environ = {"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": _Breaks(b"half")}
+    assert _call(app_with_deadline, environ)[0] == "400 Bad Request"
+    assert seen[0] == b"half"
+    assert isinstance(seen[1], ConnectionResetError)
+
+
 def test_a_request_without_a_body_is_passed_on_as_it_is() -> None:
     recorder = _Recorder()
     stream = io.BytesIO(b"")
