@@ -182,16 +182,17 @@ def targets(
         if cell is None or not cell.runs:
             continue
         ratio = ratios(cells, cell)
-        for key, goal, label in (("trent_over_moto", 6.0, "moto"), ("over_echo", 0.6, "echo")):
-            value = ratio[key]
-            found.append(
-                Target(
-                    f"{door} Encrypt 1 KB @16: Trent/{label}",
-                    f"≥ {goal:g}×",
-                    _ratio(value),
-                    None if value is None else value >= goal,
-                )
+        # Issue 13 retired Trent/echo >= 0.6: every server model moves the echo
+        # as much as Trent. The ×echo column still shows it.
+        value = ratio["trent_over_moto"]
+        found.append(
+            Target(
+                f"{door} Encrypt 1 KB @16: Trent/moto",
+                "≥ 6×",
+                _ratio(value),
+                None if value is None else value >= 6.0,
             )
+        )
     for door in TRENT_DOORS:
         for operation in ("Encrypt", "Decrypt", "GenerateDataKey"):
             cell = _find(cells, door, operation, 16)
@@ -365,7 +366,7 @@ def print_report(
         "req/s counts 2xx answers only\n"
     )
     print(table(cells))
-    print("\ntargets (issue 7):")
+    print("\ntargets (issue 13; with slow clients: python -m bench.slow_clients):")
     print(targets_text(found))
     if soak_result is not None:
         print(
