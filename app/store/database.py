@@ -53,6 +53,8 @@ database_proxy = peewee.DatabaseProxy()
 #: Rows every request reads (see :mod:`app.store.read_cache`); off until
 #: :func:`configure_read_cache` turns it on.
 _read_cache = ReadCache(ChangeCounter(None), ttl_seconds=0)
+#: Whether the open write transaction invalidates the read cache; made anew
+#: by :func:`bind_database` (see :func:`_local_connection_state` for why).
 _pending = threading.local()
 
 
@@ -271,9 +273,32 @@ def open_database(
 
 def bind_database(database: Any) -> None:
     """Point every repository at ``database``; the read cache starts off (empty)."""
-    global _read_cache
+    global _read_cache, _pending
+    _local_connection_state(database)
     database_proxy.initialize(database)
     _read_cache = ReadCache(ChangeCounter(None), ttl_seconds=0)
+    _pending = threading.local()
+
+
+def _local_connection_state(database: Any) -> None:
+    """Give ``database`` a connection state local to each thread, made now.
+
+    peewee keeps a database's open connection and transaction in a subclass of
+    ``threading.local`` that it defines when it is imported. `trent serve`'s
+    gevent worker patches ``threading`` after gunicorn's fork, when the master
+    has imported peewee already: that class would keep one state for all the
+    worker's greenlets, one connection shared by every request. A class made
+    here, when the worker binds its database, derives from the ``threading.local``
+    of that moment: one state per greenlet there, per thread anywhere else.
+    """
+    if not getattr(database, "thread_safe", False):
+        return  # a database opened with one state for all (not Trent's)
+    state: Any = peewee._ConnectionState  # noqa: SLF001 - peewee has no API for it
+
+    class ConnectionState(state, threading.local):  # type: ignore[misc]
+        pass
+
+    database._state = ConnectionState()
 
 
 def configure_read_cache(counter_file: Path | None, ttl_seconds: float) -> ReadCache:
