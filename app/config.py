@@ -96,7 +96,8 @@ class Settings:
     partition: str = "aws"
     region: str = "us-east-1"
     workers: int = 2
-    #: Threads per worker: requests in one process share audit group commits.
+    #: No effect since `trent serve` runs a gevent worker (a greenlet per
+    #: connection); still read, so that configurations that set it start.
     threads: int = 8
     log_level: str = "INFO"
     #: Trust the local issuer created by ``trent init``.
