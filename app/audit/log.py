@@ -51,10 +51,11 @@ from app.audit.checkpoints import (
 )
 from app.audit.events import AuditEvent
 from app.audit.record import clip, event_body, micros, typed_columns
+from app.audit.repository import GENESIS_HASH, StoredEvent, StoredSigningKey
 from app.audit.verify import AuditIntegrityError, ChainWalker, Finding
 from app.config import Settings
-from app.crypto.material import SealedMaterial
 from app.crypto.root_key import RootKeyError, RootKeyProvider
+from app.crypto.sealed import SealedMaterial
 from app.crypto.signing import (
     SigningPrivateKey,
     generate_signing_key,
@@ -66,7 +67,6 @@ from app.crypto.signing import (
 from app.errors import ServiceUnavailableError
 from app.store import audit as audit_store
 from app.store import database
-from app.store.audit import GENESIS_HASH, NewEvent, StoredSigningKey
 
 log = logging.getLogger("trent.audit")
 
@@ -183,14 +183,14 @@ class AuditLog:
             recorded_at = max(micros(self._clock()), head.recorded_at)
             prev_hash = head.head_hash
             seq = head.last_seq
-            rows: list[NewEvent] = []
+            rows: list[StoredEvent] = []
             for item in prepared:
                 seq += 1
                 encoded = item.body(recorded_at)
                 mac = entry_mac(self._mac_key, seq, prev_hash, encoded)
                 digest = entry_hash(prev_hash, seq, encoded, mac)
                 columns = {**item.columns, "recorded_at": recorded_at}
-                rows.append(NewEvent(seq, columns, encoded, mac, prev_hash, digest))
+                rows.append(StoredEvent(seq, columns, encoded, mac, prev_hash, digest))
                 prev_hash = digest
             audit_store.insert_events(rows)
             audit_store.advance_head(head.last_seq, seq, prev_hash, recorded_at)

@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.audit.record import OUTCOMES, micros
+from app.audit.repository import EventFilter, StoredEvent
 from app.errors import NotFoundError, ValidationError
 from app.store import audit as audit_store
 from app.store import markers
-from app.store.audit import EventFilter, StoredEvent
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000

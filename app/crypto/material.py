@@ -16,13 +16,13 @@ from __future__ import annotations
 import os
 import struct
 import uuid
-from dataclasses import dataclass
 from typing import NewType
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.hmac import HMAC
 
 from app.crypto.root_key import RootKeyProvider
+from app.crypto.sealed import SealedMaterial
 from app.crypto.secret import SecretBytes
 
 MATERIAL_BYTES = 32
@@ -40,20 +40,6 @@ class KeyMaterial(SecretBytes):
 
     __slots__ = ()
     length = MATERIAL_BYTES
-
-
-@dataclass(frozen=True, slots=True)
-class SealedMaterial:
-    """A secret sealed under the root key: opaque bytes, safe to store."""
-
-    blob: bytes
-
-    def __post_init__(self) -> None:
-        if type(self.blob) is not bytes:
-            raise TypeError("SealedMaterial holds bytes")
-
-    def __repr__(self) -> str:
-        return f"SealedMaterial(<{len(self.blob)} bytes>)"
 
 
 def generate_material() -> KeyMaterial:

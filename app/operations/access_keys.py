@@ -32,7 +32,9 @@ from typing import Any, Final
 import app.store.models  # noqa: F401  (must be imported before app.store.access_keys)
 from app.auth.access_keys import (
     ANY_ACCESS_KEY_ID_RE,
+    STATUS_ACTIVE,
     AccessKeyCredential,
+    AccessKeyRecord,
     SecretAccessKey,
     is_access_key_id,
     new_access_key_id,
@@ -40,7 +42,8 @@ from app.auth.access_keys import (
 )
 from app.auth.principal import Principal, PrincipalType
 from app.auth.sigv4 import SigV4Verifier
-from app.crypto.material import SealedMaterial, bound_aad
+from app.crypto.material import bound_aad
+from app.crypto.sealed import SealedMaterial
 from app.errors import AccessDeniedError, LimitExceededError, NotFoundError, ValidationError
 from app.operations.context import OperationContext
 from app.operations.services import Services
@@ -48,7 +51,6 @@ from app.store import access_keys as access_key_store
 
 #: AWS IAM's quota of access keys per user.
 MAX_ACCESS_KEYS_PER_PRINCIPAL: Final = 2
-STATUS_ACTIVE: Final = access_key_store.STATUS_ACTIVE
 #: The last-used time is written at most this often per key, so a busy key
 #: does not turn every request into a database write.
 LAST_USED_RESOLUTION_SECONDS: Final = 60.0
@@ -89,7 +91,7 @@ def _seal_aad(access_key_id: str, principal_arn: str, tags: Mapping[str, str]) -
     return bound_aad(_SEAL_PURPOSE, binding, _SEAL_VERSION)
 
 
-def _metadata(record: access_key_store.AccessKeyRecord) -> dict[str, Any]:
+def _metadata(record: AccessKeyRecord) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "AccessKeyId": record.access_key_id,
         "PrincipalArn": record.principal_arn,
@@ -113,7 +115,7 @@ def create_access_key(services: Services, ctx: OperationContext, _: object) -> d
             secret.expose_secret_bytes(), _seal_aad(access_key_id, principal.arn, tags)
         )
     )
-    record = access_key_store.AccessKeyRecord(
+    record = AccessKeyRecord(
         access_key_id=access_key_id,
         account=principal.account,
         principal_arn=principal.arn,
@@ -234,7 +236,7 @@ class _UnsealedSecrets:
             self._entries.pop(access_key_id, None)
 
 
-def _principal_of(record: access_key_store.AccessKeyRecord) -> Principal | None:
+def _principal_of(record: AccessKeyRecord) -> Principal | None:
     match = _PRINCIPAL_ARN_RE.fullmatch(record.principal_arn)
     if match is None or match["account"] != record.account:
         return None

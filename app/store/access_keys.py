@@ -19,18 +19,15 @@ Functions run inside the caller's unit of work and never commit.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 import peewee
 
-from app.crypto.material import SealedMaterial
+from app.auth.access_keys import STATUS_ACTIVE, AccessKeyRecord
+from app.crypto.sealed import SealedMaterial
 from app.store.base import BaseModel
 from app.store.database import cached, database_proxy
-
-STATUS_ACTIVE = "Active"
 
 
 class AccessKeyRow(BaseModel):
@@ -50,20 +47,6 @@ class AccessKeyRow(BaseModel):
     class Meta:
         table_name = "access_key"
         indexes = ((("principal_arn", "slot"), True),)
-
-
-@dataclass(frozen=True)
-class AccessKeyRecord:
-    """An access key as stored: its owner, and its secret sealed."""
-
-    access_key_id: str
-    account: str
-    principal_arn: str
-    sealed_secret: SealedMaterial
-    created_at: float
-    principal_tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    last_used_at: float | None = None
-    status: str = STATUS_ACTIVE
 
 
 def _to_record(row: AccessKeyRow) -> AccessKeyRecord:

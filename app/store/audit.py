@@ -17,57 +17,26 @@ Functions here run inside the caller's unit of work and never commit.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import peewee
 
+from app.audit.repository import (
+    COLUMN_LIMITS,
+    EVENT_COLUMNS,
+    AuditHeadMissing,
+    AuditHeadMoved,
+    EventFilter,
+    Head,
+    StoredSigningKey,
+)
+from app.audit.repository import StoredCheckpoint as StoredCheckpoint
+from app.audit.repository import StoredEvent as StoredEvent
 from app.store.base import BaseModel
 from app.store.database import database_proxy, is_postgres, is_sqlite
 
 #: The single chain-head row has this primary key.
 HEAD_ROW_ID = 1
-#: ``prev_hash`` of event 1 and ``head_hash`` of an empty log.
-GENESIS_HASH = bytes(32)
-
-#: Typed (searchable) columns of an event, each a copy of a value in the body.
-EVENT_COLUMNS: tuple[str, ...] = (
-    "event_id",
-    "occurred_at",
-    "recorded_at",
-    "request_id",
-    "door",
-    "event_name",
-    "outcome",
-    "http_status",
-    "error_code",
-    "principal_arn",
-    "principal_account",
-    "key_arn",
-    "key_id",
-    "cross_account",
-    "source_ip",
-)
-
-#: Longest value (in characters and in UTF-8 bytes) of each string column.
-#: The writer clips the body's values to these limits *before* deriving the
-#: columns, so that a column always equals the body and an oversized value can
-#: never make an insert fail (an indexed PostgreSQL value must stay well under
-#: the 2704-byte B-tree entry limit).
-COLUMN_LIMITS: dict[str, int] = {
-    "event_id": 64,
-    "request_id": 128,
-    "door": 16,
-    "event_name": 128,
-    "outcome": 16,
-    "error_code": 128,
-    "principal_arn": 1024,
-    "principal_account": 32,
-    "key_arn": 1024,
-    "key_id": 128,
-    "cross_account": 32,
-    "source_ip": 64,
-}
 
 
 class AuditEventRow(BaseModel):
@@ -183,67 +152,6 @@ AUDIT_MODELS: tuple[type[BaseModel], ...] = (
 )
 
 
-# -- records -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Head:
-    last_seq: int
-    head_hash: bytes
-    recorded_at: int
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """An event ready to insert: its chain fields and its typed columns."""
-
-    seq: int
-    columns: dict[str, Any]
-    body: bytes
-    body_mac: bytes
-    prev_hash: bytes
-    entry_hash: bytes
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    seq: int
-    columns: dict[str, Any]
-    body: bytes
-    body_mac: bytes
-    prev_hash: bytes
-    entry_hash: bytes
-
-
-@dataclass(frozen=True)
-class StoredCheckpoint:
-    checkpoint_no: int
-    first_seq: int
-    last_seq: int
-    head_hash: bytes
-    prev_checkpoint_hash: bytes
-    created_at: int
-    signer_key_id: str
-    signature: bytes
-
-
-@dataclass(frozen=True)
-class StoredSigningKey:
-    version: int
-    key_id: str
-    public_key: bytes
-    sealed_private_key: bytes
-    created_at: int
-
-
-class AuditHeadMissing(Exception):
-    """The chain-head row is absent (migration 0003 not applied, or removed)."""
-
-
-class AuditHeadMoved(Exception):
-    """The chain head changed under a writer that believed it held its lock."""
-
-
 def _bytes(value: Any) -> bytes:
     # psycopg2 returns bytea as memoryview; SQLite returns bytes.
     return bytes(value) if value is not None else b""
@@ -321,7 +229,7 @@ def _insert_sql(rows: int) -> str:
     return f'INSERT INTO "audit_event" ({columns}) VALUES ' + ", ".join([values] * rows)
 
 
-def insert_events(events: Sequence[NewEvent]) -> None:
+def insert_events(events: Sequence[StoredEvent]) -> None:
     for start in range(0, len(events), _INSERT_CHUNK):
         chunk = events[start : start + _INSERT_CHUNK]
         params: list[Any] = []
@@ -399,25 +307,6 @@ def event_by_id(event_id: str) -> StoredEvent | None:
 def last_event_seq() -> int:
     value = AuditEventRow.select(peewee.fn.MAX(AuditEventRow.seq)).scalar()
     return int(value) if value is not None else 0
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    """Conditions of an event search; every given condition must hold."""
-
-    principal_arn: str | None = None
-    event_name: str | None = None
-    key_arn: str | None = None
-    key_id: str | None = None
-    outcome: str | None = None
-    error_code: str | None = None
-    #: Bounds on ``recorded_at`` (inclusive).
-    since_us: int | None = None
-    until_us: int | None = None
-    #: Only events whose principal is in this account.
-    principal_account: str | None = None
-    #: Only events of other accounts' principals using this account's key.
-    cross_account: str | None = None
 
 
 #: Which filter may drive the index scan when several are given, most

@@ -13,7 +13,7 @@ from typing import Any
 
 import peewee
 
-from app.crypto.material import SealedMaterial
+from app.crypto.sealed import SealedMaterial
 from app.errors import AlreadyExistsError
 from app.keys.model import Alias, Key, KeyState, KeyVersionInfo
 from app.store import markers

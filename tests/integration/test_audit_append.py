@@ -14,6 +14,7 @@ import pytest
 from app.audit.auth_failures import AuthFailureSampler
 from app.audit.log import AUTH_FAILURE_SUMMARY, AuditLog
 from app.audit.query import AuditQuery, export_records, search
+from app.audit.repository import Head
 from app.audit.verify import verify
 from app.config import load_settings
 from app.crypto.root_key import load_root_key
@@ -97,7 +98,7 @@ def test_a_moved_head_refuses_to_fork_the_chain(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     audit_env.append(3)
-    stale = audit_store.Head(1, bytes(32), 0)
+    stale = Head(1, bytes(32), 0)
     monkeypatch.setattr(audit_store, "lock_head", lambda: stale)
     with pytest.raises(ServiceUnavailableError):
         audit_env.append(1)
