@@ -4,7 +4,7 @@ The records here are plain values: the chain head, a chained event, a signed
 checkpoint, a sealed signing key, and the terms of an event search. The audit
 log (:mod:`app.audit.log`), the query functions (:mod:`app.audit.query`) and
 the verifier work on an :class:`AuditRepository` they are handed; the SQL one
-is :class:`app.store.audit.SqlAuditRepository`, and the unit tests use an
+is :class:`app.store.audit.repository.SqlAuditRepository`, and the unit tests use an
 in-memory one. Nothing in this module imports the database.
 
 Times are integer microseconds since the epoch (UTC), the unit of the

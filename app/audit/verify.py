@@ -41,9 +41,8 @@ from app.audit.checkpoints import (
     read_exported,
 )
 from app.audit.record import typed_columns
+from app.audit.repository import AuditRepository, StoredCheckpoint, StoredEvent
 from app.crypto.signing import verify as verify_signature
-from app.store import audit as audit_store
-from app.store.audit import StoredEvent
 
 if TYPE_CHECKING:
     from app.audit.log import AuditLog
@@ -270,12 +269,13 @@ class _CheckpointStream:
 
     def __init__(
         self,
+        stored: Iterator[StoredCheckpoint],
         up_to_no: int,
         keys: Mapping[str, bytes],
         exported: Mapping[int, Sequence[ExportedCheckpoint]],
         findings: _Findings,
     ) -> None:
-        self._source: Iterator[audit_store.StoredCheckpoint] = audit_store.checkpoints_in_order()
+        self._source = stored
         self._up_to_no = up_to_no
         self._keys = keys
         self._exported = exported
@@ -363,8 +363,9 @@ def verify(
     batch_size: int = 1000,
     max_findings: int = MAX_FINDINGS,
     own_sources: bool = True,
+    repository: AuditRepository | None = None,
 ) -> VerifyReport:
-    """Verify the audit log in the bound database (inside a connection).
+    """Verify the audit log in its repository (inside a connection).
 
     ``source`` is the :class:`~app.audit.log.AuditLog` (which derives the MAC
     key and trusts only signing keys that unseal under the root key) or the
@@ -377,6 +378,7 @@ def verify(
     ``exported_checkpoints`` and, for an ``AuditLog`` (unless
     ``own_sources`` is false), from its checkpoint file and its sink: the
     table must reach the newest checkpoint found anywhere, with the same hash.
+    The records are read from ``repository``, by default the log's own.
     """
     findings = _Findings(max_findings)
     log: AuditLog | None = None
@@ -385,6 +387,7 @@ def verify(
         trusted: dict[str, bytes] = {}
     else:
         log = source
+        repository = repository or source.repository
         mac_key, trusted, problems = source.verifier_keys()
         for problem in problems:
             findings.add("signing_key_invalid", None, problem)
@@ -399,11 +402,13 @@ def verify(
         exported.extend(_load_exported(place, findings))
     if not trusted:
         trusted = {e.checkpoint.signer_key_id: e.public_key for e in exported if e.public_key}
-    latest = audit_store.latest_checkpoint()
-    head = audit_store.read_head()
+    if repository is None:
+        raise TypeError("verify needs the repository to read when given a MAC key")
+    latest = repository.latest_checkpoint()
+    head = repository.read_head()
     if head is None:
         findings.add("head_missing", None, "the chain-head row is missing")
-        bound = audit_store.last_event_seq()
+        bound = repository.last_event_seq()
     else:
         bound = head.last_seq
 
@@ -420,10 +425,14 @@ def verify(
 
     walker = ChainWalker(mac_key, findings=findings)
     stream = _CheckpointStream(
-        latest.checkpoint_no if latest else 0, trusted, exported_by_no, findings
+        repository.checkpoints_in_order(),
+        latest.checkpoint_no if latest else 0,
+        trusted,
+        exported_by_no,
+        findings,
     )
     last_hash = GENESIS_HASH
-    for event in audit_store.events_in_order(0, bound, batch_size):
+    for event in repository.events_in_order(0, bound, batch_size):
         last_hash = walker.feed(event)
         stream.passing(event.seq, last_hash)
         for checkpoint, item in expected_heads.get(event.seq, {}).items():
@@ -475,8 +484,8 @@ def verify(
             )
 
     # Rows no committed head accounts for: forged appends past the head.
-    beyond = audit_store.last_event_seq()
-    head_now = audit_store.read_head()
+    beyond = repository.last_event_seq()
+    head_now = repository.read_head()
     if head_now is not None and beyond > head_now.last_seq:
         findings.add(
             "beyond_head",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
@@ -50,15 +50,15 @@ class SecretAccessKey(SecretBytes):
     length = SECRET_ACCESS_KEY_CHARS
 
 
-def new_access_key_id() -> str:
+def new_access_key_id(random: Callable[[int], bytes] = os.urandom) -> str:
     """A fresh random access key id (``AKIA`` + 16 base32 characters)."""
-    suffix = base64.b32encode(os.urandom(_ID_RANDOM_BYTES)).decode("ascii")
+    suffix = base64.b32encode(random(_ID_RANDOM_BYTES)).decode("ascii")
     return ACCESS_KEY_PREFIX + suffix
 
 
-def new_secret_access_key() -> SecretAccessKey:
+def new_secret_access_key(random: Callable[[int], bytes] = os.urandom) -> SecretAccessKey:
     """A fresh random secret access key (40 base64 characters)."""
-    return SecretAccessKey(base64.b64encode(os.urandom(_SECRET_RANDOM_BYTES)))
+    return SecretAccessKey(base64.b64encode(random(_SECRET_RANDOM_BYTES)))
 
 
 def is_access_key_id(value: str) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import struct
 import uuid
+from collections.abc import Callable
 from typing import NewType
 
 from cryptography.hazmat.primitives import hashes
@@ -42,9 +43,9 @@ class KeyMaterial(SecretBytes):
     length = MATERIAL_BYTES
 
 
-def generate_material() -> KeyMaterial:
-    """Fresh key material from the operating system's CSPRNG."""
-    return KeyMaterial(os.urandom(MATERIAL_BYTES))
+def generate_material(random: Callable[[int], bytes] = os.urandom) -> KeyMaterial:
+    """Fresh key material from ``random`` (the operating system's CSPRNG)."""
+    return KeyMaterial(random(MATERIAL_BYTES))
 
 
 def seal_material(

@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
-from app.store import database
 from app.store.read_cache import ChangeCounter, ReadCache
 from tests.api.kms import Kms
-from tests.conftest import TokenFactory
+from tests.conftest import TokenFactory, store_of
 
 
 class Clock:
@@ -80,18 +80,19 @@ def test_the_cache_is_bounded() -> None:
     assert len(cache) == 3
 
 
-def test_commits_invalidate_but_rollbacks_and_audit_appends_do_not(client: FlaskClient) -> None:
-    counter = database._read_cache.counter
+def test_commits_invalidate_but_rollbacks_and_audit_appends_do_not(app: Flask) -> None:
+    store = store_of(app)
+    counter = store.read_cache.counter
     before = counter.value()
-    with database.connection():
-        with database.transaction(invalidates=False):
+    with store.connection():
+        with store.transaction(invalidates=False):
             pass
         assert counter.value() == before
-        with pytest.raises(RuntimeError), database.transaction():
+        with pytest.raises(RuntimeError), store.transaction():
             raise RuntimeError("rolled back")
         assert counter.value() == before
-        with database.transaction():
-            with database.transaction(invalidates=False):
+        with store.transaction():
+            with store.transaction(invalidates=False):
                 pass
         assert counter.value() != before
 
