@@ -19,7 +19,7 @@ from app.config import Settings
 from app.errors import ServiceUnavailableError
 from app.store.database import open_store
 from app.store.migrate import apply_migrations, pending_migrations, schema_drift
-from tests.conftest import TokenFactory, bearer
+from tests.conftest import TokenFactory, bearer, store_of
 
 
 def _migrate_and_check(url: str) -> None:
@@ -91,12 +91,14 @@ def test_a_vanished_sqlite_database_is_a_503(
 def test_an_exhausted_pool_is_a_503_after_a_bounded_wait(
     settings: Settings, postgres_url: str, token: TokenFactory
 ) -> None:
-    store = open_store(postgres_url, pool_size=1, pool_timeout=1, busy_timeout_ms=1)
-    with store.connection():
-        apply_migrations(store)
+    migrating = open_store(postgres_url, pool_size=1, pool_timeout=1, busy_timeout_ms=1)
+    with migrating.connection():
+        apply_migrations(migrating)
+    migrating.close()
     settings = replace(settings, database_url=postgres_url, db_pool_size=1, db_pool_timeout=0.5)
     app = create_app(settings)
     client = app.test_client()
+    store = store_of(app)
     held = threading.Event()
     release = threading.Event()
 
