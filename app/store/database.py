@@ -147,7 +147,10 @@ class Store:
         #: The peewee database (typed loosely: peewee has no type hints).
         self.database: Any = database
         #: Rows every request reads (see :mod:`app.store.read_cache`); off unless given.
-        self.read_cache = read_cache or ReadCache(ChangeCounter(None), ttl_seconds=0)
+        #: (``is None``, not ``or``: an empty cache has no length, so it is false.)
+        self.read_cache = (
+            read_cache if read_cache is not None else ReadCache(ChangeCounter(None), 0)
+        )
         #: The driver's parameter placeholder, for statements written out by hand.
         self.param: str = database.param
         self._sqlite = isinstance(database, peewee.SqliteDatabase)

@@ -97,6 +97,18 @@ def test_commits_invalidate_but_rollbacks_and_audit_appends_do_not(app: Flask) -
         assert counter.value() != before
 
 
+def test_the_app_serves_the_rows_of_a_warm_request_from_its_cache(
+    app: Flask, client: FlaskClient, token: TokenFactory
+) -> None:
+    kms = Kms(client, token(root=True))
+    key_id = kms.new_key()
+    cache = store_of(app).read_cache
+    assert len(cache) == 0  # a write transaction reads fresh and caches nothing
+    assert kms.encrypt(key_id, b"x").status_code == 200
+    # The key and the caller's identity policies, for the next requests.
+    assert len(cache) == 2
+
+
 def test_a_disabled_key_is_refused_at_once_by_a_warm_cache(
     client: FlaskClient, token: TokenFactory
 ) -> None:
