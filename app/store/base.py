@@ -76,10 +76,6 @@ def release_database(token: Token[peewee.Database | None]) -> None:
         pass
 
 
-def database_in_use() -> peewee.Database | None:
-    return _in_use.get()
-
-
 class BaseModel(peewee.Model):
     class Meta:
         database = routed_database
