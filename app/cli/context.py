@@ -47,5 +47,10 @@ def database_or_exit(settings: Settings, *, create: bool = False) -> Iterator[St
             yield store
     except StoreConfigError as exc:
         raise click.ClickException(f"database: {exc}") from None
-    except ServiceUnavailableError:
-        raise click.ClickException(f"database: cannot connect to {safe_url(settings)}") from None
+    except ServiceUnavailableError as exc:
+        # The database's own words (a refused connection, a missing table),
+        # which name no key material or token: the store raises every such
+        # failure as ServiceUnavailableError, with them as its cause.
+        cause = exc.__cause__
+        detail = f": {type(cause).__name__}: {cause}" if cause is not None and str(cause) else ""
+        raise click.ClickException(f"database: cannot use {safe_url(settings)}{detail}") from None

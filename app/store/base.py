@@ -6,8 +6,8 @@ process may hold several (two apps in one test process, say), so every model
 binds to :data:`routed_database` instead: a proxy whose target is the
 database of the store whose ``connection()``, ``connection_if_used()`` or
 ``transaction()`` is open in the current context. The target lives in a
-:class:`contextvars.ContextVar`, so each thread (and each asyncio task) sees
-only the store it entered itself.
+:class:`contextvars.ContextVar`, so each thread sees only the store it
+entered itself (a new thread starts with none).
 
 A query run outside any store's connection has no database and fails
 loudly (:class:`NoStoreInUse`), rather than reaching some other
@@ -25,7 +25,10 @@ _in_use: ContextVar[peewee.Database | None] = ContextVar("trent_store_database",
 
 
 class NoStoreInUse(AttributeError):
-    """A model was used outside every store's connection (a bug in the caller)."""
+    """A model was used outside every store's connection (a bug in the caller).
+
+    An ``AttributeError`` because the proxy's ``__getattr__`` raises it:
+    ``hasattr`` and ``getattr(…, default)`` on the proxy keep their meaning."""
 
 
 class RoutedDatabase(peewee.DatabaseProxy):
