@@ -1,17 +1,89 @@
 """Trent: a self-hosted key management service modelled on AWS KMS.
 
-:func:`create_app` builds everything; importing a module starts nothing.
+:func:`create_app` builds everything; importing a module starts nothing. This
+module is where the layers meet: it opens the application's database
+(:func:`open_store`), builds the repositories on it and hands them to the
+operations (:func:`build_services`). Nothing else but the CLI and the store
+itself imports :mod:`app.store`.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
 from app.config import Settings, load_settings
 
+if TYPE_CHECKING:
+    from app.crypto.root_key import RootKeyProvider
+    from app.operations.services import Services
+    from app.store.database import Store
+
 __version__ = "0.1.0"
+
+
+def open_store(
+    settings: Settings,
+    *,
+    create: bool = False,
+    pool_size: int | None = None,
+    cache: bool = True,
+) -> Store:
+    """The database ``settings`` name, as a :class:`~app.store.database.Store`
+    (not connected yet).
+
+    Only ``create`` (``trent init``) may create an SQLite file. ``cache``:
+    serve committed rows from the read cache for
+    ``TRENT_METADATA_CACHE_SECONDS``; without it (a command) nothing is
+    cached, but what it commits, the servers of this host see at once.
+    """
+    from app.store.database import open_store as open_database_store
+    from app.store.database import parse_identity
+
+    counter = settings.change_counter_path
+    return open_database_store(
+        settings.database,
+        pool_size=pool_size or settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout,
+        busy_timeout_ms=settings.db_busy_timeout_ms,
+        create=create,
+        identity=parse_identity(settings.database_identity),
+        counter_file=counter if cache or counter.parent.is_dir() else None,
+        cache_seconds=settings.metadata_cache_seconds if cache else 0.0,
+    )
+
+
+def build_services(
+    settings: Settings,
+    store: Store,
+    *,
+    root_key: RootKeyProvider | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Services:
+    """The operations' :class:`~app.operations.services.Services` on ``store``:
+    its repositories, the root key (loaded from ``settings`` if not given;
+    no root key, no service), the clock."""
+    from app.crypto.root_key import load_root_key
+    from app.operations.services import Services
+    from app.store.access_keys import SqlAccessKeyRepository
+    from app.store.audit.repository import SqlAuditRepository
+    from app.store.identity_policies import SqlIdentityPolicyRepository
+    from app.store.keys import SqlKeyRepository
+
+    return Services(
+        settings=settings,
+        root_key=root_key or load_root_key(settings),
+        database=store,
+        keys=SqlKeyRepository(store),
+        access_keys=SqlAccessKeyRepository(store),
+        identity_policies=SqlIdentityPolicyRepository(store),
+        audit_repository=SqlAuditRepository(store),
+        clock=clock,
+    )
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -22,18 +94,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.auth.jwt_verifier import TokenVerifier
     from app.auth.local_issuer import LocalIssuer
     from app.awsapi.door import AwsDoor
-    from app.crypto.root_key import load_root_key
     from app.operations.access_keys import sigv4_verifier
     from app.operations.scheduler import Scheduler
-    from app.operations.services import Services
     from app.pipeline.pipeline import Pipeline, refuse_flask_hooks
     from app.pipeline.runtime import Runtime, install
-    from app.store.database import (
-        bind_database,
-        configure_read_cache,
-        open_database,
-        parse_identity,
-    )
 
     settings = settings or load_settings()
     logging.getLogger("trent").setLevel(settings.log_level)
@@ -41,19 +105,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     # material, policy documents. Those never go to a log, whatever the level.
     logging.getLogger("peewee").setLevel(logging.INFO)
 
-    bind_database(
-        open_database(
-            settings.database,
-            pool_size=settings.db_pool_size,
-            pool_timeout=settings.db_pool_timeout,
-            busy_timeout_ms=settings.db_busy_timeout_ms,
-            identity=parse_identity(settings.database_identity),
-        )
-    )
-    configure_read_cache(settings.change_counter_path, settings.metadata_cache_seconds)
+    store = open_store(settings)
     local_issuer = LocalIssuer.load(settings) if settings.local_issuer else None
     # No root key, no service: load_root_key raises and start-up stops here.
-    services = Services(settings=settings, root_key=load_root_key(settings))
+    services = build_services(settings, store)
     verifier = TokenVerifier(settings, local_issuer=local_issuer)
 
     # Flask holds the application's configuration and extensions; every

@@ -54,14 +54,8 @@ from app.audit.writer_service import MAX_SOCKET_PATH, RemoteCommitter
 from app.config import load_settings
 from app.crypto.root_key import EnvRootKeyProvider, load_root_key
 from app.errors import ServiceUnavailableError
-from app.store.database import (
-    bind_database,
-    connection,
-    database_proxy,
-    is_postgres,
-    open_database,
-    transaction,
-)
+from app.store.audit.repository import SqlAuditRepository
+from app.store.database import Store, open_store
 from app.store.migrate import apply_migrations
 
 ACCOUNTS = ["111122223333"] * 8 + ["444455556666", "777788889999"]
@@ -132,9 +126,7 @@ def _database(engine: str, workdir: Path) -> Iterator[str]:
     """A fresh, migrated database; yields its URL."""
     if engine == "sqlite":
         url = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.db'}"
-        _bind(url, 4)
-        with connection():
-            apply_migrations()
+        _migrate(url)
         yield url
         return
     import psycopg2
@@ -147,12 +139,9 @@ def _database(engine: str, workdir: Path) -> Iterator[str]:
         cursor.execute(f'CREATE DATABASE "{name}"')
     url = f"{admin_url.rpartition('/')[0]}/{name}"
     try:
-        _bind(url, 4)
-        with connection():
-            apply_migrations()
+        _migrate(url)
         yield url
     finally:
-        database_proxy.obj.close_all()
         with admin.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
@@ -162,17 +151,26 @@ def _database(engine: str, workdir: Path) -> Iterator[str]:
         admin.close()
 
 
-def _bind(url: str, pool_size: int) -> None:
-    bind_database(
-        open_database(
-            url, pool_size=pool_size, pool_timeout=30, busy_timeout_ms=60_000, create=True
-        )
+def _open(url: str, pool_size: int) -> Store:
+    return open_store(
+        url, pool_size=pool_size, pool_timeout=30, busy_timeout_ms=60_000, create=True
     )
 
 
-def _audit_log(root_b64: str, workdir: str, clock: Callable[[], float] = time.time) -> AuditLog:
+def _migrate(url: str) -> None:
+    store = _open(url, 1)
+    with store.connection():
+        apply_migrations(store)
+    store.close()
+
+
+def _audit_log(
+    root_b64: str, workdir: str, store: Store, clock: Callable[[], float] = time.time
+) -> AuditLog:
     settings = load_settings({"TRENT_DATA_DIR": workdir})
-    return AuditLog(EnvRootKeyProvider.from_base64(root_b64), settings, clock)
+    return AuditLog(
+        EnvRootKeyProvider.from_base64(root_b64), settings, SqlAuditRepository(store), clock
+    )
 
 
 # -- (a) throughput ------------------------------------------------------------
@@ -191,13 +189,13 @@ def _writer(
     seconds: float,
     results: Any,
 ) -> None:
-    _bind(url, 1)
-    log = _audit_log(root_b64, workdir)
+    store = _open(url, 1)
+    log = _audit_log(root_b64, workdir, store)
     rng = random.Random()  # event ids must differ between runs
     placeholder = "%s" if url.startswith("postgres") else "?"
     insert_plain = f"INSERT INTO {_PLAIN_TABLE} (body) VALUES ({placeholder})"
     latencies: list[float] = []
-    with connection():
+    with store.connection():
         ready.release()
         start.wait()
         deadline = time.monotonic() + seconds
@@ -205,11 +203,11 @@ def _writer(
         while time.monotonic() < deadline:
             event = _event(rng, count, time.time())
             began = time.perf_counter()
-            with transaction():
+            with store.transaction():
                 if mode == "audit":
                     log.append(event)
                 else:
-                    database_proxy.execute_sql(insert_plain, (os.urandom(700),))
+                    store.execute_sql(insert_plain, (os.urandom(700),))
             latencies.append(time.perf_counter() - began)
             count += 1
     results.put((count, latencies))
@@ -258,11 +256,12 @@ def bench_appends(
     print("-" * len(header))
     for engine in engines:
         with _database(engine, workdir) as url:
-            key = "BIGSERIAL" if is_postgres() else "INTEGER"
-            with connection():
-                database_proxy.execute_sql(
+            store = _open(url, 1)
+            key = "BIGSERIAL" if store.is_postgres() else "INTEGER"
+            with store.connection():
+                store.execute_sql(
                     f"CREATE TABLE {_PLAIN_TABLE} (id {key} PRIMARY KEY, body BYTEA)"
-                    if is_postgres()
+                    if store.is_postgres()
                     else f"CREATE TABLE {_PLAIN_TABLE} (id {key} PRIMARY KEY, body BLOB)"
                 )
             for count in writers:
@@ -273,8 +272,9 @@ def bench_appends(
                     f"{audited[2]:>7.2f}   {plain[0]:>17,.0f} {plain[1]:>7.2f}",
                     flush=True,
                 )
-            with connection():
-                report = verify(_audit_log(root_b64, str(workdir)))
+            with store.connection():
+                report = verify(_audit_log(root_b64, str(workdir), store))
+            store.close()
             print(
                 f"{'':<11} chain after the runs: {report.events_checked:,} events, ok={report.ok}"
             )
@@ -294,7 +294,9 @@ class _LoadClock:
         return self.now
 
 
-def _bulk_load(log: AuditLog, clock: _LoadClock, total: int, batch: int = BATCH) -> float:
+def _bulk_load(
+    store: Store, log: AuditLog, clock: _LoadClock, total: int, batch: int = BATCH
+) -> float:
     rng = random.Random(7)
     began = time.perf_counter()
     step = SPAN / total
@@ -303,7 +305,7 @@ def _bulk_load(log: AuditLog, clock: _LoadClock, total: int, batch: int = BATCH)
         size = min(batch, total - loaded)
         events = [_event(rng, loaded + i, START + (loaded + i) * step) for i in range(size)]
         clock.now = events[-1].event_time
-        with transaction():
+        with store.transaction():
             log.append_batch(events)
         loaded += size
         if loaded % 100_000 == 0:
@@ -377,33 +379,38 @@ def bench_search(engines: list[str], total: int, root_b64: str, workdir: Path) -
     print(f"\n(b) search after bulk-loading {total:,} events (first page of 50, ms)")
     for engine in engines:
         with _database(engine, workdir) as url:
-            _bind(url, 4)
+            store = _open(url, 4)
             # Each engine's log exports its checkpoints to a file of its own.
             (workdir / engine).mkdir()
             clock = _LoadClock()
-            log = _audit_log(root_b64, str(workdir / engine), clock)
-            with connection():
+            log = _audit_log(root_b64, str(workdir / engine), store, clock)
+            records = log.repository
+            with store.connection():
                 print(f"{engine}: bulk load …", flush=True)
-                seconds = _bulk_load(log, clock, total)
+                seconds = _bulk_load(store, log, clock, total)
                 print(
                     f"{engine}: loaded {total:,} events in {seconds:.0f} s "
                     f"({total / seconds:,.0f} events/s in {BATCH:,}-event transactions)"
                 )
-                if is_postgres():
-                    database_proxy.execute_sql("ANALYZE audit_event")
+                if store.is_postgres():
+                    store.execute_sql("ANALYZE audit_event")
                 header = f"{'filter':<34} {'found':>5} {'median':>8} {'max':>8}"
                 print(header)
                 print("-" * len(header))
                 for name, filters, account in _searches(total):
-                    found = len(query.search(filters, account=account, limit=50).events)
+                    found = len(query.search(records, filters, account=account, limit=50).events)
                     median, worst = _timed(
-                        lambda f=filters, a=account: query.search(f, account=a, limit=50)
+                        lambda f=filters, a=account, r=records: query.search(
+                            r, f, account=a, limit=50
+                        )
                     )
                     print(f"{name:<34} {found:>5} {median:>8.2f} {worst:>8.2f}", flush=True)
-                cursor = query.search(query.AuditQuery(), account=None, limit=50).next_cursor
+                cursor = query.search(
+                    records, query.AuditQuery(), account=None, limit=50
+                ).next_cursor
                 median, worst = _timed(
-                    lambda c=cursor: query.search(
-                        query.AuditQuery(), account=None, limit=50, cursor=c
+                    lambda c=cursor, r=records: query.search(
+                        r, query.AuditQuery(), account=None, limit=50, cursor=c
                     )
                 )
                 print(f"{'second page (cursor)':<34} {50:>5} {median:>8.2f} {worst:>8.2f}")
@@ -610,14 +617,12 @@ def _service_process(
     """One "gunicorn worker": ``threads`` request threads submitting events
     through a :class:`RemoteCommitter` wired as :class:`Services` wires it."""
     settings = load_settings({"TRENT_DATA_DIR": data_dir, "TRENT_SCHEDULER_INTERVAL": "0"})
-    bind_database(
-        open_database(
-            settings.database, pool_size=threads + 2, pool_timeout=30, busy_timeout_ms=60_000
-        )
+    store = open_store(
+        settings.database, pool_size=threads + 2, pool_timeout=30, busy_timeout_ms=60_000
     )
-    log = AuditLog(load_root_key(settings), settings)
+    log = AuditLog(load_root_key(settings), settings, SqlAuditRepository(store))
     fallback = _CountingFallback(
-        GroupCommitter(log, connection, lambda: transaction(invalidates=False))
+        GroupCommitter(log, store.connection, lambda: store.transaction(invalidates=False))
     )
     committer = RemoteCommitter(log, settings.audit_writer_socket, fallback=fallback)
     warmed = threading.Barrier(threads + 1)
@@ -782,12 +787,10 @@ def bench_service(layouts: list[tuple[int, int]], seconds: float) -> bool:
                     )
         for note in notes:
             print(note)
-        bind_database(
-            open_database(settings.database, pool_size=2, pool_timeout=30, busy_timeout_ms=60_000)
-        )
-        stack.callback(database_proxy.obj.close_all)
-        log = AuditLog(load_root_key(settings), settings)
-        with connection():
+        store = open_store(settings.database, pool_size=2, pool_timeout=30, busy_timeout_ms=60_000)
+        stack.callback(store.close)
+        log = AuditLog(load_root_key(settings), settings, SqlAuditRepository(store))
+        with store.connection():
             report = verify(log)
         print(f"chain after the runs: {report.events_checked:,} events, ok={report.ok}")
         return bool(report.ok)

@@ -20,12 +20,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import create_app
+from app import create_app, open_store
 from app.auth.local_issuer import LocalIssuer
 from app.config import Settings, load_settings
 from app.crypto.issuer_keys import create_issuer_key
 from app.crypto.root_key import FileRootKeyProvider
-from app.store.database import bind_database, connection, open_database
+from app.operations.services import Services
+from app.store.database import Store
 from app.store.migrate import apply_migrations
 
 ACCOUNT = "111122223333"
@@ -82,14 +83,24 @@ def init_data_dir(data_dir: Path, database_url: str | None = None) -> Settings:
     FileRootKeyProvider.create(settings.root_key_path)
     settings.issuer_dir.mkdir(mode=0o700)
     create_issuer_key(settings.issuer_dir)
-    bind_database(
-        open_database(
-            settings.database, pool_size=2, pool_timeout=2, busy_timeout_ms=5000, create=True
-        )
-    )
-    with connection():
-        apply_migrations()
+    store = open_store(settings, create=True, pool_size=2, cache=False)
+    with store.connection():
+        apply_migrations(store)
+    store.close()
     return settings
+
+
+def services_of(app: Flask) -> Services:
+    """The :class:`Services` an app was built with (its repositories, its store)."""
+    services: Services = app.extensions["trent"].services
+    return services
+
+
+def store_of(app: Flask) -> Store:
+    """The database of an app, for tests that look at rows directly."""
+    store = services_of(app).database
+    assert isinstance(store, Store)
+    return store
 
 
 @pytest.fixture

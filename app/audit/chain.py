@@ -22,8 +22,8 @@ from __future__ import annotations
 import hashlib
 import struct
 
+from app.audit.repository import GENESIS_HASH
 from app.crypto.mac import constant_time_equal, hmac_sha256
-from app.store.audit import GENESIS_HASH
 
 __all__ = ["GENESIS_HASH", "MAC_KEY_LABEL", "entry_hash", "entry_mac", "mac_matches"]
 

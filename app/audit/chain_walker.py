@@ -9,7 +9,7 @@ import json
 from app.audit.chain import GENESIS_HASH, entry_hash, mac_matches
 from app.audit.record import typed_columns
 from app.audit.report import MAX_FINDINGS, Finding, Findings
-from app.store.audit import StoredEvent
+from app.audit.repository import StoredEvent
 
 
 class ChainWalker:

@@ -9,8 +9,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from app.audit.chain import GENESIS_HASH
 from app.audit.checkpoints import Checkpoint, ExportedCheckpoint
 from app.audit.report import Findings
+from app.audit.repository import StoredCheckpoint
 from app.crypto.signing import verify as verify_signature
-from app.store import audit as audit_store
 
 
 def check_signature(
@@ -42,12 +42,13 @@ class CheckpointStream:
 
     def __init__(
         self,
+        stored: Iterator[StoredCheckpoint],
         up_to_no: int,
         keys: Mapping[str, bytes],
         exported: Mapping[int, Sequence[ExportedCheckpoint]],
         findings: Findings,
     ) -> None:
-        self._source: Iterator[audit_store.StoredCheckpoint] = audit_store.checkpoints_in_order()
+        self._source = stored
         self._up_to_no = up_to_no
         self._keys = keys
         self._exported = exported

@@ -38,7 +38,7 @@ class Checkpointer:
     """Signs a checkpoint whenever the head moved and the interval passed.
 
     ``connection`` opens a database connection for a round
-    (:func:`app.store.database.connection`); ``lock``, if given, is taken for
+    (the store's ``connection``); ``lock``, if given, is taken for
     each round and a round is skipped while someone else holds it; ``clock``
     is a monotonic clock (injected by tests).
     """

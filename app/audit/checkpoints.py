@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from app.audit.canonical import canonical_json
-from app.store.audit import StoredCheckpoint
+from app.audit.repository import StoredCheckpoint
 
 EXPORT_FORMAT = "trent-audit-checkpoint/v1"
 #: Name under which the signing key is sealed (``seal_signing_key``'s AAD).

@@ -1,7 +1,7 @@
 """The audit log writer: append events to the chain, write signed checkpoints.
 
 Ordering under concurrency. Every append runs inside the caller's unit of
-work (:func:`app.store.database.transaction`) and, in that transaction, locks
+work (``repository.transaction()``) and, in that transaction, locks
 the single chain-head row, reads ``(last_seq, head_hash)``, inserts the new
 event(s) at ``last_seq + 1 …`` linked to ``head_hash``, and moves the head with
 a compare-and-set. On SQLite the transaction is ``BEGIN IMMEDIATE``, so it
@@ -53,9 +53,10 @@ from app.audit.checkpoints import (
 from app.audit.events import AuditEvent
 from app.audit.record import clip, event_body, micros, typed_columns
 from app.audit.report import AuditIntegrityError, Finding
+from app.audit.repository import GENESIS_HASH, AuditRepository, StoredEvent, StoredSigningKey
 from app.config import Settings
-from app.crypto.material import SealedMaterial
 from app.crypto.root_key import RootKeyError, RootKeyProvider
+from app.crypto.sealed import SealedMaterial
 from app.crypto.signing import (
     SigningPrivateKey,
     generate_signing_key,
@@ -65,9 +66,6 @@ from app.crypto.signing import (
     unseal_signing_key,
 )
 from app.errors import ServiceUnavailableError
-from app.store import audit as audit_store
-from app.store import database
-from app.store.audit import GENESIS_HASH, NewEvent, StoredSigningKey
 
 log = logging.getLogger("trent.audit")
 
@@ -107,21 +105,23 @@ class PreparedEvent:
 class AuditLog:
     """The tamper-evident audit log of one process.
 
-    Every method works on the database bound to
-    :data:`app.store.database.database_proxy` and expects the caller to hold a
-    connection (:func:`app.store.database.connection`).
+    Every method works on the :class:`~app.audit.repository.AuditRepository`
+    it is handed and expects the caller to hold a connection to its database.
     """
 
     def __init__(
         self,
         root_key: RootKeyProvider,
         settings: Settings,
+        repository: AuditRepository,
         clock: Callable[[], float] = time.time,
         *,
         checkpoint_file: Path | None = None,
         auth_failures: AuthFailureSampler | None = None,
     ) -> None:
         self._root_key = root_key
+        #: Where the log's events, head, checkpoints and signing keys are kept.
+        self.repository = repository
         self._mac_key = root_key.derive(MAC_KEY_LABEL)
         self.settings = settings
         self._clock = clock
@@ -172,29 +172,30 @@ class AuditLog:
     def append_prepared(self, prepared: Sequence[PreparedEvent]) -> list[int]:
         """Link prepared events into the chain, in the caller's open
         transaction; returns their ``seq`` (fails closed like :meth:`append`)."""
-        if not database.database_proxy.in_transaction():
+        store = self.repository
+        if not store.in_transaction():
             raise RuntimeError(
-                "AuditLog.append must run inside app.store.database.transaction(), "
+                "AuditLog.append must run inside the repository's transaction(), "
                 "so that an event commits together with the change it records"
             )
         try:
-            head = audit_store.lock_head()
+            head = store.lock_head()
             # Never earlier than the event before it, whatever this process's
-            # clock says: a time range is then a seq range (see app.store.audit).
+            # clock says: a time range is then a seq range (see app.store.audit.search).
             recorded_at = max(micros(self._clock()), head.recorded_at)
             prev_hash = head.head_hash
             seq = head.last_seq
-            rows: list[NewEvent] = []
+            rows: list[StoredEvent] = []
             for item in prepared:
                 seq += 1
                 encoded = item.body(recorded_at)
                 mac = entry_mac(self._mac_key, seq, prev_hash, encoded)
                 digest = entry_hash(prev_hash, seq, encoded, mac)
                 columns = {**item.columns, "recorded_at": recorded_at}
-                rows.append(NewEvent(seq, columns, encoded, mac, prev_hash, digest))
+                rows.append(StoredEvent(seq, columns, encoded, mac, prev_hash, digest))
                 prev_hash = digest
-            audit_store.insert_events(rows)
-            audit_store.advance_head(head.last_seq, seq, prev_hash, recorded_at)
+            store.insert_events(rows)
+            store.advance_head(head.last_seq, seq, prev_hash, recorded_at)
         except Exception as exc:
             log.error("audit append failed (the request fails closed): %r", exc)
             raise ServiceUnavailableError() from exc
@@ -228,7 +229,7 @@ class AuditLog:
         try:
             prepared = [self.prepare(self._summary_event(s), self._summary_extra(s)) for s in due]
             prepared.append(self.prepare(event, extra))
-            with database.transaction(invalidates=False):
+            with self.repository.transaction(invalidates=False):
                 seqs = self.append_prepared(prepared)
         except BaseException:
             self.auth_failures.restore(due)
@@ -242,7 +243,7 @@ class AuditLog:
             return 0
         try:
             prepared = [self.prepare(self._summary_event(s), self._summary_extra(s)) for s in due]
-            with database.transaction(invalidates=False):
+            with self.repository.transaction(invalidates=False):
                 self.append_prepared(prepared)
         except BaseException:
             self.auth_failures.restore(due)
@@ -285,9 +286,9 @@ class AuditLog:
         a tampered chain is never signed, it raises
         :class:`~app.audit.report.AuditIntegrityError` instead.
         """
-        previous_stored = audit_store.latest_checkpoint()
+        previous_stored = self.repository.latest_checkpoint()
         previous = Checkpoint.from_stored(previous_stored) if previous_stored else None
-        head = audit_store.read_head()
+        head = self.repository.read_head()
         if head is None:
             raise AuditIntegrityError(Finding("head_missing", None, "the chain head is missing"))
         first_seq = previous.last_seq + 1 if previous else 1
@@ -309,7 +310,7 @@ class AuditLog:
             start_seq=first_seq,
             prev_hash=previous.head_hash if previous else GENESIS_HASH,
         )
-        for event in audit_store.events_in_order(first_seq - 1, head.last_seq, 1000):
+        for event in self.repository.events_in_order(first_seq - 1, head.last_seq, 1000):
             walker.feed(event)
         problem = walker.first_finding()
         if problem is None and walker.expected_seq != head.last_seq + 1:
@@ -334,8 +335,8 @@ class AuditLog:
             signer_key_id=key.key_id,
         )
         checkpoint = unsigned.with_signature(sign(private, unsigned.signed_bytes()))
-        with database.transaction(invalidates=False):
-            inserted = audit_store.insert_checkpoint(checkpoint.to_stored())
+        with self.repository.transaction(invalidates=False):
+            inserted = self.repository.insert_checkpoint(checkpoint.to_stored())
         if inserted:
             self._publish(checkpoint, key.public_key)
         self.export_checkpoints()
@@ -358,7 +359,7 @@ class AuditLog:
         if previous is not None and previous.checkpoint_no == number:
             stored = previous
         elif previous is not None and previous.checkpoint_no > number:
-            row = next(iter(audit_store.checkpoints_in_order(number - 1, batch_size=1)), None)
+            row = next(iter(self.repository.checkpoints_in_order(number - 1, batch_size=1)), None)
             if row is not None and row.checkpoint_no == number:
                 stored = Checkpoint.from_stored(row)
         if stored != exported:
@@ -409,11 +410,11 @@ class AuditLog:
         return found
 
     def latest_checkpoint(self) -> Checkpoint | None:
-        stored = audit_store.latest_checkpoint()
+        stored = self.repository.latest_checkpoint()
         return Checkpoint.from_stored(stored) if stored else None
 
     def checkpoints(self, after_no: int = 0) -> Iterator[Checkpoint]:
-        for stored in audit_store.checkpoints_in_order(after_no):
+        for stored in self.repository.checkpoints_in_order(after_no):
             yield Checkpoint.from_stored(stored)
 
     def export_checkpoints(self, path: Path | None = None) -> int:
@@ -423,7 +424,7 @@ class AuditLog:
         Raises :class:`~app.audit.checkpoints.CheckpointFileError` if the
         file's last checkpoint is no longer in the database unchanged.
         """
-        keys = {key.key_id: key.public_key for key in audit_store.signing_keys()}
+        keys = {key.key_id: key.public_key for key in self.repository.signing_keys()}
         return append_exported(path or self.checkpoint_file, self.checkpoints, keys)
 
     def _signing_key(self) -> tuple[StoredSigningKey, SigningPrivateKey]:
@@ -431,7 +432,7 @@ class AuditLog:
         with self._signer_lock:
             if self._signer is not None:
                 return self._signer
-            keys = audit_store.signing_keys()
+            keys = self.repository.signing_keys()
             if not keys:
                 private, public = generate_signing_key()
                 sealed = seal_signing_key(self._root_key, private, name=SIGNING_KEY_NAME, version=1)
@@ -442,10 +443,10 @@ class AuditLog:
                     sealed_private_key=sealed.blob,
                     created_at=micros(self._clock()),
                 )
-                with database.transaction():
-                    audit_store.insert_signing_key(record)
+                with self.repository.transaction(invalidates=True):
+                    self.repository.insert_signing_key(record)
                 # Another process may have created version 1 first: use theirs.
-                keys = audit_store.signing_keys()
+                keys = self.repository.signing_keys()
             current = keys[-1]
             private = unseal_signing_key(
                 self._root_key,
@@ -469,7 +470,7 @@ class AuditLog:
         """
         trusted: dict[str, bytes] = {}
         problems: list[str] = []
-        for key in audit_store.signing_keys():
+        for key in self.repository.signing_keys():
             try:
                 private = unseal_signing_key(
                     self._root_key,
@@ -496,7 +497,7 @@ class AuditLog:
     def ready(self) -> None:
         """Raise :class:`ServiceUnavailableError` unless the chain head is readable."""
         try:
-            head = audit_store.read_head()
+            head = self.repository.read_head()
         except Exception as exc:
             raise ServiceUnavailableError() from exc
         if head is None:

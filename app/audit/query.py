@@ -5,7 +5,9 @@ JSON Lines in a CloudTrail-like shape. Both may be scoped to one account: an
 account sees the events of its own principals and the events that touched
 its keys (CloudTrail gives a key's owner the record of another account's use
 of it). A scoped search runs one index-ordered query for each of the two
-kinds and merges them by ``seq``, so neither has to scan the table.
+kinds and merges them by ``seq``, so neither has to scan the table. Each
+function reads the :class:`~app.audit.repository.AuditRepository` it is
+given (the audit log's :attr:`~app.audit.log.AuditLog.repository`).
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from app import markers
 from app.audit.record import OUTCOMES, micros
+from app.audit.repository import AuditRepository, EventFilter, StoredEvent
 from app.errors import NotFoundError, ValidationError
-from app.store import audit as audit_store
-from app.store import markers
-from app.store.audit import EventFilter, StoredEvent
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -150,6 +151,7 @@ def _legs(flt: EventFilter, account: str | None) -> list[EventFilter]:
 
 
 def _page(
+    store: AuditRepository,
     flt: EventFilter,
     account: str | None,
     *,
@@ -159,7 +161,7 @@ def _page(
     after_seq: int | None = None,
 ) -> list[StoredEvent]:
     results = [
-        audit_store.find_events(
+        store.find_events(
             leg,
             newest_first=newest_first,
             limit=limit,
@@ -175,6 +177,7 @@ def _page(
 
 
 def search(
+    store: AuditRepository,
     query: AuditQuery,
     *,
     account: str | None,
@@ -186,7 +189,7 @@ def search(
         raise ValidationError(f"The limit must be between 1 and {MAX_LIMIT}.", field="limit")
     flt = event_filter(query)
     before = decode_cursor(cursor) if cursor is not None else None
-    rows = _page(flt, account, newest_first=True, limit=limit + 1, before_seq=before)
+    rows = _page(store, flt, account, newest_first=True, limit=limit + 1, before_seq=before)
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].seq) if len(rows) > limit else None
     return AuditPage([api_event(row) for row in page], next_cursor)
@@ -199,27 +202,31 @@ def _visible(event: StoredEvent, account: str | None) -> bool:
     )
 
 
-def get_event(event_id: str, *, account: str | None) -> dict[str, Any]:
+def get_event(store: AuditRepository, event_id: str, *, account: str | None) -> dict[str, Any]:
     """One event by its id; :class:`NotFoundError` if absent or not the caller's to see."""
-    stored = audit_store.event_by_id(event_id) if 0 < len(event_id) <= 64 else None
+    stored = store.event_by_id(event_id) if 0 < len(event_id) <= 64 else None
     if stored is None or not _visible(stored, account):
         raise NotFoundError(f"Audit event '{event_id[:64]}' does not exist.")
     return api_event(stored)
 
 
-def last_seq() -> int:
+def last_seq(store: AuditRepository) -> int:
     """The sequence number of the newest committed event (0 for an empty log)."""
-    head = audit_store.read_head()
-    return head.last_seq if head is not None else audit_store.last_event_seq()
+    head = store.read_head()
+    return head.last_seq if head is not None else store.last_event_seq()
 
 
-def events_after(seq: int, *, account: str | None, limit: int = 100) -> list[dict[str, Any]]:
+def events_after(
+    store: AuditRepository, seq: int, *, account: str | None, limit: int = 100
+) -> list[dict[str, Any]]:
     """Up to ``limit`` events newer than ``seq``, oldest first (for following the log)."""
-    rows = _page(EventFilter(), account, newest_first=False, limit=limit, after_seq=seq)
+    rows = _page(store, EventFilter(), account, newest_first=False, limit=limit, after_seq=seq)
     return [api_event(row) for row in rows]
 
 
-def export_records(query: AuditQuery, *, account: str | None, region: str) -> Iterator[str]:
+def export_records(
+    store: AuditRepository, query: AuditQuery, *, account: str | None, region: str
+) -> Iterator[str]:
     """Every matching event, oldest first, as CloudTrail-like JSON Lines.
 
     Validates ``query`` at once (so a bad filter fails before anything is
@@ -230,7 +237,9 @@ def export_records(query: AuditQuery, *, account: str | None, region: str) -> It
     def lines() -> Iterator[str]:
         after = 0
         while True:
-            rows = _page(flt, account, newest_first=False, limit=EXPORT_BATCH, after_seq=after)
+            rows = _page(
+                store, flt, account, newest_first=False, limit=EXPORT_BATCH, after_seq=after
+            )
             for row in rows:
                 yield json.dumps(cloudtrail_record(row, region), sort_keys=True) + "\n"
             if len(rows) < EXPORT_BATCH:

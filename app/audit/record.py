@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from typing import Any, get_args
 
 from app.audit.events import AuditEvent, Outcome
+from app.audit.repository import COLUMN_LIMITS
 from app.audit.sanitize import sanitize_parameters
-from app.store.audit import COLUMN_LIMITS
 
 #: Version of the body layout; bump it when a member changes meaning.
 BODY_VERSION = 1

@@ -49,7 +49,7 @@ from app.audit.exported_checkpoints import (
     trusted_by_number,
 )
 from app.audit.report import MAX_FINDINGS, AuditIntegrityError, Finding, Findings, VerifyReport
-from app.store import audit as audit_store
+from app.audit.repository import AuditRepository, Head
 
 if TYPE_CHECKING:
     from app.audit.log import AuditLog
@@ -74,8 +74,9 @@ def verify(
     batch_size: int = 1000,
     max_findings: int = MAX_FINDINGS,
     own_sources: bool = True,
+    repository: AuditRepository | None = None,
 ) -> VerifyReport:
-    """Verify the audit log in the bound database (inside a connection).
+    """Verify the audit log in its repository (inside a connection).
 
     ``source`` is the :class:`~app.audit.log.AuditLog` (which derives the MAC
     key and trusts only signing keys that unseal under the root key) or the
@@ -88,9 +89,14 @@ def verify(
     ``exported_checkpoints`` and, for an ``AuditLog`` (unless
     ``own_sources`` is false), from its checkpoint file and its sink: the
     table must reach the newest checkpoint found anywhere, with the same hash.
+    The records are read from ``repository``, by default the log's own.
     """
     findings = Findings(max_findings)
     log, mac_key, trusted = _verifier_keys(source, public_keys, findings)
+    if log is not None:
+        repository = repository or log.repository
+    if repository is None:
+        raise TypeError("verify needs the repository to read when given a MAC key")
 
     # Order matters: the exported files, then the checkpoint count, then the
     # head. Everything read earlier was committed before the head we read, so
@@ -99,27 +105,31 @@ def verify(
     exported = read_sources(sources, findings)
     if not trusted:
         trusted = keys_in_exports(exported)
-    latest = audit_store.latest_checkpoint()
-    head = audit_store.read_head()
+    latest = repository.latest_checkpoint()
+    head = repository.read_head()
     if head is None:
         findings.add("head_missing", None, "the chain-head row is missing")
-        bound = audit_store.last_event_seq()
+        bound = repository.last_event_seq()
     else:
         bound = head.last_seq
 
     exported_by_no = trusted_by_number(exported, trusted, findings)
     walker = ChainWalker(mac_key, findings=findings)
     stream = CheckpointStream(
-        latest.checkpoint_no if latest else 0, trusted, exported_by_no, findings
+        repository.checkpoints_in_order(),
+        latest.checkpoint_no if latest else 0,
+        trusted,
+        exported_by_no,
+        findings,
     )
     last_hash = _walk_events(
-        walker, stream, expected_heads(exported_by_no), bound, batch_size, findings
+        repository, walker, stream, expected_heads(exported_by_no), bound, batch_size, findings
     )
     reached = walker.expected_seq - 1
     _check_head(head, bound, reached, last_hash, walker.recorded_at, findings)
     _check_reach(stream, exported_by_no, reached, findings)
     _check_exported_are_stored(exported_by_no, stream.seen_numbers, findings)
-    _check_beyond_head(findings)
+    _check_beyond_head(repository, findings)
 
     return VerifyReport(
         ok=not findings.items and not findings.omitted,
@@ -153,6 +163,7 @@ def _verifier_keys(
 
 
 def _walk_events(
+    repository: AuditRepository,
     walker: ChainWalker,
     stream: CheckpointStream,
     heads: Mapping[int, Mapping[Checkpoint, ExportedCheckpoint]],
@@ -164,7 +175,7 @@ def _walk_events(
     or exported) compared with the chain as the walk passes its ``last_seq``;
     the recomputed hash of the last event."""
     last_hash = GENESIS_HASH
-    for event in audit_store.events_in_order(0, bound, batch_size):
+    for event in repository.events_in_order(0, bound, batch_size):
         last_hash = walker.feed(event)
         stream.passing(event.seq, last_hash)
         for checkpoint, item in heads.get(event.seq, {}).items():
@@ -179,7 +190,7 @@ def _walk_events(
 
 
 def _check_head(
-    head: audit_store.Head | None,
+    head: Head | None,
     bound: int,
     reached: int,
     last_hash: bytes,
@@ -242,10 +253,10 @@ def _check_exported_are_stored(
             )
 
 
-def _check_beyond_head(findings: Findings) -> None:
+def _check_beyond_head(repository: AuditRepository, findings: Findings) -> None:
     """Rows no committed head accounts for: forged appends past the head."""
-    beyond = audit_store.last_event_seq()
-    head_now = audit_store.read_head()
+    beyond = repository.last_event_seq()
+    head_now = repository.read_head()
     if head_now is not None and beyond > head_now.last_seq:
         findings.add(
             "beyond_head",

@@ -18,10 +18,13 @@ from __future__ import annotations
 import base64
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Final
 
 from app.auth.principal import Principal
+from app.crypto.sealed import SealedMaterial
 from app.crypto.secret import SecretBytes
 
 ACCESS_KEY_PREFIX: Final = "AKIA"
@@ -32,6 +35,8 @@ ACCESS_KEY_ID_RE: Final = re.compile(r"AKIA[A-Z2-7]{16}")
 #: pattern and length bounds); used to bound input before it reaches a lookup.
 ANY_ACCESS_KEY_ID_RE: Final = re.compile(r"[A-Z0-9]{16,128}")
 SECRET_ACCESS_KEY_RE: Final = re.compile(r"[A-Za-z0-9+/]{40}")
+#: The status of every access key (AWS also knows ``Inactive``; Trent deletes instead).
+STATUS_ACTIVE: Final = "Active"
 
 _ID_RANDOM_BYTES: Final = 10  # 80 bits -> 16 base32 characters, no padding
 _SECRET_RANDOM_BYTES: Final = 30  # 240 bits -> 40 base64 characters, no padding
@@ -45,15 +50,15 @@ class SecretAccessKey(SecretBytes):
     length = SECRET_ACCESS_KEY_CHARS
 
 
-def new_access_key_id() -> str:
+def new_access_key_id(random: Callable[[int], bytes] = os.urandom) -> str:
     """A fresh random access key id (``AKIA`` + 16 base32 characters)."""
-    suffix = base64.b32encode(os.urandom(_ID_RANDOM_BYTES)).decode("ascii")
+    suffix = base64.b32encode(random(_ID_RANDOM_BYTES)).decode("ascii")
     return ACCESS_KEY_PREFIX + suffix
 
 
-def new_secret_access_key() -> SecretAccessKey:
+def new_secret_access_key(random: Callable[[int], bytes] = os.urandom) -> SecretAccessKey:
     """A fresh random secret access key (40 base64 characters)."""
-    return SecretAccessKey(base64.b64encode(os.urandom(_SECRET_RANDOM_BYTES)))
+    return SecretAccessKey(base64.b64encode(random(_SECRET_RANDOM_BYTES)))
 
 
 def is_access_key_id(value: str) -> bool:
@@ -75,3 +80,17 @@ class AccessKeyCredential:
     principal: Principal
     secret: SecretAccessKey = field(repr=False)
     last_used_at: float | None = None
+
+
+@dataclass(frozen=True)
+class AccessKeyRecord:
+    """An access key as stored: its owner, and its secret sealed."""
+
+    access_key_id: str
+    account: str
+    principal_arn: str
+    sealed_secret: SealedMaterial
+    created_at: float
+    principal_tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    last_used_at: float | None = None
+    status: str = STATUS_ACTIVE

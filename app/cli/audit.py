@@ -25,6 +25,7 @@ from app.audit.verify import AuditIntegrityError, verify
 from app.cli.context import database_or_exit, settings_or_exit
 from app.crypto.root_key import RootKeyError, load_root_key
 from app.errors import KmsError
+from app.store.audit.repository import SqlAuditRepository
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,8 +39,13 @@ def _audit_log() -> Iterator[AuditLog]:
     except RootKeyError as exc:
         raise click.ClickException(f"root key: {exc}") from None
     try:
-        with database_or_exit(settings):
-            yield AuditLog(root_key, settings, checkpoint_file=settings.audit_checkpoint_file)
+        with database_or_exit(settings) as store:
+            yield AuditLog(
+                root_key,
+                settings,
+                SqlAuditRepository(store),
+                checkpoint_file=settings.audit_checkpoint_file,
+            )
     except KmsError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
 
@@ -84,8 +90,14 @@ def audit() -> None:
 @click.option("--cursor", help="Continue after a previous page (its printed next cursor).")
 def search(limit: int, cursor: str | None, **options: Any) -> None:
     """Print matching events, newest first, one JSON object per line."""
-    with _audit_log():
-        page = query.search(_query(options), account=options["account"], limit=limit, cursor=cursor)
+    with _audit_log() as log:
+        page = query.search(
+            log.repository,
+            _query(options),
+            account=options["account"],
+            limit=limit,
+            cursor=cursor,
+        )
     for event in page.events:
         click.echo(json.dumps(event, sort_keys=True))
     if page.next_cursor:
@@ -101,7 +113,7 @@ def export(output: Path | None, **options: Any) -> None:
     """Export matching events, oldest first, as CloudTrail-like JSON Lines."""
     with _audit_log() as log:
         lines = query.export_records(
-            _query(options), account=options["account"], region=log.settings.region
+            log.repository, _query(options), account=options["account"], region=log.settings.region
         )
         count = 0
         with click.open_file(str(output) if output else "-", "w", encoding="utf-8") as handle:
@@ -170,10 +182,10 @@ def tail(
         raise click.UsageError("give --count and/or --seconds so that tail ends")
     deadline = None if seconds is None else time.monotonic() + seconds
     printed = 0
-    with _audit_log():
-        after = query.last_seq() if from_seq is None else from_seq
+    with _audit_log() as log:
+        after = query.last_seq(log.repository) if from_seq is None else from_seq
         while count is None or printed < count:
-            batch = query.events_after(after, account=account, limit=100)
+            batch = query.events_after(log.repository, after, account=account, limit=100)
             for event in batch:
                 click.echo(json.dumps(event, sort_keys=True))
                 printed += 1

@@ -13,29 +13,24 @@ from app.config import Settings
 
 if TYPE_CHECKING:
     from app.audit.log import AuditLog
+    from app.store.database import Store
 
 
-def _helper_audit_log(settings: Settings, *, pool_size: int) -> AuditLog:
+def _helper_audit_log(settings: Settings, *, pool_size: int) -> tuple[AuditLog, Store]:
     """What a helper process of ``trent serve`` needs: the root key and the
-    database (its own small pool), as the audit log."""
+    database (its own small pool), as the audit log and its store."""
+    from app import open_store
     from app.audit.log import AuditLog
     from app.crypto.root_key import RootKeyUnavailable, load_root_key
-    from app.store.database import bind_database, open_database, parse_identity
+    from app.store.audit.repository import SqlAuditRepository
 
     try:
         root_key = load_root_key(settings)
     except RootKeyUnavailable as exc:
         raise click.ClickException(f"root key: {exc}") from None
-    bind_database(
-        open_database(
-            settings.database,
-            pool_size=pool_size,
-            pool_timeout=settings.db_pool_timeout,
-            busy_timeout_ms=settings.db_busy_timeout_ms,
-            identity=parse_identity(settings.database_identity),
-        )
-    )
-    return AuditLog(root_key, settings)
+    # Its writes are audit appends only, which change nothing any process caches.
+    store = open_store(settings, pool_size=pool_size, cache=False)
+    return AuditLog(root_key, settings, SqlAuditRepository(store)), store
 
 
 @click.command("audit-checkpointer", hidden=True)
@@ -53,10 +48,9 @@ def audit_checkpointer() -> None:
 
     from app.audit.checkpointer import Checkpointer
     from app.audit.checkpoints import CheckpointLock
-    from app.store.database import connection
 
     settings = settings_or_exit()
-    audit = _helper_audit_log(settings, pool_size=1)
+    audit, store = _helper_audit_log(settings, pool_size=1)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the master stops it (see audit-writer)
@@ -66,7 +60,7 @@ def audit_checkpointer() -> None:
         if stop.wait(0.5) or os.getppid() != parent:
             return
     try:
-        Checkpointer(audit, connection, settings.audit_checkpoint_interval_seconds).run(
+        Checkpointer(audit, store.connection, settings.audit_checkpoint_interval_seconds).run(
             stop, lambda: os.getppid() == parent
         )
     finally:
@@ -79,14 +73,14 @@ def audit_writer() -> None:
     import signal
 
     from app.audit.writer_service import WriterServer
-    from app.store.database import connection, transaction
 
     settings = settings_or_exit()
+    audit, store = _helper_audit_log(settings, pool_size=2)
     server = WriterServer(
-        _helper_audit_log(settings, pool_size=2),
+        audit,
         settings.audit_writer_socket,
-        connection,
-        lambda: transaction(invalidates=False),
+        store.connection,
+        lambda: store.transaction(invalidates=False),
     )
     parent = os.getppid()
     signal.signal(signal.SIGTERM, lambda *_: server.stop())

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 
 from app.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from app.store.database import Store
 
 
 def settings_or_exit() -> Settings:
@@ -28,37 +32,25 @@ def safe_url(settings: Settings) -> str:
 
 
 @contextmanager
-def database_or_exit(settings: Settings, *, create: bool = False) -> Iterator[None]:
-    """Bind the configured database and hold one connection. Only ``create``
+def database_or_exit(settings: Settings, *, create: bool = False) -> Iterator[Store]:
+    """The configured database, with one connection held. Only ``create``
     (``trent init``) may create an SQLite file; otherwise it must exist."""
+    from app import open_store
     from app.errors import ServiceUnavailableError
-    from app.store.database import (
-        StoreConfigError,
-        bind_database,
-        configure_read_cache,
-        connection,
-        open_database,
-        parse_identity,
-    )
+    from app.store.database import StoreConfigError
 
     try:
-        bind_database(
-            open_database(
-                settings.database,
-                pool_size=2,
-                pool_timeout=settings.db_pool_timeout,
-                busy_timeout_ms=settings.db_busy_timeout_ms,
-                create=create,
-                identity=parse_identity(settings.database_identity),
-            )
-        )
         # A command caches nothing, but what it changes, servers on this
-        # host must see at once.
-        counter = settings.change_counter_path
-        configure_read_cache(counter if counter.parent.is_dir() else None, 0)
-        with connection():
-            yield
+        # host must see at once (the store bumps the shared change counter).
+        store = open_store(settings, create=create, pool_size=2, cache=False)
+        with store.connection():
+            yield store
     except StoreConfigError as exc:
         raise click.ClickException(f"database: {exc}") from None
-    except ServiceUnavailableError:
-        raise click.ClickException(f"database: cannot connect to {safe_url(settings)}") from None
+    except ServiceUnavailableError as exc:
+        # The database's own words (a refused connection, a missing table),
+        # which name no key material or token: the store raises every such
+        # failure as ServiceUnavailableError, with them as its cause.
+        cause = exc.__cause__
+        detail = f": {type(cause).__name__}: {cause}" if cause is not None and str(cause) else ""
+        raise click.ClickException(f"database: cannot use {safe_url(settings)}{detail}") from None

@@ -36,8 +36,8 @@ def init(if_new: bool) -> None:
         create_issuer_key(settings.issuer_dir)
         issuer = LocalIssuer.load(settings)
         click.echo(f"created local issuer  {issuer.issuer}")
-    with database_or_exit(settings, create=True):
-        applied = apply_migrations()
+    with database_or_exit(settings, create=True) as store:
+        applied = apply_migrations(store)
     click.echo(f"database ready        {safe_url(settings)} ({len(applied)} migrations applied)")
     marker.write_text("1\n", encoding="utf-8")
 
@@ -48,8 +48,8 @@ def migrate() -> None:
     from app.store.migrate import apply_migrations
 
     settings = settings_or_exit()
-    with database_or_exit(settings):
-        applied = apply_migrations()
+    with database_or_exit(settings) as store:
+        applied = apply_migrations(store)
     if applied:
         for name in applied:
             click.echo(f"applied {name}")

@@ -7,13 +7,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from app.cli.context import database_or_exit, safe_url, settings_or_exit
 from app.cli.supervisor import ChildSupervisor
 from app.config import Settings
+
+if TYPE_CHECKING:
+    from app.store.database import Store
 
 
 @click.command()
@@ -37,14 +40,14 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
         load_root_key(settings)
     except RootKeyUnavailable as exc:
         raise click.ClickException(f"root key: {exc}") from None
-    with database_or_exit(settings):
-        pending = pending_migrations()
+    with database_or_exit(settings) as store:
+        pending = pending_migrations(store)
         settings = _pin_database_identity(settings)
         if pending:
             raise click.ClickException(
                 f"{len(pending)} migration(s) pending ({', '.join(pending)}): run `trent migrate`"
             )
-        _warn_of_stale_policies(settings)
+        _warn_of_stale_policies(settings, store)
     if threads is not None:
         click.echo("trent: --threads has no effect: each connection is a greenlet", err=True)
     address = bind or settings.bind
@@ -88,7 +91,7 @@ def _pin_database_identity(settings: Settings) -> Settings:
     and their replacements): each refuses any other file at that path."""
     import dataclasses
 
-    from app.store.database import file_identity
+    from app.store.sqlite import file_identity
 
     if not settings.database.startswith("sqlite:///"):
         return settings
@@ -112,13 +115,17 @@ def _writer_heartbeat(settings: Settings) -> Callable[[], bool | None]:
 STALE_POLICIES_SHOWN = 20
 
 
-def _warn_of_stale_policies(settings: Settings) -> None:
+def _warn_of_stale_policies(settings: Settings, store: Store) -> None:
     """Name the stored policies that a write would now refuse: a misspelt
     condition key in one of them never matches, so a Deny that uses it does
     not apply (they are enforced as stored, so that no key is locked out)."""
     from app.operations.policy_documents import stored_documents_refused_now
+    from app.store.identity_policies import SqlIdentityPolicyRepository
+    from app.store.keys import SqlKeyRepository
 
-    stale = stored_documents_refused_now(settings.partition)
+    stale = stored_documents_refused_now(
+        SqlKeyRepository(store), SqlIdentityPolicyRepository(store), settings.partition
+    )
     for document in stale[:STALE_POLICIES_SHOWN]:
         click.echo(
             f"trent: warning: the {document.where} would be refused if written today: "

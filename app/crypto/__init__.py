@@ -25,7 +25,6 @@ from app.crypto.mac import constant_time_equal, hmac_sha256
 from app.crypto.material import (
     KeyMaterial,
     KeyMaterialId,
-    SealedMaterial,
     generate_material,
     material_id,
     seal_material,
@@ -40,6 +39,7 @@ from app.crypto.root_key import (
     RootKeyUnavailable,
     load_root_key,
 )
+from app.crypto.sealed import SealedMaterial
 from app.crypto.signing import (
     SigningPrivateKey,
     generate_signing_key,

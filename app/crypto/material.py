@@ -16,13 +16,14 @@ from __future__ import annotations
 import os
 import struct
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import NewType
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.hmac import HMAC
 
 from app.crypto.root_key import RootKeyProvider
+from app.crypto.sealed import SealedMaterial
 from app.crypto.secret import SecretBytes
 
 MATERIAL_BYTES = 32
@@ -42,23 +43,9 @@ class KeyMaterial(SecretBytes):
     length = MATERIAL_BYTES
 
 
-@dataclass(frozen=True, slots=True)
-class SealedMaterial:
-    """A secret sealed under the root key: opaque bytes, safe to store."""
-
-    blob: bytes
-
-    def __post_init__(self) -> None:
-        if type(self.blob) is not bytes:
-            raise TypeError("SealedMaterial holds bytes")
-
-    def __repr__(self) -> str:
-        return f"SealedMaterial(<{len(self.blob)} bytes>)"
-
-
-def generate_material() -> KeyMaterial:
-    """Fresh key material from the operating system's CSPRNG."""
-    return KeyMaterial(os.urandom(MATERIAL_BYTES))
+def generate_material(random: Callable[[int], bytes] = os.urandom) -> KeyMaterial:
+    """Fresh key material from ``random`` (the operating system's CSPRNG)."""
+    return KeyMaterial(random(MATERIAL_BYTES))
 
 
 def seal_material(

@@ -17,8 +17,9 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from app.crypto.material import SealedMaterial, bound_aad
+from app.crypto.material import bound_aad
 from app.crypto.root_key import RootKeyProvider
+from app.crypto.sealed import SealedMaterial
 from app.crypto.secret import SecretBytes
 
 PUBLIC_KEY_BYTES = 32

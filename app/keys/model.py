@@ -71,6 +71,12 @@ class Alias:
     updated_at: float
 
 
+class VersionTaken(Exception):
+    """The key version being added exists already: another process rotated
+    the key at the same moment. Not a :class:`~app.errors.KmsError`: the
+    automatic rotation skips the key, and anywhere else it is a fault (500)."""
+
+
 # What each key state allows, from kms-api.md §3 (the AWS key-state table),
 # for the states a key of this service can be in. ``None`` means the operation
 # succeeds; otherwise the error class raised, with AWS's message.

@@ -24,7 +24,6 @@ from app.errors import AccessDeniedError, MalformedPolicyDocumentError, Validati
 from app.keys.model import Key
 from app.operations.context import OperationContext
 from app.operations.services import Services
-from app.store import identity_policies as identity_store
 
 #: Parsed policies by document text. Parsing is a pure function of the text
 #: (and the arguments), so a cache keyed by them can never be stale.
@@ -53,8 +52,8 @@ def parsed_identity_policy(
     )
 
 
-def identity_policies_of(ctx: OperationContext) -> list[policies.Policy]:
-    documents = identity_store.documents_for(ctx.principal.arn)
+def identity_policies_of(services: Services, ctx: OperationContext) -> list[policies.Policy]:
+    documents = services.identity_policies.documents_for(ctx.principal.arn)
     result = []
     for name, document in documents:
         try:
@@ -154,7 +153,7 @@ def authorize_key_action(
     request = build_request(services, ctx, action, key.arn, key, conditions, request_alias)
     evaluation = policies.decide_key_access(
         parsed_key_policy(key.policy, ctx.principal.partition),
-        identity_policies_of(ctx),
+        identity_policies_of(services, ctx),
         request,
         key.account,
     )
@@ -177,7 +176,7 @@ def authorize_account_action(
     """Allow an account-level ``action`` (no key involved) or raise."""
     request = build_request(services, ctx, action, resource, None, conditions, None)
     evaluation = policies.decide_account_action(
-        identity_policies_of(ctx), request, is_root=ctx.principal.is_root
+        identity_policies_of(services, ctx), request, is_root=ctx.principal.is_root
     )
     ctx.notes.decision_sids.extend(
         ref.sid or f"#{ref.index}" for ref in evaluation.decisive_statements

@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
-import app.store.models  # noqa: F401  (must be imported before app.store.access_keys)
 from app.auth.access_keys import (
     ANY_ACCESS_KEY_ID_RE,
+    STATUS_ACTIVE,
     AccessKeyCredential,
+    AccessKeyRecord,
     SecretAccessKey,
     is_access_key_id,
     new_access_key_id,
@@ -40,15 +41,14 @@ from app.auth.access_keys import (
 )
 from app.auth.principal import Principal, PrincipalType
 from app.auth.sigv4 import SigV4Verifier
-from app.crypto.material import SealedMaterial, bound_aad
+from app.crypto.material import bound_aad
+from app.crypto.sealed import SealedMaterial
 from app.errors import AccessDeniedError, LimitExceededError, NotFoundError, ValidationError
 from app.operations.context import OperationContext
 from app.operations.services import Services
-from app.store import access_keys as access_key_store
 
 #: AWS IAM's quota of access keys per user.
 MAX_ACCESS_KEYS_PER_PRINCIPAL: Final = 2
-STATUS_ACTIVE: Final = access_key_store.STATUS_ACTIVE
 #: The last-used time is written at most this often per key, so a busy key
 #: does not turn every request into a database write.
 LAST_USED_RESOLUTION_SECONDS: Final = 60.0
@@ -89,7 +89,7 @@ def _seal_aad(access_key_id: str, principal_arn: str, tags: Mapping[str, str]) -
     return bound_aad(_SEAL_PURPOSE, binding, _SEAL_VERSION)
 
 
-def _metadata(record: access_key_store.AccessKeyRecord) -> dict[str, Any]:
+def _metadata(record: AccessKeyRecord) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "AccessKeyId": record.access_key_id,
         "PrincipalArn": record.principal_arn,
@@ -104,8 +104,8 @@ def _metadata(record: access_key_store.AccessKeyRecord) -> dict[str, Any]:
 def create_access_key(services: Services, ctx: OperationContext, _: object) -> dict[str, Any]:
     """A new access key for the caller; the only response that carries its secret."""
     principal = ctx.principal
-    access_key_id = new_access_key_id()
-    secret = new_secret_access_key()
+    access_key_id = new_access_key_id(services.random_bytes)
+    secret = new_secret_access_key(services.random_bytes)
     tags = dict(principal.tags)
     now = services.now()
     sealed = SealedMaterial(
@@ -113,7 +113,7 @@ def create_access_key(services: Services, ctx: OperationContext, _: object) -> d
             secret.expose_secret_bytes(), _seal_aad(access_key_id, principal.arn, tags)
         )
     )
-    record = access_key_store.AccessKeyRecord(
+    record = AccessKeyRecord(
         access_key_id=access_key_id,
         account=principal.account,
         principal_arn=principal.arn,
@@ -123,7 +123,7 @@ def create_access_key(services: Services, ctx: OperationContext, _: object) -> d
     )
     ctx.notes.add_resource(access_key_arn(principal.partition, principal.account, access_key_id))
     with services.unit_of_work():
-        if not access_key_store.insert(record, max_per_principal=MAX_ACCESS_KEYS_PER_PRINCIPAL):
+        if not services.access_keys.insert(record, max_per_principal=MAX_ACCESS_KEYS_PER_PRINCIPAL):
             raise LimitExceededError(
                 f"Cannot exceed quota for AccessKeysPerUser: {MAX_ACCESS_KEYS_PER_PRINCIPAL}"
             )
@@ -156,7 +156,7 @@ def list_access_keys(
                 f"on resource: {target}"
             )
     ctx.notes.add_resource(target)
-    records = access_key_store.list_for(target)
+    records = services.access_keys.list_for(target)
     return {"AccessKeyMetadata": [_metadata(r) for r in records]}
 
 
@@ -168,7 +168,7 @@ def delete_access_key(services: Services, ctx: OperationContext, req: AccessKeyR
         raise NotFoundError("The Access Key cannot be found.")
     not_found = NotFoundError(f"The Access Key with id {access_key_id} cannot be found.")
     with services.unit_of_work():
-        record = access_key_store.get(access_key_id)
+        record = services.access_keys.get(access_key_id)
         if record is None:
             raise not_found
         arn = access_key_arn(caller.partition, record.account, access_key_id)
@@ -180,7 +180,7 @@ def delete_access_key(services: Services, ctx: OperationContext, req: AccessKeyR
                 f"User: {caller.arn} is not authorized to perform: iam:DeleteAccessKey "
                 f"on resource: {arn}"
             )
-        if not access_key_store.delete(access_key_id):
+        if not services.access_keys.delete(access_key_id):
             raise not_found
 
 
@@ -234,7 +234,7 @@ class _UnsealedSecrets:
             self._entries.pop(access_key_id, None)
 
 
-def _principal_of(record: access_key_store.AccessKeyRecord) -> Principal | None:
+def _principal_of(record: AccessKeyRecord) -> Principal | None:
     match = _PRINCIPAL_ARN_RE.fullmatch(record.principal_arn)
     if match is None or match["account"] != record.account:
         return None
@@ -265,7 +265,7 @@ def secret_lookup(services: Services) -> Callable[[str], AccessKeyCredential | N
     def lookup(access_key_id: str) -> AccessKeyCredential | None:
         if not is_access_key_id(access_key_id):
             return None
-        record = access_key_store.get(access_key_id)
+        record = services.access_keys.get(access_key_id)
         if record is None or record.status != STATUS_ACTIVE:
             cache.discard(access_key_id)
             return None
@@ -299,7 +299,7 @@ def record_use(services: Services) -> Callable[[AccessKeyCredential], None]:
         if last is not None and 0 <= now - last < LAST_USED_RESOLUTION_SECONDS:
             return
         with services.unit_of_work():
-            access_key_store.touch(credential.access_key_id, now)
+            services.access_keys.touch(credential.access_key_id, now)
 
     return on_verified
 

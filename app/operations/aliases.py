@@ -20,7 +20,6 @@ from app.operations.context import OperationContext
 from app.operations.kinds import read_only
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
-from app.store import keys as key_store
 
 MAX_ALIASES_PER_KEY = 50
 
@@ -48,12 +47,12 @@ def create_alias(services: Services, ctx: OperationContext, req: CreateAliasRequ
         key = resolve_key(services, ctx, req.target_key_id, allow_alias=False).key
         access.authorize_key_action(services, ctx, "kms:CreateAlias", key)
         require_state("CreateAlias", key)
-        if key_store.count_aliases(key.key_id) >= MAX_ALIASES_PER_KEY:
+        if services.keys.count_aliases(key.key_id) >= MAX_ALIASES_PER_KEY:
             raise LimitExceededError(
                 f"The key {key.arn} already has {MAX_ALIASES_PER_KEY} aliases."
             )
         now = services.now()
-        key_store.insert_alias(
+        services.keys.insert_alias(
             Alias(key.account, req.alias_name, key.key_id, now, now),
             _arn(services, key.account, req.alias_name),
         )
@@ -71,7 +70,7 @@ def update_alias(services: Services, ctx: OperationContext, req: UpdateAliasRequ
     account = ctx.principal.account
     with services.unit_of_work():
         alias = _existing_alias(services, account, req.alias_name)
-        current = key_store.get_key(account, alias.key_id)
+        current = services.keys.get_key(account, alias.key_id)
         new = resolve_key(services, ctx, req.target_key_id, allow_alias=False).key
         if current is None:  # pragma: no cover - alias rows go with their key
             raise NotFoundError(f"Alias {_arn(services, account, req.alias_name)} is not found.")
@@ -80,7 +79,7 @@ def update_alias(services: Services, ctx: OperationContext, req: UpdateAliasRequ
         if new.state is KeyState.PENDING_DELETION:
             raise InvalidStateError(f"{new.arn} is pending deletion.")
         _require_same_type(current, new)
-        key_store.retarget_alias(account, req.alias_name, new.key_id, services.now())
+        services.keys.retarget_alias(account, req.alias_name, new.key_id, services.now())
 
 
 def _require_same_type(current: Key, new: Key) -> None:
@@ -101,14 +100,14 @@ def delete_alias(services: Services, ctx: OperationContext, req: DeleteAliasRequ
     account = ctx.principal.account
     with services.unit_of_work():
         alias = _existing_alias(services, account, req.alias_name)
-        key = key_store.get_key(account, alias.key_id)
+        key = services.keys.get_key(account, alias.key_id)
         if key is not None:
             access.authorize_key_action(services, ctx, "kms:DeleteAlias", key)
-        key_store.delete_alias(account, req.alias_name)
+        services.keys.delete_alias(account, req.alias_name)
 
 
 def _existing_alias(services: Services, account: str, name: str) -> Alias:
-    alias = key_store.get_alias(account, name)
+    alias = services.keys.get_alias(account, name)
     if alias is None:
         raise NotFoundError(f"Alias {_arn(services, account, name)} is not found.")
     return alias
@@ -130,7 +129,7 @@ def list_aliases(
     key_id = None
     if req.key_id is not None:
         key_id = resolve_key(services, ctx, req.key_id, allow_alias=False).key.key_id
-    page, next_marker = key_store.list_aliases(account, key_id, req.limit, req.marker)
+    page, next_marker = services.keys.list_aliases(account, key_id, req.limit, req.marker)
     result: dict[str, Any] = {
         "Aliases": [
             {

@@ -66,7 +66,11 @@ def search_audit_events(
 ) -> dict[str, Any]:
     access.authorize_account_action(services, ctx, READ_AUDIT_LOG)
     page = query.search(
-        req.audit_query(), account=ctx.principal.account, limit=req.limit, cursor=req.cursor
+        services.audit.repository,
+        req.audit_query(),
+        account=ctx.principal.account,
+        limit=req.limit,
+        cursor=req.cursor,
     )
     result: dict[str, Any] = {"events": page.events}
     if page.next_cursor is not None:
@@ -79,7 +83,8 @@ def get_audit_event(
     services: Services, ctx: OperationContext, req: GetAuditEventRequest
 ) -> dict[str, Any]:
     access.authorize_account_action(services, ctx, READ_AUDIT_LOG)
-    return {"event": query.get_event(req.event_id, account=ctx.principal.account)}
+    event = query.get_event(services.audit.repository, req.event_id, account=ctx.principal.account)
+    return {"event": event}
 
 
 @read_only
@@ -95,7 +100,10 @@ def export_audit_events(
     """
     access.authorize_account_action(services, ctx, READ_AUDIT_LOG)
     lines = query.export_records(
-        req.audit_query(), account=ctx.principal.account, region=services.settings.region
+        services.audit.repository,
+        req.audit_query(),
+        account=ctx.principal.account,
+        region=services.settings.region,
     )
 
     def stream() -> Iterator[str]:

@@ -14,7 +14,6 @@ from typing import Any
 from app.crypto import ciphertext as ciphertext_format
 from app.crypto.data_keys import generate_data_key as new_data_key
 from app.crypto.material import KeyMaterial, material_id
-from app.crypto.randomness import random_bytes
 from app.errors import (
     AccessDeniedError,
     IncorrectKeyError,
@@ -29,7 +28,6 @@ from app.operations.context import OperationContext
 from app.operations.kinds import read_only
 from app.operations.resolve import ResolvedKey, key_uuid, load_material, resolve_key
 from app.operations.services import Services
-from app.store import keys as key_store
 
 DATA_KEY_SPECS = {"AES_128": 16, "AES_256": 32}
 NO_SUCH_KEY_MESSAGE = (
@@ -158,7 +156,7 @@ def _open(
     header = ciphertext_format.parse_header(blob)
     ctx.notes.encryption_context = dict(context)
     ctx.notes.key_version = header.key_version
-    key = key_store.get_key_by_id(str(header.key_id))
+    key = services.keys.get_key_by_id(str(header.key_id))
     expected: ResolvedKey | None = None
     if key_id is not None:
         expected = resolve_key(services, ctx, key_id, allow_alias=True)
@@ -322,4 +320,4 @@ def generate_random(
     if req.number_of_bytes is None:
         raise ValidationError("NumberOfBytes is required.", field="NumberOfBytes")
     access.authorize_account_action(services, ctx, "kms:GenerateRandom")
-    return {"Plaintext": random_bytes(req.number_of_bytes)}
+    return {"Plaintext": services.random_bytes(req.number_of_bytes)}

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from app.crypto.root_key import RootKeyError
 from app.errors import InternalError, KmsError, ServiceUnavailableError
-from app.store.database import is_unavailable
 
 
 def as_kms_error(exc: BaseException) -> KmsError:
     """The caller-facing error for ``exc``.
 
     A database that cannot be reached (connection refused, pool exhausted,
-    disk I/O error, locked past the busy timeout) or a root key that no longer
-    works is the service's fault and retryable: 503. Anything else unexpected
-    is a bug: 500 with a fixed text.
+    disk I/O error, locked past the busy timeout) is already a
+    :class:`ServiceUnavailableError` when it leaves the store's connection
+    or transaction (see :mod:`app.store.database`). A root key that no longer
+    works is the service's fault and retryable too: 503. Anything else
+    unexpected is a bug: 500 with a fixed text.
     """
     if isinstance(exc, KmsError):
         return exc
-    if is_unavailable(exc) or isinstance(exc, RootKeyError):
+    if isinstance(exc, RootKeyError):
         return ServiceUnavailableError()
     return InternalError()

@@ -26,7 +26,6 @@ from app.operations.context import OperationContext
 from app.operations.kinds import read_only
 from app.operations.policy_documents import issue_text
 from app.operations.services import Services
-from app.store import identity_policies as identity_store
 
 PRINCIPAL_ARN_RE = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>[0-9]{12}):"
@@ -86,12 +85,14 @@ def put_principal_policy(
     except policies.PolicyError as exc:
         raise MalformedPolicyDocumentError(issue_text(exc.issues[0])) from None
     with services.unit_of_work():
-        existing = identity_store.names(req.principal_arn)
+        existing = services.identity_policies.names(req.principal_arn)
         if name not in existing and len(existing) >= MAX_POLICIES_PER_PRINCIPAL:
             raise LimitExceededError(
                 f"A principal can have at most {MAX_POLICIES_PER_PRINCIPAL} identity policies."
             )
-        identity_store.put(ctx.principal.account, req.principal_arn, name, document, services.now())
+        services.identity_policies.put(
+            ctx.principal.account, req.principal_arn, name, document, services.now()
+        )
 
 
 @read_only
@@ -100,7 +101,7 @@ def get_principal_policy(
 ) -> dict[str, Any]:
     name = _name(req.policy_name)
     _target(services, ctx, req.principal_arn, "iam:GetPrincipalPolicy")
-    document = identity_store.get(req.principal_arn, name)
+    document = services.identity_policies.get(req.principal_arn, name)
     if document is None:
         raise NotFoundError(f"No policy {name} is attached to {req.principal_arn}.")
     return {"PrincipalArn": req.principal_arn, "PolicyName": name, "PolicyDocument": document}
@@ -112,7 +113,7 @@ def delete_principal_policy(
     name = _name(req.policy_name)
     _target(services, ctx, req.principal_arn, "iam:DeletePrincipalPolicy")
     with services.unit_of_work():
-        if not identity_store.delete(req.principal_arn, name):
+        if not services.identity_policies.delete(req.principal_arn, name):
             raise NotFoundError(f"No policy {name} is attached to {req.principal_arn}.")
 
 
@@ -123,5 +124,5 @@ def list_principal_policies(
     _target(services, ctx, req.principal_arn, "iam:ListPrincipalPolicies")
     return {
         "PrincipalArn": req.principal_arn,
-        "PolicyNames": identity_store.names(req.principal_arn),
+        "PolicyNames": services.identity_policies.names(req.principal_arn),
     }

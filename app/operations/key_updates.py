@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from app.audit.events import AuditEvent
 from app.errors import ConflictError
 from app.keys.model import Key
 from app.operations.services import Services
-from app.store import keys as key_store
 
 DAY = 86400.0
 
 
-def apply_changes(key: Key, **changes: Any) -> None:
+def apply_changes(services: Services, key: Key, **changes: Any) -> None:
     """Write ``changes`` to ``key`` only if nobody changed it since it was read.
 
     Inside a SQLite ``BEGIN IMMEDIATE`` transaction nobody can; on PostgreSQL a
     concurrent change makes this fail instead of silently overwriting it
     (a key being enabled while it is scheduled for deletion, say).
     """
-    if not key_store.update_key(key.key_id, expected_revision=key.revision, **changes):
+    if not services.keys.update_key(key.key_id, expected_revision=key.revision, **changes):
         raise ConflictError("The key was changed by another request at the same time; retry.")
 
 
@@ -32,7 +30,7 @@ def service_event(
     rotation, the deletion of a key whose waiting period ended), as AWS
     records such actions too. Written in the same transaction as the change."""
     return AuditEvent(
-        event_id=str(uuid.uuid4()),
+        event_id=str(services.new_uuid()),
         event_time=services.now(),
         request_id="",
         door="scheduler",

@@ -4,7 +4,6 @@ deletion of keys whose waiting period has ended."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +26,6 @@ from app.operations.kinds import read_only
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
 from app.operations.tags import validate_new_tags
-from app.store import keys as key_store
 
 MAX_KEYS_PER_ACCOUNT = 100_000
 
@@ -111,12 +109,13 @@ def create_key(services: Services, ctx: OperationContext, req: CreateKeyRequest)
             services, ctx, "kms:TagResource", conditions=access.request_tag_conditions(tags)
         )
 
-    key_id = str(uuid.uuid4())
+    key_uuid = services.new_uuid()
+    key_id = str(key_uuid)
     arn = key_arn(settings.partition, settings.region, account, key_id)
     policy = policy_documents.policy_for_new_key(services, ctx, req, arn)
     ctx.notes.add_resource(arn)
     now = services.now()
-    material = generate_material()
+    material = generate_material(services.random_bytes)
     sealed = seal_material(services.root_key, material, key_arn=arn, version=1)
     key = Key(
         key_id=key_id,
@@ -130,14 +129,14 @@ def create_key(services: Services, ctx: OperationContext, req: CreateKeyRequest)
         created_at=now,
         policy=policy,
         current_version=1,
-        current_material_id=material_id(uuid.UUID(key_id), material),
+        current_material_id=material_id(key_uuid, material),
         tags=tags,
     )
     with services.unit_of_work():
-        if key_store.count_keys(account) >= MAX_KEYS_PER_ACCOUNT:
+        if services.keys.count_keys(account) >= MAX_KEYS_PER_ACCOUNT:
             raise LimitExceededError("The number of keys in this account has reached its quota.")
         assert key.current_material_id is not None
-        key_store.insert_key(key, sealed, key.current_material_id, tags)
+        services.keys.insert_key(key, sealed, key.current_material_id, tags)
     return {"KeyMetadata": key_metadata(key)}
 
 
@@ -164,7 +163,7 @@ class ListRequest:
 @read_only
 def list_keys(services: Services, ctx: OperationContext, req: ListRequest) -> dict[str, Any]:
     access.authorize_account_action(services, ctx, "kms:ListKeys")
-    page, next_marker = key_store.list_keys(ctx.principal.account, req.limit, req.marker)
+    page, next_marker = services.keys.list_keys(ctx.principal.account, req.limit, req.marker)
     result: dict[str, Any] = {
         "Keys": [{"KeyId": key_id, "KeyArn": arn} for key_id, arn in page],
         "Truncated": next_marker is not None,
@@ -185,7 +184,7 @@ def update_key_description(
 ) -> None:
     with services.unit_of_work():
         key = _managed_key(services, ctx, req.key_id, "UpdateKeyDescription")
-        apply_changes(key, description=req.description)
+        apply_changes(services, key, description=req.description)
 
 
 def enable_key(services: Services, ctx: OperationContext, req: KeyIdRequest) -> None:
@@ -194,14 +193,14 @@ def enable_key(services: Services, ctx: OperationContext, req: KeyIdRequest) -> 
         if key.state is KeyState.DISABLED:
             # A key that missed a rotation while disabled is rotated by the next
             # scheduler run: its next_rotation_at is already in the past.
-            apply_changes(key, state=KeyState.ENABLED)
+            apply_changes(services, key, state=KeyState.ENABLED)
 
 
 def disable_key(services: Services, ctx: OperationContext, req: KeyIdRequest) -> None:
     with services.unit_of_work():
         key = _managed_key(services, ctx, req.key_id, "DisableKey")
         if key.state is KeyState.ENABLED:
-            apply_changes(key, state=KeyState.DISABLED)
+            apply_changes(services, key, state=KeyState.DISABLED)
 
 
 @dataclass(frozen=True)
@@ -223,6 +222,7 @@ def schedule_key_deletion(
             conditions={"kms:ScheduleKeyDeletionPendingWindowInDays": req.pending_window_in_days},
         )
         apply_changes(
+            services,
             key,
             state=KeyState.PENDING_DELETION,
             deletion_date=deletion_date,
@@ -242,7 +242,9 @@ def cancel_key_deletion(
     with services.unit_of_work():
         key = _managed_key(services, ctx, req.key_id, "CancelKeyDeletion")
         # AWS leaves a key whose deletion was cancelled Disabled, never Enabled.
-        apply_changes(key, state=KeyState.DISABLED, deletion_date=None, pending_window_days=None)
+        apply_changes(
+            services, key, state=KeyState.DISABLED, deletion_date=None, pending_window_days=None
+        )
     return {"KeyId": key.arn}
 
 
@@ -254,9 +256,9 @@ def delete_expired_keys(services: Services) -> list[str]:
     inside its own transaction.
     """
     deleted: list[str] = []
-    for key_id, account in key_store.keys_due_for_deletion(services.now()):
+    for key_id, account in services.keys.keys_due_for_deletion(services.now()):
         with services.unit_of_work():
-            key = key_store.get_key(account, key_id)
+            key = services.keys.get_key(account, key_id)
             if (
                 key is None
                 or key.state is not KeyState.PENDING_DELETION
@@ -264,7 +266,7 @@ def delete_expired_keys(services: Services) -> list[str]:
                 or key.deletion_date > services.now()
             ):
                 continue
-            key_store.delete_key(key_id)
+            services.keys.delete_key(key_id)
             services.audit.append(service_event(services, "DeleteKey", key.arn))
         services.materials.invalidate(key.arn)
         deleted.append(key.arn)

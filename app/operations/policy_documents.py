@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import policies
+from app import markers
 from app.errors import (
     LimitExceededError,
     MalformedPolicyDocumentError,
@@ -28,10 +29,9 @@ from app.operations import access
 from app.operations.context import OperationContext
 from app.operations.key_updates import apply_changes
 from app.operations.kinds import read_only
+from app.operations.repositories import IdentityPolicyRepository, KeyRepository
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
-from app.store import identity_policies, markers
-from app.store import keys as key_store
 
 if TYPE_CHECKING:
     from app.operations.keys import CreateKeyRequest
@@ -76,7 +76,7 @@ def check_new_key_policy(
     if not bypass_lockout:
         request = access.build_request(services, ctx, "kms:PutKeyPolicy", key_arn, None, None, None)
         evaluation = policies.decide_key_access(
-            policy, access.identity_policies_of(ctx), request, key_account
+            policy, access.identity_policies_of(services, ctx), request, key_account
         )
         if not evaluation.allowed:
             raise MalformedPolicyDocumentError(LOCKOUT_MESSAGE)
@@ -183,7 +183,7 @@ def put_key_policy(services: Services, ctx: OperationContext, req: PutKeyPolicyR
             bypass_lockout=req.bypass_policy_lockout_safety_check,
             bypass_separation_of_duties=req.bypass_separation_of_duties_check,
         )
-        apply_changes(key, policy=req.policy)
+        apply_changes(services, key, policy=req.policy)
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,9 @@ class StaleDocument:
     problem: str
 
 
-def stored_documents_refused_now(partition: str) -> list[StaleDocument]:
+def stored_documents_refused_now(
+    keys: KeyRepository, identity_policies: IdentityPolicyRepository, partition: str
+) -> list[StaleDocument]:
     """Stored key and identity policies that the checks of a write would now
     refuse (names of actions and condition keys added since they were stored).
 
@@ -229,7 +231,7 @@ def stored_documents_refused_now(partition: str) -> list[StaleDocument]:
     locked out; but a Deny whose condition key is misspelt never matches, so
     an operator must be told which ones to rewrite."""
     found: list[StaleDocument] = []
-    for arn, document in key_store.all_key_policies():
+    for arn, document in keys.all_key_policies():
         problem = _refused(document, policies.PolicyKind.KEY, partition)
         if problem is not None:
             found.append(StaleDocument(f"key policy of {arn}", problem))

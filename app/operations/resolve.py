@@ -11,7 +11,6 @@ from app.keys.identifiers import alias_arn, key_arn, parse_key_reference
 from app.keys.model import Key
 from app.operations.context import OperationContext
 from app.operations.services import Services
-from app.store import keys as key_store
 
 
 @dataclass(frozen=True)
@@ -33,16 +32,16 @@ def resolve_key(
         allow_alias=allow_alias,
     )
     if ref.alias_name is not None:
-        alias = key_store.get_alias(ref.account, ref.alias_name)
+        alias = services.keys.get_alias(ref.account, ref.alias_name)
         if alias is None:
             arn = alias_arn(settings.partition, settings.region, ref.account, ref.alias_name)
             raise NotFoundError(f"Alias {arn} is not found.")
-        key = key_store.get_key(ref.account, alias.key_id)
+        key = services.keys.get_key(ref.account, alias.key_id)
         if key is None:  # pragma: no cover - the alias row cascades with its key
             raise NotFoundError(f"Alias {ref.alias_name} is not found.")
         return ResolvedKey(key, alias_name=ref.alias_name)
     assert ref.key_id is not None
-    key = key_store.get_key(ref.account, ref.key_id)
+    key = services.keys.get_key(ref.account, ref.key_id)
     if key is None:
         arn = key_arn(settings.partition, settings.region, ref.account, ref.key_id)
         raise NotFoundError(f"Key '{arn}' does not exist")
@@ -55,7 +54,7 @@ def load_material(services: Services, key: Key, version: int) -> KeyMaterial | N
     cached = services.materials.get(key.arn, version)
     if cached is not None:
         return cached
-    sealed = key_store.sealed_version(key.key_id, version)
+    sealed = services.keys.sealed_version(key.key_id, version)
     if sealed is None:
         return None
     material = unseal_material(services.root_key, sealed, key_arn=key.arn, version=version)

@@ -11,21 +11,19 @@ unique per key and the key row is updated with a compare-and-set.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from app import markers
 from app.crypto.material import generate_material, material_id, seal_material
 from app.errors import ConflictError, LimitExceededError, UnsupportedOperationError
-from app.keys.model import SYMMETRIC_DEFAULT, Key, KeyState, require_state
+from app.keys.model import SYMMETRIC_DEFAULT, Key, KeyState, VersionTaken, require_state
 from app.operations import access
 from app.operations.context import OperationContext
 from app.operations.key_updates import DAY, apply_changes, service_event
 from app.operations.kinds import read_only
-from app.operations.resolve import resolve_key
+from app.operations.resolve import key_uuid, resolve_key
 from app.operations.services import Services
-from app.store import keys as key_store
-from app.store import markers
 
 log = logging.getLogger("trent.rotation")
 
@@ -49,13 +47,13 @@ def add_version(services: Services, key: Key, rotation_type: str) -> int:
     """Create the next version of ``key`` and make it current (inside the
     caller's unit of work). Returns the new version number."""
     version = key.current_version + 1
-    material = generate_material()
+    material = generate_material(services.random_bytes)
     sealed = seal_material(services.root_key, material, key_arn=key.arn, version=version)
-    key_store.add_version(
+    services.keys.add_version(
         key.key_id,
         version,
         sealed,
-        material_id(uuid.UUID(key.key_id), material),
+        material_id(key_uuid(key), material),
         services.now(),
         rotation_type,
     )
@@ -84,6 +82,7 @@ def enable_key_rotation(
         if key.key_spec != SYMMETRIC_DEFAULT:
             raise UnsupportedOperationError(f"{key.arn} is not a symmetric encryption key.")
         apply_changes(
+            services,
             key,
             rotation_enabled=True,
             rotation_period_days=req.rotation_period_in_days,
@@ -101,7 +100,7 @@ def disable_key_rotation(
 ) -> None:
     with services.unit_of_work():
         key = _rotatable_key(services, ctx, req.key_id, "DisableKeyRotation")
-        apply_changes(key, rotation_enabled=False, next_rotation_at=None)
+        apply_changes(services, key, rotation_enabled=False, next_rotation_at=None)
 
 
 @read_only
@@ -138,7 +137,9 @@ def rotate_key_on_demand(
                 f"An automatic rotation of {key.arn} is due within 20 minutes; retry later."
             )
         version = add_version(services, key, "ON_DEMAND")
-        apply_changes(key, current_version=version, on_demand_rotations=key.on_demand_rotations + 1)
+        apply_changes(
+            services, key, current_version=version, on_demand_rotations=key.on_demand_rotations + 1
+        )
     return {"KeyId": key.arn}
 
 
@@ -155,7 +156,7 @@ def list_key_rotations(
     services: Services, ctx: OperationContext, req: ListKeyRotationsRequest
 ) -> dict[str, Any]:
     key = _rotatable_key(services, ctx, req.key_id, "ListKeyRotations")
-    versions = key_store.list_versions(key.key_id)
+    versions = services.keys.list_versions(key.key_id)
     if req.include_key_material == "ROTATIONS_ONLY":
         versions = [v for v in versions if v.rotation_type is not None]
     start = 0
@@ -190,10 +191,10 @@ def rotate_due_keys(services: Services) -> list[str]:
     """
     rotated: list[str] = []
     now = services.now()
-    for key_id, account in key_store.keys_due_for_rotation(now):
+    for key_id, account in services.keys.keys_due_for_rotation(now):
         try:
             with services.unit_of_work():
-                key = key_store.get_key(account, key_id)
+                key = services.keys.get_key(account, key_id)
                 if (
                     key is None
                     or not key.rotation_enabled
@@ -205,17 +206,15 @@ def rotate_due_keys(services: Services) -> list[str]:
                     continue
                 version = add_version(services, key, "AUTOMATIC")
                 apply_changes(
+                    services,
                     key,
                     current_version=version,
                     next_rotation_at=now + key.rotation_period_days * DAY,
                 )
                 services.audit.append(service_event(services, "RotateKey", key.arn, version))
-        except ConflictError:
+        except (ConflictError, VersionTaken):
+            # Another process changed or rotated the key first.
             continue
-        except Exception as exc:  # noqa: BLE001 - one key's failure must not stop the job
-            if key_store.is_duplicate(exc):
-                continue
-            raise
         log.info("rotated %s to version %d", key.arn, version)
         rotated.append(key.arn)
     return rotated

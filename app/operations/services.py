@@ -2,30 +2,67 @@
 
 Operations receive a :class:`Services` and an
 :class:`~app.operations.context.OperationContext` as arguments; nothing below
-the front doors reaches for globals, Flask or the environment.
+the front doors reaches for globals, Flask or the environment. What an
+operation reads or changes, it reaches through the repositories here; the
+time through :meth:`Services.now`; randomness through
+:attr:`Services.random_bytes`. The app factory (:func:`app.build_services`)
+hands in the SQL repositories of one database; the unit tests hand in
+in-memory ones.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from app.audit.group_commit import GroupCommitter
 from app.audit.log import AuditLog
+from app.audit.repository import AuditRepository
 from app.audit.writer_service import RemoteCommitter, socket_path_fits
 from app.config import Settings
 from app.crypto.cache import MaterialCache
+from app.crypto.randomness import random_bytes
 from app.crypto.root_key import RootKeyProvider
-from app.store import database
+from app.operations.repositories import (
+    AccessKeyRepository,
+    IdentityPolicyRepository,
+    KeyRepository,
+)
+
+
+class Database(Protocol):
+    """Connections and units of work on the application's database.
+
+    A database that cannot be used right now raises
+    :class:`~app.errors.ServiceUnavailableError` out of each of these.
+    """
+
+    def connection(self) -> AbstractContextManager[None]: ...
+
+    def connection_if_used(self) -> AbstractContextManager[None]: ...
+
+    def transaction(self, *, invalidates: bool = True) -> AbstractContextManager[None]: ...
+
+    def ping(self) -> None: ...
 
 
 @dataclass
 class Services:
     settings: Settings
     root_key: RootKeyProvider
+    database: Database
+    keys: KeyRepository
+    access_keys: AccessKeyRepository
+    identity_policies: IdentityPolicyRepository
+    #: Where the audit log keeps its records (the log itself is :attr:`audit`).
+    audit_repository: AuditRepository
     clock: Callable[[], float] = field(default=time.time)
+    #: ``n`` random bytes; the only source of randomness operations use.
+    random_bytes: Callable[[int], bytes] = field(default=random_bytes)
     materials: MaterialCache = field(init=False)
     audit: AuditLog = field(init=False)
     #: Commits the events of read and cryptographic requests in shared batches.
@@ -40,11 +77,14 @@ class Services:
         self.audit = AuditLog(
             self.root_key,
             self.settings,
+            self.audit_repository,
             clock=lambda: self.clock(),
             checkpoint_file=self.settings.audit_checkpoint_file,
         )
         in_process = GroupCommitter(
-            self.audit, database.connection, lambda: database.transaction(invalidates=False)
+            self.audit,
+            self.database.connection,
+            lambda: self.database.transaction(invalidates=False),
         )
         self.audit_writer = (
             RemoteCommitter(
@@ -61,16 +101,20 @@ class Services:
     def now(self) -> float:
         return self.clock()
 
+    def new_uuid(self) -> uuid.UUID:
+        """A random (version 4) UUID drawn from :attr:`random_bytes`."""
+        return uuid.UUID(bytes=self.random_bytes(16), version=4)
+
     @contextmanager
     def connection(self) -> Iterator[None]:
         """One database connection for the duration of a request."""
-        with database.connection():
+        with self.database.connection():
             yield
 
     @contextmanager
     def connection_if_used(self) -> Iterator[None]:
         """A connection only if a query runs (reads may all come from the cache)."""
-        with database.connection_if_used():
+        with self.database.connection_if_used():
             yield
 
     @contextmanager
@@ -79,7 +123,7 @@ class Services:
 
         ``audit_only``: it appends audit events and changes nothing else, so
         the read caches of the host's processes stay valid."""
-        with database.transaction(invalidates=not audit_only):
+        with self.database.transaction(invalidates=not audit_only):
             yield
 
     def check_ready(self) -> dict[str, str]:
@@ -89,12 +133,12 @@ class Services:
         started with and writable; the root key seals and unseals; the audit
         chain head is readable; the audit writer process answers a ping (or
         none is listening, and this worker appends its own events)."""
-        database.ping()
+        self.database.ping()
         # The root key must still seal and unseal: a provider that lost its key
         # (an HSM unplugged) makes every key unusable.
         probe = self.root_key.seal(b"readiness", b"trent/readyz")
         self.root_key.unseal(probe, b"trent/readyz")
-        with database.connection():
+        with self.database.connection():
             self.audit.ready()
         checks = {"database": "ok", "root_key": "ok", "audit": "ok"}
         if isinstance(self.audit_writer, RemoteCommitter):

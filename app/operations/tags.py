@@ -13,7 +13,6 @@ from app.operations.context import OperationContext
 from app.operations.kinds import read_only
 from app.operations.resolve import resolve_key
 from app.operations.services import Services
-from app.store import keys as key_store
 
 MAX_TAGS_PER_KEY = 50
 
@@ -50,7 +49,7 @@ def tag_resource(services: Services, ctx: OperationContext, req: TagResourceRequ
         )
         require_state("TagResource", key)
         validate_new_tags(req.tags, existing=key.tags)
-        key_store.replace_tags(key.key_id, tags)
+        services.keys.replace_tags(key.key_id, tags)
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ def untag_resource(services: Services, ctx: OperationContext, req: UntagResource
             services, ctx, "kms:UntagResource", key, conditions={"aws:TagKeys": list(req.tag_keys)}
         )
         require_state("UntagResource", key)
-        key_store.remove_tags(key.key_id, req.tag_keys)
+        services.keys.remove_tags(key.key_id, req.tag_keys)
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def list_resource_tags(
 ) -> dict[str, Any]:
     key = resolve_key(services, ctx, req.key_id, allow_alias=False).key
     authorize_key_action(services, ctx, "kms:ListResourceTags", key)
-    page, next_marker = key_store.list_tags(key.key_id, req.limit, req.marker)
+    page, next_marker = services.keys.list_tags(key.key_id, req.limit, req.marker)
     result: dict[str, Any] = {
         "Tags": [{"TagKey": k, "TagValue": v} for k, v in page],
         "Truncated": next_marker is not None,

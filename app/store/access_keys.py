@@ -2,7 +2,7 @@
 
 Each row maps an access key id to the principal it authenticates, with the
 secret stored only sealed under the root key
-(:class:`~app.crypto.material.SealedMaterial`; nothing in this package can
+(:class:`~app.crypto.sealed.SealedMaterial`; nothing in this package can
 unseal it). Deleting a key deletes its row: there is nothing left to use.
 
 The per-principal limit is kept by the schema, not only by a count: every
@@ -11,26 +11,23 @@ slot)`` is unique. Two concurrent creations on PostgreSQL, which a
 count-then-insert would let through, collide on the index instead.
 
 Import note: :mod:`app.store.models` imports this module at its end (to list
-the model in ``ALL_MODELS``), so import ``app.store.models`` before this module.
+the model in ``ALL_MODELS``), so this module does not import the models module.
 
-Functions run inside the caller's unit of work and never commit.
+Methods run inside the caller's unit of work and never commit.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 import peewee
 
-from app.crypto.material import SealedMaterial
+from app.auth.access_keys import STATUS_ACTIVE, AccessKeyRecord
+from app.crypto.sealed import SealedMaterial
 from app.store.base import BaseModel
-from app.store.database import cached, database_proxy
-
-STATUS_ACTIVE = "Active"
+from app.store.database import Store
 
 
 class AccessKeyRow(BaseModel):
@@ -52,20 +49,6 @@ class AccessKeyRow(BaseModel):
         indexes = ((("principal_arn", "slot"), True),)
 
 
-@dataclass(frozen=True)
-class AccessKeyRecord:
-    """An access key as stored: its owner, and its secret sealed."""
-
-    access_key_id: str
-    account: str
-    principal_arn: str
-    sealed_secret: SealedMaterial
-    created_at: float
-    principal_tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    last_used_at: float | None = None
-    status: str = STATUS_ACTIVE
-
-
 def _to_record(row: AccessKeyRow) -> AccessKeyRecord:
     tags: Any = json.loads(row.principal_tags)
     return AccessKeyRecord(
@@ -80,68 +63,72 @@ def _to_record(row: AccessKeyRow) -> AccessKeyRecord:
     )
 
 
-def insert(record: AccessKeyRecord, *, max_per_principal: int) -> bool:
-    """Store ``record`` in a free slot of its principal; ``False`` if every
-    slot is taken (the principal is at its limit)."""
-    used = {
-        row.slot
-        for row in AccessKeyRow.select(AccessKeyRow.slot).where(
-            AccessKeyRow.principal_arn == record.principal_arn
+class SqlAccessKeyRepository:
+    """Access keys in the store's database."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __repr__(self) -> str:
+        return f"SqlAccessKeyRepository({self._store!r})"
+
+    def insert(self, record: AccessKeyRecord, *, max_per_principal: int) -> bool:
+        """Store ``record`` in a free slot of its principal; ``False`` if every
+        slot is taken (the principal is at its limit)."""
+        used = {
+            row.slot
+            for row in AccessKeyRow.select(AccessKeyRow.slot).where(
+                AccessKeyRow.principal_arn == record.principal_arn
+            )
+        }
+        for slot in range(max_per_principal):
+            if slot in used:
+                continue
+            try:
+                # A savepoint: on PostgreSQL a failed insert would otherwise
+                # abort the caller's whole transaction.
+                with self._store.database.atomic():
+                    AccessKeyRow.insert(
+                        access_key_id=record.access_key_id,
+                        account=record.account,
+                        principal_arn=record.principal_arn,
+                        principal_tags=json.dumps(dict(sorted(record.principal_tags.items()))),
+                        slot=slot,
+                        sealed_secret=record.sealed_secret.blob,
+                        created_at=record.created_at,
+                        last_used_at=record.last_used_at,
+                        status=record.status,
+                    ).execute()
+            except peewee.IntegrityError:
+                # A concurrent creation took this slot first.
+                continue
+            return True
+        return False
+
+    def get(self, access_key_id: str) -> AccessKeyRecord | None:
+        """The key's record; outside a write transaction it may come from the read cache."""
+        return self._store.cached(("access-key", access_key_id), lambda: self._load(access_key_id))
+
+    def _load(self, access_key_id: str) -> AccessKeyRecord | None:
+        row = AccessKeyRow.get_or_none(AccessKeyRow.access_key_id == access_key_id)
+        return None if row is None else _to_record(row)
+
+    def list_for(self, principal_arn: str) -> list[AccessKeyRecord]:
+        """Every key of ``principal_arn``, oldest first."""
+        rows = (
+            AccessKeyRow.select()
+            .where(AccessKeyRow.principal_arn == principal_arn)
+            .order_by(AccessKeyRow.created_at, AccessKeyRow.access_key_id)
         )
-    }
-    for slot in range(max_per_principal):
-        if slot in used:
-            continue
-        try:
-            # A savepoint: on PostgreSQL a failed insert would otherwise
-            # abort the caller's whole transaction.
-            with database_proxy.atomic():
-                AccessKeyRow.insert(
-                    access_key_id=record.access_key_id,
-                    account=record.account,
-                    principal_arn=record.principal_arn,
-                    principal_tags=json.dumps(dict(sorted(record.principal_tags.items()))),
-                    slot=slot,
-                    sealed_secret=record.sealed_secret.blob,
-                    created_at=record.created_at,
-                    last_used_at=record.last_used_at,
-                    status=record.status,
-                ).execute()
-        except peewee.IntegrityError:
-            # A concurrent creation took this slot first.
-            continue
-        return True
-    return False
+        return [_to_record(row) for row in rows]
 
+    def delete(self, access_key_id: str) -> bool:
+        """Delete the key; ``False`` if there was no such key."""
+        deleted = AccessKeyRow.delete().where(AccessKeyRow.access_key_id == access_key_id).execute()
+        return int(deleted) == 1
 
-def get(access_key_id: str) -> AccessKeyRecord | None:
-    """The key's record; outside a write transaction it may come from the read cache."""
-    return cached(("access-key", access_key_id), lambda: _load(access_key_id))
-
-
-def _load(access_key_id: str) -> AccessKeyRecord | None:
-    row = AccessKeyRow.get_or_none(AccessKeyRow.access_key_id == access_key_id)
-    return None if row is None else _to_record(row)
-
-
-def list_for(principal_arn: str) -> list[AccessKeyRecord]:
-    """Every key of ``principal_arn``, oldest first."""
-    rows = (
-        AccessKeyRow.select()
-        .where(AccessKeyRow.principal_arn == principal_arn)
-        .order_by(AccessKeyRow.created_at, AccessKeyRow.access_key_id)
-    )
-    return [_to_record(row) for row in rows]
-
-
-def delete(access_key_id: str) -> bool:
-    """Delete the key; ``False`` if there was no such key."""
-    deleted = AccessKeyRow.delete().where(AccessKeyRow.access_key_id == access_key_id).execute()
-    return int(deleted) == 1
-
-
-def touch(access_key_id: str, now: float) -> None:
-    """Record that the key was used at ``now``."""
-    AccessKeyRow.update(last_used_at=now).where(
-        AccessKeyRow.access_key_id == access_key_id
-    ).execute()
+    def touch(self, access_key_id: str, now: float) -> None:
+        """Record that the key was used at ``now``."""
+        AccessKeyRow.update(last_used_at=now).where(
+            AccessKeyRow.access_key_id == access_key_id
+        ).execute()

@@ -1,4 +1,4 @@
-"""The database behind every repository: one ``DatabaseProxy``, bound at start.
+"""The database of one application: a :class:`Store`, opened by the app factory.
 
 ``TRENT_DATABASE_URL`` picks the engine:
 
@@ -6,133 +6,49 @@
   (a committed key version must survive power loss, or every ciphertext under
   it becomes undecryptable), foreign keys on, a busy timeout, and
   ``BEGIN IMMEDIATE`` for every write transaction so that a read-then-write
-  never fails half-way with "database is locked". Write transactions queue on
-  a :class:`WriteLock` first (see there): SQLite's own busy handler waits by
-  sleeping 1, 2, 5, 10 … 100 ms between tries, which made a writer in one
-  worker process wait tens of milliseconds for a lock the other process had
-  released long before.
-  Only ``trent init`` creates the file (``create=True``); every other open
-  uses SQLite's ``mode=rw``, which refuses to create one, and checks that the
-  file at the path is the one first opened (same device and inode, or the one
-  ``trent serve`` started with): a database renamed or replaced under a
-  running server makes connections and write transactions fail (503) instead
-  of starting a new, empty database beside the old one's WAL.
+  never fails half-way with "database is locked"; write transactions queue on
+  a :class:`~app.store.sqlite.WriteLock` first, and only the file first opened
+  is ever used (see :mod:`app.store.sqlite`).
 * ``postgresql://…`` (scale-out): a bounded connection pool whose wait for a
   free connection is short and positive; running out becomes 503, never a hang
   and never a 400 (peewee's ``MaxConnectionsExceeded`` subclasses ``ValueError``).
 
-A request takes one connection for its duration (:func:`connection`); one
-:func:`transaction` per operation is the unit of work. Repositories never commit.
+A request takes one connection for its duration (:meth:`Store.connection`);
+one :meth:`Store.transaction` per operation is the unit of work. Repositories
+never commit. Nothing here is a module global: each :class:`Store` has its
+own database, write lock and read cache, and the models reach the store in
+use through :data:`app.store.base.routed_database`.
+
+The store speaks the service's errors: a database that cannot be used right
+now (connection refused, pool exhausted, disk I/O error, locked past the
+busy timeout) leaves :meth:`~Store.connection`, :meth:`~Store.connection_if_used`
+and :meth:`~Store.transaction` as :class:`~app.errors.ServiceUnavailableError`
+(503), with the database's own error as its cause.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import os
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import peewee
-from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase, PooledSqliteDatabase
+from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
 from app.errors import ServiceUnavailableError
+from app.store.base import release_database, use_database
 from app.store.read_cache import ChangeCounter, ReadCache
+from app.store.sqlite import FileIdentity, TrentSqliteDatabase, WriteLock
 
 T = TypeVar("T")
-
-#: Every model binds to this proxy; :func:`bind_database` points it at a database.
-database_proxy = peewee.DatabaseProxy()
-
-#: Rows every request reads (see :mod:`app.store.read_cache`); off until
-#: :func:`configure_read_cache` turns it on.
-_read_cache = ReadCache(ChangeCounter(None), ttl_seconds=0)
-#: Whether the open write transaction invalidates the read cache; made anew
-#: by :func:`bind_database` (see :func:`_local_connection_state` for why).
-_pending = threading.local()
 
 
 class StoreConfigError(Exception):
     """The database URL cannot be used (bad form, missing directory)."""
-
-
-class WriteLock:
-    """Serialises the SQLite write transactions of every thread and process
-    that opens the same database file, and wakes the next writer as soon as
-    the lock is free.
-
-    Two levels: a lock for the threads of this process, then an exclusive
-    ``flock`` on ``<database>-writelock`` for the processes. The thread lock
-    means at most one thread per process is at the file lock; that thread
-    tries it without blocking and, while another process holds it, retries
-    after 50 µs, doubling to at most 1 ms, so a process waits at most about a
-    millisecond longer than it must, and never longer than the busy timeout
-    (then the caller answers 503). The kernel drops the file lock of a process
-    that dies, so a crashed worker cannot leave it held. SQLite's own locking
-    still guards the file underneath; this only decides who asks first.
-    """
-
-    _FIRST_PAUSE = 0.00005
-    _LONGEST_PAUSE = 0.001
-
-    def __init__(self, path: str, timeout_seconds: float) -> None:
-        self.path = path
-        self.timeout_seconds = timeout_seconds
-        self._threads = threading.Lock()
-        self._fd: int | None = None
-        self._fd_pid: int | None = None
-
-    def __repr__(self) -> str:
-        return f"WriteLock({self.path!r})"
-
-    def _file(self) -> int:
-        # One descriptor per process: a forked worker must not share its
-        # parent's open file description (flock belongs to that).
-        if self._fd is None or self._fd_pid != os.getpid():
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._fd_pid = os.getpid()
-        return self._fd
-
-    @contextmanager
-    def hold(self) -> Iterator[None]:
-        deadline = time.monotonic() + self.timeout_seconds
-        if not self._threads.acquire(timeout=self.timeout_seconds):
-            raise ServiceUnavailableError()
-        try:
-            fd = self._file()
-            pause = self._FIRST_PAUSE
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                if time.monotonic() >= deadline:
-                    raise ServiceUnavailableError()
-                time.sleep(pause)
-                pause = min(pause * 2, self._LONGEST_PAUSE)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            self._threads.release()
-
-
-FileIdentity = tuple[int, int]
-
-
-def file_identity(path: str | Path) -> FileIdentity:
-    """``(st_dev, st_ino)`` of ``path``; ``OSError`` if it cannot be read."""
-    found = os.stat(path)
-    return (found.st_dev, found.st_ino)
 
 
 def parse_identity(text: str | None) -> FileIdentity | None:
@@ -143,73 +59,6 @@ def parse_identity(text: str | None) -> FileIdentity | None:
     if not (device.isdigit() and inode.isdigit()):
         raise StoreConfigError("database identity must look like DEVICE:INODE")
     return (int(device), int(inode))
-
-
-class TrentSqliteDatabase(PooledSqliteDatabase):  # type: ignore[misc]
-    """The pooled SQLite database with its :class:`WriteLock`, opened only if
-    the file exists and is the one this process (or ``trent serve``) began with."""
-
-    def __init__(
-        self,
-        path: str,
-        *,
-        write_lock_timeout: float,
-        create: bool = False,
-        identity: FileIdentity | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self.path = path
-        self.create = create
-        #: The file every connection must open; recorded on the first connection
-        #: if not given.
-        self.identity = identity
-        if create:
-            super().__init__(path, **kwargs)
-        else:
-            # mode=rw: a missing file is an error, never a new empty database.
-            super().__init__(f"file:{quote(path)}?mode=rw", uri=True, **kwargs)
-        self.write_lock = WriteLock(f"{path}-writelock", write_lock_timeout)
-
-    def __repr__(self) -> str:
-        return f"TrentSqliteDatabase({self.path!r})"
-
-    def check_identity(self) -> None:
-        """Raise ``peewee.OperationalError`` unless the file at the path is
-        the database's own (always true for ``trent init``'s open)."""
-        if self.create:
-            return
-        try:
-            found = file_identity(self.path)
-        except FileNotFoundError:
-            raise peewee.OperationalError(f"database file {self.path} is missing") from None
-        except OSError as exc:
-            raise peewee.OperationalError(
-                f"database file {self.path}: {exc.strerror or type(exc).__name__}"
-            ) from None
-        if self.identity is None:
-            self.identity = found
-        elif found != self.identity:
-            raise peewee.OperationalError(
-                f"database file {self.path} is not the one this server opened (renamed or replaced)"
-            )
-
-    def check_writable(self) -> None:
-        """Raise ``peewee.OperationalError`` unless the database, its WAL and
-        shared-memory files and their directory can be written."""
-        for path in (self.path, f"{self.path}-wal", f"{self.path}-shm"):
-            if os.path.exists(path) and not os.access(path, os.W_OK):
-                raise peewee.OperationalError(f"{path} is not writable")
-        directory = os.path.dirname(self.path) or "."
-        if not os.access(directory, os.W_OK):
-            raise peewee.OperationalError(f"directory {directory} is not writable")
-
-    def _add_conn_hooks(self, conn: sqlite3.Connection) -> None:
-        # A new connection (not one reused from the pool), opened but not yet
-        # read: SQLite reads the file and its WAL only from the first
-        # statement on, so a file that is not the database's own is refused
-        # before anything of it is read or written.
-        self.check_identity()
-        super()._add_conn_hooks(conn)
 
 
 def open_database(
@@ -271,67 +120,6 @@ def open_database(
     raise StoreConfigError("database URL must start with sqlite:/// or postgresql://")
 
 
-def bind_database(database: Any) -> None:
-    """Point every repository at ``database``; the read cache starts off (empty)."""
-    global _read_cache, _pending
-    _local_connection_state(database)
-    database_proxy.initialize(database)
-    _read_cache = ReadCache(ChangeCounter(None), ttl_seconds=0)
-    _pending = threading.local()
-
-
-def _local_connection_state(database: Any) -> None:
-    """Give ``database`` a connection state local to each thread, made now.
-
-    peewee keeps a database's open connection and transaction in a subclass of
-    ``threading.local`` that it defines when it is imported. `trent serve`'s
-    gevent worker patches ``threading`` after gunicorn's fork, when the master
-    has imported peewee already: that class would keep one state for all the
-    worker's greenlets, one connection shared by every request. A class made
-    here, when the worker binds its database, derives from the ``threading.local``
-    of that moment: one state per greenlet there, per thread anywhere else.
-    """
-    if not getattr(database, "thread_safe", False):
-        return  # a database opened with one state for all (not Trent's)
-    state: Any = peewee._ConnectionState  # noqa: SLF001 - peewee has no API for it
-
-    class ConnectionState(state, threading.local):  # type: ignore[misc]
-        pass
-
-    database._state = ConnectionState()
-
-
-def configure_read_cache(counter_file: Path | None, ttl_seconds: float) -> ReadCache:
-    """Cache committed rows for ``ttl_seconds`` (0: off); ``counter_file`` is
-    the change counter shared by the processes of this host."""
-    global _read_cache
-    _read_cache = ReadCache(ChangeCounter(counter_file), ttl_seconds=ttl_seconds)
-    return _read_cache
-
-
-def cached(key: Any, load: Callable[[], T]) -> T:
-    """``load()``, or its committed result cached by :func:`configure_read_cache`.
-
-    Inside a write transaction the rows are always read fresh.
-    """
-    if database_proxy.in_transaction():
-        return load()
-    return _read_cache.get(key, load)
-
-
-def changes_committed() -> None:
-    """Make every process on this host drop what it cached (a write committed)."""
-    _read_cache.counter.bump()
-
-
-def is_sqlite() -> bool:
-    return isinstance(database_proxy.obj, peewee.SqliteDatabase)
-
-
-def is_postgres() -> bool:
-    return isinstance(database_proxy.obj, peewee.PostgresqlDatabase)
-
-
 def is_unavailable(exc: BaseException) -> bool:
     """True when ``exc`` means the database cannot be used right now (→ 503)."""
     if isinstance(exc, MaxConnectionsExceeded | peewee.OperationalError | peewee.InterfaceError):
@@ -345,85 +133,219 @@ def is_unavailable(exc: BaseException) -> bool:
     }
 
 
-@contextmanager
-def connection() -> Iterator[None]:
-    """Hold one connection for the duration of a request (or CLI command)."""
-    try:
-        database_proxy.connect(reuse_if_open=True)
-    except Exception as exc:
-        if is_unavailable(exc):
-            raise ServiceUnavailableError() from exc
-        raise
-    with connection_if_used():
-        yield
+class Store:
+    """One application's database: the peewee database, its write lock (SQLite)
+    and its read cache.
 
-
-@contextmanager
-def connection_if_used() -> Iterator[None]:
-    """Like :func:`connection`, but a connection is taken only when a query
-    runs (peewee connects on first use): a request whose reads all come from
-    the read cache never takes one from the pool. Connection failures surface
-    from the query, and are mapped to 503 there like any other."""
-    try:
-        yield
-    finally:
-        if not database_proxy.is_closed():
-            database_proxy.close()
-
-
-@contextmanager
-def transaction(*, invalidates: bool = True) -> Iterator[None]:
-    """One unit of work: commit on success, roll back on any exception.
-
-    On SQLite the transaction starts with ``BEGIN IMMEDIATE``: the write lock
-    is taken up front, so concurrent writers wait (busy timeout) instead of
-    failing when a read inside the transaction is followed by a write.
-
-    After the outermost transaction commits, the read cache of every process
-    on the host is invalidated (:func:`changes_committed`), unless no
-    transaction in it had ``invalidates`` set: the audit log's own appends
-    change no row anything caches.
+    Every query of the repositories built on this store runs inside one of
+    its :meth:`connection`, :meth:`connection_if_used` or :meth:`transaction`
+    blocks, which route the models to this database for their duration (in
+    this thread or task only).
     """
-    if database_proxy.in_transaction():
-        # Nested: a savepoint; the outermost transaction commits and invalidates.
-        if invalidates:
-            _pending.invalidate = True
-        with database_proxy.atomic(**({"lock_type": "IMMEDIATE"} if is_sqlite() else {})):
-            yield
-        return
-    _pending.invalidate = invalidates
-    obj = database_proxy.obj
-    write_lock: WriteLock | None = getattr(obj, "write_lock", None)
-    with write_lock.hold() if write_lock is not None else nullcontext():
-        if isinstance(obj, TrentSqliteDatabase):
-            # One stat per write transaction (an audit batch, a mutation):
-            # nothing is committed, and so acknowledged, into a database file
-            # that is no longer at its path; the request fails with 503.
-            obj.check_identity()
+
+    def __init__(self, database: peewee.Database, read_cache: ReadCache | None = None) -> None:
+        #: The peewee database (typed loosely: peewee has no type hints).
+        self.database: Any = database
+        #: Rows every request reads (see :mod:`app.store.read_cache`); off unless given.
+        #: (``is None``, not ``or``: an empty cache has no length, so it is false.)
+        self.read_cache = (
+            read_cache if read_cache is not None else ReadCache(ChangeCounter(None), 0)
+        )
+        #: The driver's parameter placeholder, for statements written out by hand.
+        self.param: str = database.param
+        self._sqlite = isinstance(database, peewee.SqliteDatabase)
+        self._postgres = isinstance(database, peewee.PostgresqlDatabase)
+        self._write_lock: WriteLock | None = getattr(database, "write_lock", None)
+        self._atomic: dict[str, Any] = {"lock_type": "IMMEDIATE"} if self._sqlite else {}
+        self._pending = threading.local()
+        _local_connection_state(database)
+
+    def __repr__(self) -> str:
+        return f"Store({self.database!r})"
+
+    def is_sqlite(self) -> bool:
+        return self._sqlite
+
+    def is_postgres(self) -> bool:
+        return self._postgres
+
+    def in_transaction(self) -> bool:
+        return bool(self.database.in_transaction())
+
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
+        """Run a statement written out by hand; returns the driver's cursor."""
+        return self.database.execute_sql(sql, params)
+
+    # -- the read cache --------------------------------------------------------
+
+    def cached(self, key: Hashable, load: Callable[[], T]) -> T:
+        """``load()``, or its committed result from the read cache.
+
+        Inside a write transaction the rows are always read fresh.
+        """
+        if self.database.in_transaction():
+            return load()
+        return self.read_cache.get(key, load)
+
+    def changes_committed(self) -> None:
+        """Make every process on this host drop what it cached (a write committed)."""
+        self.read_cache.counter.bump()
+
+    # -- connections and transactions -------------------------------------------
+
+    @contextmanager
+    def connection(self) -> Iterator[None]:
+        """Hold one connection for the duration of a request (or CLI command)."""
+        token = use_database(self.database)
         try:
-            with database_proxy.atomic(**({"lock_type": "IMMEDIATE"} if is_sqlite() else {})):
+            self.database.connect(reuse_if_open=True)
+            try:
                 yield
+            finally:
+                if not self.database.is_closed():
+                    self.database.close()
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise ServiceUnavailableError() from exc
+            raise
         finally:
-            invalidate, _pending.invalidate = getattr(_pending, "invalidate", False), False
-        # Committed (an exception would have left above): still under the
-        # write lock, so the next writer's readers cannot miss this change.
-        if invalidate:
-            changes_committed()
+            release_database(token)
+
+    @contextmanager
+    def connection_if_used(self) -> Iterator[None]:
+        """Like :meth:`connection`, but a connection is taken only when a query
+        runs (peewee connects on first use): a request whose reads all come
+        from the read cache never takes one from the pool."""
+        token = use_database(self.database)
+        try:
+            try:
+                yield
+            finally:
+                if not self.database.is_closed():
+                    self.database.close()
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise ServiceUnavailableError() from exc
+            raise
+        finally:
+            release_database(token)
+
+    @contextmanager
+    def transaction(self, *, invalidates: bool = True) -> Iterator[None]:
+        """One unit of work: commit on success, roll back on any exception.
+
+        On SQLite the transaction starts with ``BEGIN IMMEDIATE``: the write lock
+        is taken up front, so concurrent writers wait (busy timeout) instead of
+        failing when a read inside the transaction is followed by a write.
+
+        After the outermost transaction commits, the read cache of every process
+        on the host is invalidated (:meth:`changes_committed`), unless no
+        transaction in it had ``invalidates`` set: the audit log's own appends
+        change no row anything caches.
+        """
+        token = use_database(self.database)
+        try:
+            if self.database.in_transaction():
+                # Nested: a savepoint; the outermost transaction commits and invalidates.
+                if invalidates:
+                    self._pending.invalidate = True
+                with self.database.atomic(**self._atomic):
+                    yield
+                return
+            self._pending.invalidate = invalidates
+            lock = self._write_lock
+            with lock.hold() if lock is not None else nullcontext():
+                if isinstance(self.database, TrentSqliteDatabase):
+                    # One stat per write transaction (an audit batch, a mutation):
+                    # nothing is committed, and so acknowledged, into a database
+                    # file that is no longer at its path; the request fails with 503.
+                    self.database.check_identity()
+                try:
+                    with self.database.atomic(**self._atomic):
+                        yield
+                finally:
+                    invalidate = getattr(self._pending, "invalidate", False)
+                    self._pending.invalidate = False
+                # Committed (an exception would have left above): still under the
+                # write lock, so the next writer's readers cannot miss this change.
+                if invalidate:
+                    self.changes_committed()
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise ServiceUnavailableError() from exc
+            raise
+        finally:
+            release_database(token)
+
+    def ping(self) -> None:
+        """Run a trivial query and, on SQLite, check that the file is still the
+        database's own and writable; raises :class:`ServiceUnavailableError` if not."""
+        try:
+            if isinstance(self.database, TrentSqliteDatabase):
+                self.database.check_identity()
+                self.database.check_writable()
+            with self.connection():
+                self.database.execute_sql("SELECT 1").fetchall()
+        except ServiceUnavailableError:
+            raise
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise ServiceUnavailableError() from exc
+            raise
+
+    def close(self) -> None:
+        """Close this thread's connection and every pooled one (tests, tools)."""
+        if not self.database.is_closed():
+            self.database.close()
+        close_all = getattr(self.database, "close_all", None)
+        if close_all is not None:
+            close_all()
 
 
-def ping() -> None:
-    """Run a trivial query and, on SQLite, check that the file is still the
-    database's own and writable; raises :class:`ServiceUnavailableError` if not."""
-    try:
-        obj = database_proxy.obj
-        if isinstance(obj, TrentSqliteDatabase):
-            obj.check_identity()
-            obj.check_writable()
-        with connection():
-            database_proxy.execute_sql("SELECT 1").fetchall()
-    except ServiceUnavailableError:
-        raise
-    except Exception as exc:
-        if is_unavailable(exc):
-            raise ServiceUnavailableError() from exc
-        raise
+def _local_connection_state(database: Any) -> None:
+    """Give ``database`` a connection state local to each thread, made now.
+
+    peewee keeps a database's open connection and transaction in a subclass of
+    ``threading.local`` that it defines when it is imported. `trent serve`'s
+    gevent worker patches ``threading`` after gunicorn's fork, when the master
+    has imported peewee already: that class would keep one state for all the
+    worker's greenlets, one connection shared by every request. A class made
+    here, when the worker builds its store, derives from the ``threading.local``
+    of that moment: one state per greenlet there, per thread anywhere else.
+    """
+    if not getattr(database, "thread_safe", False):
+        return  # a database opened with one state for all (not Trent's)
+    state: Any = peewee._ConnectionState  # noqa: SLF001 - peewee has no API for it
+
+    class ConnectionState(state, threading.local):  # type: ignore[misc]
+        pass
+
+    database._state = ConnectionState()
+
+
+def open_store(
+    url: str,
+    *,
+    pool_size: int,
+    pool_timeout: float,
+    busy_timeout_ms: int,
+    create: bool = False,
+    identity: FileIdentity | None = None,
+    counter_file: Path | None = None,
+    cache_seconds: float = 0.0,
+) -> Store:
+    """The :class:`Store` for ``url`` (not connected yet).
+
+    ``cache_seconds`` (0: off) is how long committed rows may be served from
+    the read cache; ``counter_file`` is the change counter shared by the
+    processes of this host, which every commit changes.
+    """
+    database = open_database(
+        url,
+        pool_size=pool_size,
+        pool_timeout=pool_timeout,
+        busy_timeout_ms=busy_timeout_ms,
+        create=create,
+        identity=identity,
+    )
+    return Store(database, ReadCache(ChangeCounter(counter_file), ttl_seconds=cache_seconds))

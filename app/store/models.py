@@ -12,7 +12,7 @@ from __future__ import annotations
 import peewee
 
 from app.store.access_keys import AccessKeyRow
-from app.store.audit import AUDIT_MODELS
+from app.store.audit.models import AUDIT_MODELS
 from app.store.base import BaseModel
 
 

@@ -7,7 +7,7 @@ cost more than the cryptography. :class:`ReadCache` keeps them, and three rules
 bound what a request can see:
 
 * **Changes made on this host are seen at once.** Every write transaction
-  (:func:`app.store.database.transaction`) changes a :class:`ChangeCounter`
+  (:meth:`app.store.database.Store.transaction`) changes a :class:`ChangeCounter`
   after it commits. The counter lives in a small shared file next to the
   database, so every process on the host sees the change; an entry read before
   the counter changed is never used again. A request that starts after a

@@ -15,9 +15,16 @@ from flask.testing import FlaskClient
 from app.audit.verify import verify
 from app.config import Settings
 from app.pipeline.runtime import runtime
-from app.store.database import connection
 from tests.api.kms import Kms
-from tests.conftest import ACCOUNT, TokenFactory, b64, bearer, failing_audit_inserts, unb64
+from tests.conftest import (
+    ACCOUNT,
+    TokenFactory,
+    b64,
+    bearer,
+    failing_audit_inserts,
+    store_of,
+    unb64,
+)
 
 
 def events(settings: Settings) -> list[dict[str, Any]]:
@@ -74,7 +81,7 @@ def test_a_scripted_mix_of_calls_leaves_exactly_the_expected_events(
     assert encrypt_event["keyVersion"] == 1
     assert recorded[2]["principal"]["arn"] == f"arn:aws:iam::{ACCOUNT}:user/stranger"
     assert recorded[4]["principal"]["arn"] is None
-    with app.app_context(), connection():
+    with app.app_context(), runtime().services.connection():
         report = verify(runtime().services.audit)
     assert report.ok, report.findings
     assert report.events_checked == len(recorded)
@@ -123,14 +130,13 @@ def test_when_the_audit_log_cannot_be_written_nothing_secret_is_returned_and_not
 def test_a_full_disk_fails_closed(
     app: Flask, client: FlaskClient, token: TokenFactory, settings: Settings
 ) -> None:
-    from app.store.database import database_proxy
-
+    database = store_of(app).database
     root = Kms(client, token(root=True))
     key_id = root.new_key()
     # SQLite's page limit is how a test makes "the disk" full: any write that
     # needs one more page fails with SQLITE_FULL.
-    database_proxy.obj._pragmas.append(("max_page_count", 1))
-    database_proxy.obj.close_all()
+    database._pragmas.append(("max_page_count", 1))
+    database.close_all()
     before = len(events(settings))
     succeeded = 0
     try:
@@ -149,11 +155,11 @@ def test_a_full_disk_fails_closed(
         created = root.create_key(Description="x" * 4000)
         assert created.status_code == 503
     finally:
-        database_proxy.obj._pragmas.pop()
-        database_proxy.obj.close_all()
+        database._pragmas.pop()
+        database.close_all()
     assert len(root.get("/v1/keys").get_json()["Keys"]) == 1
     assert len(events(settings)) == before + succeeded + 1  # + the ListKeys just now
-    with app.app_context(), connection():
+    with app.app_context(), runtime().services.connection():
         assert verify(runtime().services.audit).ok
 
 

@@ -384,8 +384,6 @@ def test_no_plaintext_data_key_or_material_reaches_the_database_files(
     app: Flask, kms: Kms, settings: Settings
 ) -> None:
     from app.crypto.material import unseal_material
-    from app.store import keys as key_store
-    from app.store.database import connection
 
     secrets: list[bytes] = []
     key_id = kms.new_key()
@@ -405,12 +403,12 @@ def test_no_plaintext_data_key_or_material_reaches_the_database_files(
             },
         )
     kms.post(f"/v1/keys/{key_id}/rotations")
-    with app.app_context(), connection():
+    with app.app_context(), runtime().services.connection():
         services = runtime().services
-        key = key_store.get_key(ACCOUNT, key_id)
+        key = services.keys.get_key(ACCOUNT, key_id)
         assert key is not None
         for version in (1, 2):
-            sealed = key_store.sealed_version(key_id, version)
+            sealed = services.keys.sealed_version(key_id, version)
             assert sealed is not None
             material = unseal_material(services.root_key, sealed, key_arn=key.arn, version=version)
             secrets.append(material.expose_secret_bytes())

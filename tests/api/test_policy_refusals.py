@@ -9,13 +9,14 @@ from urllib.parse import quote
 
 import pytest
 from botocore.credentials import Credentials
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app.config import Settings
 from tests.api.kms import Kms
 from tests.api.test_aws_door import signed
-from tests.conftest import ACCOUNT, TokenFactory
+from tests.conftest import ACCOUNT, TokenFactory, services_of, store_of
 
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
 APP = f"arn:aws:iam::{ACCOUNT}:role/App"
@@ -225,26 +226,27 @@ def test_a_documented_key_trent_never_supplies_is_accepted_and_absent(
     assert app.describe(key_id).status_code == 200
 
 
-def _store_without_checks(key_id: str | None, principal: str | None, document: str) -> None:
+def _store_without_checks(
+    app: Flask, key_id: str | None, principal: str | None, document: str
+) -> None:
     """Write a document the way a release before the name checks could have stored it."""
-    from app.store import identity_policies
-    from app.store.database import connection, transaction
     from app.store.models import KeyRow
 
-    with connection(), transaction():
+    services = services_of(app)
+    with services.connection(), services.unit_of_work():
         if key_id is not None:
             KeyRow.update(policy=document).where(KeyRow.id == key_id).execute()
         if principal is not None:
-            identity_policies.put(ACCOUNT, principal, "legacy", document, 0.0)
+            services.identity_policies.put(ACCOUNT, principal, "legacy", document, 0.0)
 
 
 def test_documents_stored_before_the_checks_still_work_and_can_be_replaced(
-    root: Kms, red_app: Kms
+    app: Flask, root: Kms, red_app: Kms
 ) -> None:
     key_id, _ = users_key(root)
     legacy_key_policy = TYPO_DENY.replace('"kms:Decrypt"', '"kms:Decryptt"')
-    _store_without_checks(key_id, APP, IDENTITY_TYPO_DENY)
-    _store_without_checks(key_id, None, legacy_key_policy)
+    _store_without_checks(app, key_id, APP, IDENTITY_TYPO_DENY)
+    _store_without_checks(app, key_id, None, legacy_key_policy)
     # read back as before: neither the key nor the caller is locked out
     assert red_app.encrypt(key_id, b"x").status_code == 200
     assert root.get(f"/v1/keys/{key_id}/policy").get_json()["Policy"] == legacy_key_policy
@@ -255,23 +257,23 @@ def test_documents_stored_before_the_checks_still_work_and_can_be_replaced(
 
 
 def test_serve_names_the_stored_documents_a_write_would_refuse(
-    root: Kms, settings: Settings, capsys: pytest.CaptureFixture[str]
+    app: Flask, root: Kms, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A Deny with a misspelt condition key stored before the checks still
     fails open (it is enforced as stored): `trent serve` names each such
     document at start, with the problem and where it is."""
     from app.cli.serve import _warn_of_stale_policies
-    from app.store.database import connection
 
+    store = store_of(app)
     clean_key, _ = users_key(root)
     stale_key, _ = users_key(root)
-    with connection():
-        _warn_of_stale_policies(settings)
+    with store.connection():
+        _warn_of_stale_policies(settings, store)
     assert capsys.readouterr().err == ""
-    _store_without_checks(None, APP, IDENTITY_TYPO_DENY)
-    _store_without_checks(stale_key, None, TYPO_DENY)
-    with connection():
-        _warn_of_stale_policies(settings)
+    _store_without_checks(app, None, APP, IDENTITY_TYPO_DENY)
+    _store_without_checks(app, stale_key, None, TYPO_DENY)
+    with store.connection():
+        _warn_of_stale_policies(settings, store)
     lines = capsys.readouterr().err.splitlines()
     stale_arn = root.describe(stale_key).get_json()["KeyMetadata"]["Arn"]
     assert len(lines) == 2, lines

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playhouse.schema_diff import diff_models
 
+from app import build_services
 from app.auth.access_keys import ACCESS_KEY_ID_RE, SECRET_ACCESS_KEY_RE
 from app.auth.principal import Principal
 from app.auth.sigv4 import UNRECOGNIZED_CLIENT, SignedRequest, SigV4Error
@@ -23,8 +24,8 @@ from app.errors import AccessDeniedError, LimitExceededError, NotFoundError, Val
 from app.operations import access_keys as ops
 from app.operations.context import OperationContext, RequestInfo
 from app.operations.services import Services
-from app.store import access_keys as store
-from app.store.database import bind_database, database_proxy, open_database
+from app.store.access_keys import AccessKeyRow
+from app.store.database import Store, open_store
 from tests.conftest import ACCOUNT, OTHER_ACCOUNT, init_data_dir
 from tests.unit.sigv4.signer import sign
 
@@ -53,13 +54,11 @@ def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service
     url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
     settings = init_data_dir(tmp_path / "var", url)
     # A pool large enough for the concurrency tests.
-    bind_database(
-        open_database(settings.database, pool_size=16, pool_timeout=5, busy_timeout_ms=10_000)
-    )
-    services = Services(settings=settings, root_key=load_root_key(settings), clock=Clock(1.8e9))
+    store = open_store(settings.database, pool_size=16, pool_timeout=5, busy_timeout_ms=10_000)
+    services = build_services(settings, store, root_key=load_root_key(settings), clock=Clock(1.8e9))
     with services.connection():
         yield services
-    database_proxy.close_all()
+    store.close()
 
 
 def ctx(principal: Principal) -> OperationContext:
@@ -72,7 +71,8 @@ def create(services: Services, principal: Principal = ALICE) -> dict[str, Any]:
 
 
 def test_the_migration_builds_the_model_schema(services: Services) -> None:
-    assert str(diff_models(database_proxy.obj, [store.AccessKeyRow])) == ""
+    assert isinstance(services.database, Store)
+    assert str(diff_models(services.database.database, [AccessKeyRow])) == ""
 
 
 def test_a_created_key_has_aws_forms_and_is_stored_only_sealed(services: Services) -> None:
@@ -84,7 +84,7 @@ def test_a_created_key_has_aws_forms_and_is_stored_only_sealed(services: Service
     assert key["Status"] == "Active"
     assert key["CreateDate"] == 1.8e9
     assert context.notes.resources == [f"arn:aws:iam::{ACCOUNT}:access-key/{key['AccessKeyId']}"]
-    row = store.AccessKeyRow.get_by_id(key["AccessKeyId"])
+    row = AccessKeyRow.get_by_id(key["AccessKeyId"])
     blob = bytes(row.sealed_secret)
     assert key["SecretAccessKey"].encode() not in blob
     assert len(blob) == 1 + 12 + 40 + 16  # version, IV, secret, tag
@@ -123,8 +123,8 @@ def test_a_row_given_another_owner_does_not_unseal(
     key = create(services)
     lookup = ops.secret_lookup(services)
     assert lookup(key["AccessKeyId"]) is not None  # the cache is warm now
-    store.AccessKeyRow.update({column: value}).where(
-        store.AccessKeyRow.access_key_id == key["AccessKeyId"]
+    AccessKeyRow.update({column: value}).where(
+        AccessKeyRow.access_key_id == key["AccessKeyId"]
     ).execute()
     with pytest.raises(RootKeyError):
         lookup(key["AccessKeyId"])
@@ -136,13 +136,13 @@ def test_a_deleted_key_is_gone_at_once_even_from_a_warm_cache(services: Services
     assert lookup(key["AccessKeyId"]) is not None
     ops.delete_access_key(services, ctx(ALICE), ops.AccessKeyRequest(key["AccessKeyId"]))
     assert lookup(key["AccessKeyId"]) is None
-    assert store.get(key["AccessKeyId"]) is None
+    assert services.access_keys.get(key["AccessKeyId"]) is None
 
 
 def test_an_inactive_key_is_not_usable(services: Services) -> None:
     key = create(services)
-    store.AccessKeyRow.update(status="Inactive").where(
-        store.AccessKeyRow.access_key_id == key["AccessKeyId"]
+    AccessKeyRow.update(status="Inactive").where(
+        AccessKeyRow.access_key_id == key["AccessKeyId"]
     ).execute()
     assert ops.secret_lookup(services)(key["AccessKeyId"]) is None
 
@@ -158,7 +158,7 @@ def test_a_principal_has_at_most_two_keys(services: Services) -> None:
     # Deleting a key frees its place.
     ops.delete_access_key(services, ctx(ALICE), ops.AccessKeyRequest(first["AccessKeyId"]))
     create(services)
-    assert len(store.list_for(ALICE.arn)) == 2
+    assert len(services.access_keys.list_for(ALICE.arn)) == 2
 
 
 def test_concurrent_creations_never_exceed_the_limit(services: Services) -> None:
@@ -180,7 +180,7 @@ def test_concurrent_creations_never_exceed_the_limit(services: Services) -> None
     for thread in threads:
         thread.join(30)
     assert sorted(results) == ["created"] * 2 + ["limit"] * 6
-    assert len(store.list_for(ALICE.arn)) == 2
+    assert len(services.access_keys.list_for(ALICE.arn)) == 2
 
 
 def test_listing_shows_ids_and_dates_never_secrets(services: Services) -> None:
@@ -221,7 +221,7 @@ def test_who_may_delete_a_key(services: Services) -> None:
     assert BOB.arn in denied.value.message and "iam:DeleteAccessKey" in denied.value.message
     with pytest.raises(AccessDeniedError):
         ops.delete_access_key(services, ctx(OTHER_ROOT), request)
-    assert store.get(key["AccessKeyId"]) is not None
+    assert services.access_keys.get(key["AccessKeyId"]) is not None
     context = ctx(ROOT)
     ops.delete_access_key(services, context, request)
     assert context.notes.resources == [f"arn:aws:iam::{ACCOUNT}:access-key/{key['AccessKeyId']}"]
@@ -276,16 +276,16 @@ def test_the_last_use_is_recorded_after_a_verified_request_only(services: Servic
     forged = dict(key, SecretAccessKey="x" * 40)
     with pytest.raises(SigV4Error):
         verifier.verify(_signed(forged, clock.now))
-    assert store.get(key["AccessKeyId"]).last_used_at is None  # type: ignore[union-attr]
+    assert services.access_keys.get(key["AccessKeyId"]).last_used_at is None  # type: ignore[union-attr]
     verifier.verify(_signed(key, clock.now))
-    assert store.get(key["AccessKeyId"]).last_used_at == clock.now  # type: ignore[union-attr]
+    assert services.access_keys.get(key["AccessKeyId"]).last_used_at == clock.now  # type: ignore[union-attr]
     first = clock.now
     clock.now += 30  # within the resolution: not written again
     verifier.verify(_signed(key, clock.now))
-    assert store.get(key["AccessKeyId"]).last_used_at == first  # type: ignore[union-attr]
+    assert services.access_keys.get(key["AccessKeyId"]).last_used_at == first  # type: ignore[union-attr]
     clock.now += 60
     verifier.verify(_signed(key, clock.now))
-    assert store.get(key["AccessKeyId"]).last_used_at == clock.now  # type: ignore[union-attr]
+    assert services.access_keys.get(key["AccessKeyId"]).last_used_at == clock.now  # type: ignore[union-attr]
     listed = ops.list_access_keys(services, ctx(ALICE), None)["AccessKeyMetadata"]
     assert listed[0]["LastUsedDate"] == clock.now
 

@@ -14,20 +14,15 @@ import pytest
 from app.audit.auth_failures import AuthFailureSampler
 from app.audit.log import AUTH_FAILURE_SUMMARY, AuditLog
 from app.audit.query import AuditQuery, export_records, search
+from app.audit.repository import Head
 from app.audit.verify import verify
 from app.config import load_settings
 from app.crypto.root_key import load_root_key
 from app.errors import ServiceUnavailableError
-from app.store import audit as audit_store
-from app.store import identity_policies
-from app.store.audit import AuditEventRow, AuditHeadRow
-from app.store.database import (
-    bind_database,
-    connection,
-    database_proxy,
-    open_database,
-    transaction,
-)
+from app.store.audit.models import AuditEventRow, AuditHeadRow
+from app.store.audit.repository import SqlAuditRepository
+from app.store.database import open_store
+from app.store.identity_policies import SqlIdentityPolicyRepository
 from tests.conftest import ACCOUNT
 from tests.integration.test_audit_fixtures import (
     ALICE,
@@ -37,20 +32,22 @@ from tests.integration.test_audit_fixtures import (
 )
 
 
-def _head() -> tuple[int, bytes]:
-    head = audit_store.read_head()
+def _head(env: AuditEnv) -> tuple[int, bytes]:
+    head = env.log.repository.read_head()
     assert head is not None
     return head.last_seq, head.head_hash
 
 
-def _policy_exists() -> bool:
-    return identity_policies.get(ALICE, "audited-change") is not None
+def _policy_exists(env: AuditEnv) -> bool:
+    return SqlIdentityPolicyRepository(env.store).get(ALICE, "audited-change") is not None
 
 
 def _audited_change(env: AuditEnv) -> None:
     """A mutation and its audit event in one unit of work, as operations do it."""
-    with transaction():
-        identity_policies.put(ACCOUNT, ALICE, "audited-change", "{}", env.clock.now)
+    with env.store.transaction():
+        SqlIdentityPolicyRepository(env.store).put(
+            ACCOUNT, ALICE, "audited-change", "{}", env.clock.now
+        )
         env.log.append(make_event(99, event_name="PutPrincipalPolicy"))
 
 
@@ -58,16 +55,16 @@ def test_a_missing_table_fails_closed_and_rolls_back_the_change(
     audit_env: AuditEnv,  # noqa: F811
 ) -> None:
     audit_env.append(3)
-    before = _head()
-    database_proxy.execute_sql("ALTER TABLE audit_event RENAME TO audit_event_gone")
+    before = _head(audit_env)
+    audit_env.store.execute_sql("ALTER TABLE audit_event RENAME TO audit_event_gone")
     with pytest.raises(ServiceUnavailableError):
         _audited_change(audit_env)
-    database_proxy.execute_sql("ALTER TABLE audit_event_gone RENAME TO audit_event")
-    assert not _policy_exists()
-    assert _head() == before
+    audit_env.store.execute_sql("ALTER TABLE audit_event_gone RENAME TO audit_event")
+    assert not _policy_exists(audit_env)
+    assert _head(audit_env) == before
     # The service recovers by itself once the table is back.
     _audited_change(audit_env)
-    assert _policy_exists() and _head()[0] == 4
+    assert _policy_exists(audit_env) and _head(audit_env)[0] == 4
     assert verify(audit_env.log).ok
 
 
@@ -76,18 +73,18 @@ def test_an_error_after_the_insert_leaves_nothing_half_written(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     audit_env.append(2)
-    before = _head()
+    before = _head(audit_env)
 
     def disk_full(*args: object) -> None:
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(audit_store, "advance_head", disk_full)
+    monkeypatch.setattr(audit_env.log.repository, "advance_head", disk_full)
     with pytest.raises(ServiceUnavailableError):
         _audited_change(audit_env)
     monkeypatch.undo()
     assert AuditEventRow.select().where(AuditEventRow.seq == 3).count() == 0
-    assert not _policy_exists()
-    assert _head() == before
+    assert not _policy_exists(audit_env)
+    assert _head(audit_env) == before
     assert audit_env.append(1) == [3]
     assert verify(audit_env.log).ok
 
@@ -97,8 +94,8 @@ def test_a_moved_head_refuses_to_fork_the_chain(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     audit_env.append(3)
-    stale = audit_store.Head(1, bytes(32), 0)
-    monkeypatch.setattr(audit_store, "lock_head", lambda: stale)
+    stale = Head(1, bytes(32), 0)
+    monkeypatch.setattr(audit_env.log.repository, "lock_head", lambda: stale)
     with pytest.raises(ServiceUnavailableError):
         audit_env.append(1)
     monkeypatch.undo()
@@ -113,7 +110,7 @@ def test_append_refuses_to_run_outside_a_transaction(audit_env: AuditEnv) -> Non
 
 
 def test_an_unencodable_event_is_a_503(audit_env: AuditEnv) -> None:  # noqa: F811
-    with pytest.raises(ServiceUnavailableError), transaction():
+    with pytest.raises(ServiceUnavailableError), audit_env.store.transaction():
         audit_env.log.append(make_event(1, event_time=float("nan")))
     assert AuditEventRow.select().count() == 0
 
@@ -126,10 +123,10 @@ def test_concurrent_threads_keep_the_chain_linear(audit_env: AuditEnv) -> None: 
 
     def writer(number: int) -> None:
         try:
-            with connection():
+            with audit_env.store.connection():
                 start.wait()
                 for i in range(per_thread):
-                    with transaction():
+                    with audit_env.store.transaction():
                         seq = audit_env.log.append(make_event(number * 1000 + i))
                     seqs.append(seq)
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -151,13 +148,11 @@ def _process_writer(data_dir: str, database_url: str, count: int, tag: int) -> N
     if database_url.startswith("postgresql"):
         env["TRENT_DATABASE_URL"] = database_url
     settings = load_settings(env)
-    bind_database(
-        open_database(settings.database, pool_size=2, pool_timeout=10, busy_timeout_ms=20_000)
-    )
-    log = AuditLog(load_root_key(settings), settings)
-    with connection():
+    store = open_store(settings.database, pool_size=2, pool_timeout=10, busy_timeout_ms=20_000)
+    log = AuditLog(load_root_key(settings), settings, SqlAuditRepository(store))
+    with store.connection():
         for i in range(count):
-            with transaction():
+            with store.transaction():
                 log.append(make_event(tag * 1000 + i, time=time.time()))
 
 
@@ -266,11 +261,14 @@ def test_no_event_ever_holds_a_secret_it_was_given(audit_env: AuditEnv) -> None:
         audit_env.append(1, event_name=name, request_parameters=secrets)
     audit_env.log.checkpoint()
     stored = b"".join(bytes(row.body) for row in AuditEventRow.select())
-    exported = "".join(export_records(AuditQuery(), account=None, region="us-east-1")).encode()
-    searched = json.dumps(search(AuditQuery(), account=None, limit=10).events).encode()
+    records = audit_env.log.repository
+    exported = "".join(
+        export_records(records, AuditQuery(), account=None, region="us-east-1")
+    ).encode()
+    searched = json.dumps(search(records, AuditQuery(), account=None, limit=10).events).encode()
     files = b""
     if audit_env.engine == "sqlite":
-        database_proxy.execute_sql("PRAGMA wal_checkpoint(FULL)")
+        audit_env.store.execute_sql("PRAGMA wal_checkpoint(FULL)")
         database = Path(audit_env.settings.database[len("sqlite:///") :])
         files = b"".join(
             path.read_bytes() for path in (database, Path(f"{database}-wal")) if path.exists()

@@ -11,19 +11,21 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from app import open_store
 from app.audit.log import AuditLog
 from app.cli.audit import audit
 from app.config import Settings
 from app.crypto.root_key import load_root_key
-from app.store.database import connection, transaction
+from app.store.audit.repository import SqlAuditRepository
 from tests.integration.test_audit_fixtures import ALICE, BOB, make_event
 
 
 def _append(settings: Settings, count: int, **overrides: object) -> None:
-    log = AuditLog(load_root_key(settings), settings)
-    with connection():
+    store = open_store(settings, cache=False)
+    log = AuditLog(load_root_key(settings), settings, SqlAuditRepository(store))
+    with store.connection():
         for i in range(count):
-            with transaction():
+            with store.transaction():
                 log.append(make_event(i, time=time.time(), **overrides))
 
 

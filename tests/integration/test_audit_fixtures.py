@@ -3,13 +3,15 @@
 ``audit_env`` is a migrated database (SQLite, and PostgreSQL when
 ``TRENT_TEST_POSTGRES_URL`` is set) with an :class:`AuditLog` on an injected
 clock, a connection held for the test, and the checkpoint export file kept
-in its own directory, away from the database.
+in its own directory, away from the database. :meth:`AuditEnv.reopen` opens
+the database afresh (after a test replaced it) with a new log on it.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,13 +22,8 @@ from app.audit.events import AuditEvent
 from app.audit.log import AuditLog
 from app.config import Settings
 from app.crypto.root_key import load_root_key
-from app.store.database import (
-    bind_database,
-    connection,
-    database_proxy,
-    open_database,
-    transaction,
-)
+from app.store.audit.repository import SqlAuditRepository
+from app.store.database import Store, open_store
 from tests.conftest import ACCOUNT, init_data_dir
 
 KEY_1 = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/11111111-1111-4111-8111-111111111111"
@@ -50,18 +47,20 @@ class FakeClock:
 class AuditEnv:
     engine: str
     settings: Settings
+    store: Store
     log: AuditLog
     clock: FakeClock
     export_file: Path
     tmp_path: Path
     appended: list[int] = field(default_factory=list)
+    held: ExitStack = field(default_factory=ExitStack)
 
     def append(self, count: int = 1, **overrides: Any) -> list[int]:
         """Append ``count`` events, each in its own transaction (as in production)."""
         seqs = []
         for _ in range(count):
             event = make_event(len(self.appended) + 1, time=self.clock.now, **overrides)
-            with transaction():
+            with self.store.transaction():
                 seqs.append(self.log.append(event))
             self.appended.extend(seqs[-1:])
             self.clock.now += 1
@@ -94,27 +93,41 @@ def make_event(number: int, *, time: float = T0, **overrides: Any) -> AuditEvent
     return AuditEvent(**values)
 
 
-def open_pool(settings: Settings, size: int = 24) -> None:
-    bind_database(
-        open_database(settings.database, pool_size=size, pool_timeout=10, busy_timeout_ms=20_000)
+def open_pool(settings: Settings, size: int = 24) -> Store:
+    return open_store(settings.database, pool_size=size, pool_timeout=10, busy_timeout_ms=20_000)
+
+
+def audit_log(settings: Settings, store: Store, clock: FakeClock, export_file: Path) -> AuditLog:
+    return AuditLog(
+        load_root_key(settings),
+        settings,
+        SqlAuditRepository(store),
+        clock,
+        checkpoint_file=export_file,
     )
 
 
-def close_pool() -> None:
-    if not database_proxy.is_closed():
-        database_proxy.close()
-    database_proxy.obj.close_all()
+def reopen(env: AuditEnv, between: Callable[[], object] = lambda: None) -> None:
+    """Close the env's database, run ``between``, open it again with a new
+    log on it (same clock and export file), and hold a connection."""
+    env.held.close()
+    env.store.close()
+    between()
+    env.store = open_pool(env.settings)
+    env.log = audit_log(env.settings, env.store, env.clock, env.export_file)
+    env.held.enter_context(env.store.connection())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def audit_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditEnv]:
     url = None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     settings = init_data_dir(tmp_path / "var", database_url=url)
-    close_pool()
-    open_pool(settings)
+    store = open_pool(settings)
     clock = FakeClock()
     export_file = tmp_path / "elsewhere" / "checkpoints.jsonl"
-    log = AuditLog(load_root_key(settings), settings, clock, checkpoint_file=export_file)
-    with connection():
-        yield AuditEnv(request.param, settings, log, clock, export_file, tmp_path)
-    close_pool()
+    log = audit_log(settings, store, clock, export_file)
+    env = AuditEnv(request.param, settings, store, log, clock, export_file, tmp_path)
+    with env.held:
+        env.held.enter_context(store.connection())
+        yield env
+    env.store.close()

@@ -15,20 +15,18 @@ from app.audit.chain import entry_hash
 from app.audit.checkpoints import CheckpointFileError, read_exported, signer_key_id
 from app.audit.verify import AuditIntegrityError, VerifyReport, verify
 from app.crypto.signing import generate_signing_key, sign
-from app.store.audit import (
+from app.store.audit.models import (
     AuditCheckpointRow,
     AuditEventRow,
     AuditHeadRow,
     AuditSigningKeyRow,
 )
-from app.store.database import database_proxy
 from tests.conftest import POSTGRES_URL
 from tests.integration.test_audit_fixtures import (
     ALICE,
     AuditEnv,
     audit_env,  # noqa: F401  (fixture)
-    close_pool,
-    open_pool,
+    reopen,
 )
 
 BOB_ARN = "arn:aws:iam::111122223333:user/mallory"
@@ -71,17 +69,18 @@ def test_appends_are_numbered_from_one_and_verify(audit_env: AuditEnv) -> None: 
 def test_append_batch_and_verification_with_only_the_mac_key(
     audit_env: AuditEnv,  # noqa: F811
 ) -> None:
-    from app.store.database import transaction
     from tests.integration.test_audit_fixtures import make_event
 
-    with transaction():
+    with audit_env.store.transaction():
         assert audit_env.log.append_batch([make_event(i) for i in range(5)]) == [1, 2, 3, 4, 5]
     audit_env.log.checkpoint()
     mac_key, _, _ = audit_env.log.verifier_keys()
     # An offline verifier: the MAC key, and the public key from the export file.
-    report = verify(mac_key, exported_checkpoints=audit_env.export_file)
+    report = verify(
+        mac_key, exported_checkpoints=audit_env.export_file, repository=audit_env.log.repository
+    )
     assert report.ok and report.exported_checkpoints_checked == 1
-    wrong = verify(hashlib.sha256(b"not the key").digest())
+    wrong = verify(hashlib.sha256(b"not the key").digest(), repository=audit_env.log.repository)
     assert not wrong.ok and wrong.first_bad_seq == 1 and "mac_mismatch" in _kinds(wrong)
 
 
@@ -209,13 +208,13 @@ def test_a_cut_tail_with_stale_head_is_caught_without_the_export(populated: Audi
 
 
 def _restore_sqlite(env: AuditEnv, backup: Path) -> None:
-    close_pool()
-    database = Path(env.settings.database[len("sqlite:///") :])
-    for suffix in ("-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(backup, database)
-    open_pool(env.settings)
-    database_proxy.connect(reuse_if_open=True)
+    def restore() -> None:
+        database = Path(env.settings.database[len("sqlite:///") :])
+        for suffix in ("-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(backup, database)
+
+    reopen(env, restore)
 
 
 def _pg_admin() -> psycopg2.extensions.connection:
@@ -246,26 +245,24 @@ def test_restoring_an_older_copy_is_caught(audit_env: AuditEnv) -> None:  # noqa
     assert env.log.checkpoint() is not None
     if env.engine == "sqlite":
         backup = env.tmp_path / "backup.db"
-        database_proxy.execute_sql(f"VACUUM INTO '{backup}'")
+        env.store.execute_sql(f"VACUUM INTO '{backup}'")
     else:
-        close_pool()
-        _pg_copy(_pg_name(env), _pg_name(env) + "_backup")
-        open_pool(env.settings)
-        database_proxy.connect(reuse_if_open=True)
+        reopen(env, lambda: _pg_copy(_pg_name(env), _pg_name(env) + "_backup"))
     env.append(10)
     assert env.log.checkpoint() is not None
     assert len(read_exported(env.export_file)[0]) == 2
     if env.engine == "sqlite":
         _restore_sqlite(env, backup)
     else:
-        close_pool()
-        _pg_copy(_pg_name(env) + "_backup", _pg_name(env))
-        admin = _pg_admin()
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE "{_pg_name(env)}_backup"')
-        admin.close()
-        open_pool(env.settings)
-        database_proxy.connect(reuse_if_open=True)
+
+        def restore() -> None:
+            _pg_copy(_pg_name(env) + "_backup", _pg_name(env))
+            admin = _pg_admin()
+            with admin.cursor() as cursor:
+                cursor.execute(f'DROP DATABASE "{_pg_name(env)}_backup"')
+            admin.close()
+
+        reopen(env, restore)
 
     assert verify(env.log, own_sources=False).ok  # the old copy is consistent in itself
     report = _full_report(env)
@@ -319,9 +316,8 @@ def test_a_swapped_signing_key_is_not_trusted(populated: AuditEnv) -> None:
     attacker_id = signer_key_id(public)
     AuditSigningKeyRow.update(public_key=public, key_id=attacker_id).execute()
     from app.audit.checkpoints import Checkpoint
-    from app.store import audit as audit_store
 
-    stored = audit_store.latest_checkpoint()
+    stored = populated.log.repository.latest_checkpoint()
     assert stored is not None
     forged = Checkpoint.from_stored(stored)
     forged = forged.__class__(**{**forged.__dict__, "signer_key_id": attacker_id})
@@ -349,7 +345,8 @@ def test_the_log_shows_who_appended_in_the_rest_api_shape(audit_env: AuditEnv) -
     from app.audit import query
 
     audit_env.append(1)
-    event = query.search(query.AuditQuery(), account=None, limit=1).events[0]
+    page = query.search(audit_env.log.repository, query.AuditQuery(), account=None, limit=1)
+    event = page.events[0]
     assert event["principal"]["arn"] == ALICE
     assert event["seq"] == 1 and len(event["hash"]) == 64
 
@@ -366,8 +363,8 @@ def test_recorded_time_never_goes_backwards(audit_env: AuditEnv) -> None:  # noq
     # A time range is exact even so: the events after the jump count as recorded
     # no earlier than the one before them.
     since = int(times[1] // 1_000_000)
-    found = query.search(query.AuditQuery(since=since), account=None).events
-    assert [e["seq"] for e in found] == [4, 3, 2]
+    page = query.search(audit_env.log.repository, query.AuditQuery(since=since), account=None)
+    assert [e["seq"] for e in page.events] == [4, 3, 2]
 
 
 def test_a_forged_time_reversal_is_reported(audit_env: AuditEnv) -> None:  # noqa: F811

@@ -11,8 +11,8 @@ import pytest
 
 from app.audit import query
 from app.audit.query import AuditQuery
+from app.audit.repository import AuditRepository
 from app.errors import InvalidMarkerError, NotFoundError, ValidationError
-from app.store.database import transaction
 from tests.conftest import ACCOUNT, OTHER_ACCOUNT
 from tests.integration.test_audit_fixtures import (
     ALICE,
@@ -70,9 +70,14 @@ def _spec(i: int) -> dict[str, Any]:
 
 
 @pytest.fixture
+def records(audit_env: AuditEnv) -> AuditRepository:  # noqa: F811
+    return audit_env.log.repository
+
+
+@pytest.fixture
 def made(audit_env: AuditEnv) -> list[Made]:  # noqa: F811
     result = []
-    with transaction():
+    with audit_env.store.transaction():
         for i in range(COUNT):
             spec = _spec(i)
             audit_env.clock.now = T0 + 10 * i
@@ -95,11 +100,13 @@ def made(audit_env: AuditEnv) -> list[Made]:  # noqa: F811
     return result
 
 
-def _all_pages(q: AuditQuery, account: str | None, limit: int) -> list[dict[str, Any]]:
+def _all_pages(
+    records: AuditRepository, q: AuditQuery, account: str | None, limit: int
+) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     cursor = None
     for _ in range(COUNT + 2):
-        page = query.search(q, account=account, limit=limit, cursor=cursor)
+        page = query.search(records, q, account=account, limit=limit, cursor=cursor)
         assert len(page.events) <= limit
         events.extend(page.events)
         cursor = page.next_cursor
@@ -137,7 +144,7 @@ FILTERS: dict[str, tuple[AuditQuery, Any]] = {
 }
 
 
-def test_filters_pages_and_newest_first(made: list[Made]) -> None:
+def test_filters_pages_and_newest_first(made: list[Made], records: AuditRepository) -> None:
     # One test walks every filter (a fresh database per case would be slow).
     for name, (q, keep) in FILTERS.items():
         for account in (None, ACCOUNT):
@@ -147,7 +154,7 @@ def test_filters_pages_and_newest_first(made: list[Made]) -> None:
 
             expected = [m.seq for m in reversed(made) if keep(m) and visible(m)]
             for limit in (7, 1000):
-                events = _all_pages(q, account, limit)
+                events = _all_pages(records, q, account, limit)
                 assert [e["seq"] for e in events] == expected, (name, account, limit)
 
 
@@ -158,16 +165,20 @@ def test_filters_were_not_vacuous(made: list[Made]) -> None:
         assert count < COUNT or name == "everything"
 
 
-def test_account_scope_includes_other_accounts_use_of_our_keys(made: list[Made]) -> None:
-    ours = _all_pages(AuditQuery(principal=EVE), ACCOUNT, 50)
+def test_account_scope_includes_other_accounts_use_of_our_keys(
+    made: list[Made], records: AuditRepository
+) -> None:
+    ours = _all_pages(records, AuditQuery(principal=EVE), ACCOUNT, 50)
     assert ours and all(e["resources"] == [KEY_1] for e in ours)
-    theirs = _all_pages(AuditQuery(principal=EVE), OTHER_ACCOUNT, 50)
+    theirs = _all_pages(records, AuditQuery(principal=EVE), OTHER_ACCOUNT, 50)
     assert len(theirs) == len([m for m in made if m.principal == EVE])
-    assert {e["principal"]["arn"] for e in _all_pages(AuditQuery(), OTHER_ACCOUNT, 50)} == {EVE}
+    assert {
+        e["principal"]["arn"] for e in _all_pages(records, AuditQuery(), OTHER_ACCOUNT, 50)
+    } == {EVE}
 
 
-def test_event_shape(made: list[Made]) -> None:
-    event = query.search(AuditQuery(), account=None, limit=1).events[0]
+def test_event_shape(made: list[Made], records: AuditRepository) -> None:
+    event = query.search(records, AuditQuery(), account=None, limit=1).events[0]
     last = made[-1]
     assert event["eventId"] == last.event_id
     assert event["eventTime"] == last.time
@@ -183,16 +194,16 @@ def test_event_shape(made: list[Made]) -> None:
     assert event["seq"] == COUNT and len(event["prevHash"]) == len(event["hash"]) == 64
 
 
-def test_get_one_event(made: list[Made]) -> None:
+def test_get_one_event(made: list[Made], records: AuditRepository) -> None:
     target = made[3]
-    event = query.get_event(target.event_id, account=ACCOUNT)
+    event = query.get_event(records, target.event_id, account=ACCOUNT)
     assert event["seq"] == target.seq
     foreign = next(m for m in made if m.key == OTHER_KEY)
     with pytest.raises(NotFoundError):
-        query.get_event(foreign.event_id, account=ACCOUNT)
-    assert query.get_event(foreign.event_id, account=OTHER_ACCOUNT)["seq"] == foreign.seq
+        query.get_event(records, foreign.event_id, account=ACCOUNT)
+    assert query.get_event(records, foreign.event_id, account=OTHER_ACCOUNT)["seq"] == foreign.seq
     with pytest.raises(NotFoundError):
-        query.get_event("no-such-event", account=None)
+        query.get_event(records, "no-such-event", account=None)
 
 
 BAD_CURSORS = [
@@ -216,23 +227,28 @@ BAD_SEARCHES = [
 ]
 
 
-def test_bad_cursors_and_filters_are_client_errors(made: list[Made]) -> None:
+def test_bad_cursors_and_filters_are_client_errors(
+    made: list[Made], records: AuditRepository
+) -> None:
     for cursor in BAD_CURSORS:
         with pytest.raises(InvalidMarkerError):
-            query.search(AuditQuery(), account=None, cursor=cursor)
+            query.search(records, AuditQuery(), account=None, cursor=cursor)
     for q, limit in BAD_SEARCHES:
         with pytest.raises(ValidationError):
-            query.search(q, account=None, limit=limit)
+            query.search(records, q, account=None, limit=limit)
 
 
-def test_filters_are_data_not_sql(made: list[Made]) -> None:
+def test_filters_are_data_not_sql(made: list[Made], records: AuditRepository) -> None:
     injected = AuditQuery(principal="x' OR '1'='1", operation='"; DROP TABLE audit_event; --')
-    assert query.search(injected, account=None).events == []
-    assert len(_all_pages(AuditQuery(), None, 1000)) == COUNT
+    assert query.search(records, injected, account=None).events == []
+    assert len(_all_pages(records, AuditQuery(), None, 1000)) == COUNT
 
 
 def test_export_lines_are_cloudtrail_like(made: list[Made], audit_env: AuditEnv) -> None:  # noqa: F811
-    lines = list(query.export_records(AuditQuery(), account=ACCOUNT, region="eu-west-1"))
+    repository = audit_env.log.repository
+    lines = list(
+        query.export_records(repository, AuditQuery(), account=ACCOUNT, region="eu-west-1")
+    )
     records = [json.loads(line) for line in lines]
     visible = [m for m in made if ACCOUNT in (m.account, m.key_account)]
     assert [r["additionalEventData"]["seq"] for r in records] == [m.seq for m in visible]
@@ -274,13 +290,15 @@ def test_export_lines_are_cloudtrail_like(made: list[Made], audit_env: AuditEnv)
     extra = first["additionalEventData"]
     assert set(extra) >= {"keyVersion", "encryptionContext", "door", "latencyMs", "seq"}
     assert extra["prevHash"] == "00" * 32 and len(extra["hash"]) == 64
-    filtered = list(query.export_records(AuditQuery(operation="Decrypt"), account=None, region="r"))
+    filtered = list(
+        query.export_records(repository, AuditQuery(operation="Decrypt"), account=None, region="r")
+    )
     assert len(filtered) == len([m for m in made if m.operation == "Decrypt"])
 
 
 def test_export_streams_in_batches(audit_env: AuditEnv, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     monkeypatch.setattr(query, "EXPORT_BATCH", 4)
-    with transaction():
+    with audit_env.store.transaction():
         audit_env.log.append_batch([make_event(i) for i in range(10)])
-    lines = query.export_records(AuditQuery(), account=None, region="r")
+    lines = query.export_records(audit_env.log.repository, AuditQuery(), account=None, region="r")
     assert [json.loads(line)["additionalEventData"]["seq"] for line in lines] == list(range(1, 11))

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from app import open_store
 from app.audit.checkpointer import Checkpointer
 from app.audit.checkpoints import CheckpointLock, read_exported
 from app.audit.log import AuditLog
 from app.audit.verify import AuditIntegrityError, VerifyReport, verify
 from app.crypto.root_key import load_root_key
-from app.store.audit import AuditCheckpointRow, AuditEventRow, AuditHeadRow, read_head
-from app.store.database import connection, transaction
+from app.store.audit.models import AuditCheckpointRow, AuditEventRow, AuditHeadRow
+from app.store.audit.repository import SqlAuditRepository
 from tests.integration.test_audit_fixtures import (
     AuditEnv,
     audit_env,  # noqa: F401  (fixture)
@@ -126,12 +127,13 @@ def test_the_checkpointer_process_signs_on_sigterm(tmp_path: Path) -> None:
     from tests.conftest import init_data_dir
 
     settings = init_data_dir(tmp_path / "var")
-    log = AuditLog(load_root_key(settings), settings)
+    store = open_store(settings, cache=False)
+    log = AuditLog(load_root_key(settings), settings, SqlAuditRepository(store))
 
     def append(count: int) -> None:
-        with connection():
+        with store.connection():
             for number in range(count):
-                with transaction():
+                with store.transaction():
                     log.append(make_event(number, time=time.time()))
 
     append(2)
@@ -262,7 +264,7 @@ def test_new_events_over_a_cut_tail_do_not_match_the_checkpoint(
     _two_checkpoints(audit_env)
     _cut_tail(5, checkpoints_too=True)
     audit_env.append(7)  # the server goes on, filling 6..12 with other events
-    head = read_head()
+    head = audit_env.log.repository.read_head()
     assert head is not None and head.last_seq == 12
 
     report = verify(audit_env.log)
@@ -285,7 +287,11 @@ def test_a_sink_receives_each_checkpoint_and_syslog_too(
         audit_env.settings, audit_checkpoint_sink=sink, audit_checkpoint_syslog=True
     )
     log = AuditLog(
-        load_root_key(settings), settings, audit_env.clock, checkpoint_file=audit_env.export_file
+        load_root_key(settings),
+        settings,
+        audit_env.log.repository,
+        audit_env.clock,
+        checkpoint_file=audit_env.export_file,
     )
     sink.write_text("")
     os.chmod(sink, 0o200)  # write-only: the sink is never read back
@@ -341,7 +347,7 @@ def test_the_helper_processes_log_exports_to_the_configured_file(
     configured = tmp_path / "configured" / "checkpoints.jsonl"
     configured.parent.mkdir()
     settings = dataclasses.replace(audit_env.settings, audit_checkpoint_file=configured)
-    log = AuditLog(load_root_key(settings), settings, audit_env.clock)
+    log = AuditLog(load_root_key(settings), settings, audit_env.log.repository, audit_env.clock)
     audit_env.append(2)
     signed = log.checkpoint()
     assert signed is not None

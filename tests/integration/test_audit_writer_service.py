@@ -31,7 +31,8 @@ from app.audit.writer_service import (
 from app.config import Settings
 from app.crypto.root_key import load_root_key
 from app.errors import ServiceUnavailableError
-from app.store import database
+from app.store.audit.repository import SqlAuditRepository
+from app.store.database import Store, open_store
 from tests.conftest import failing_audit_inserts, failures_of_concurrent_calls, init_data_dir
 
 
@@ -50,8 +51,11 @@ def event(n: int) -> AuditEvent:
     )
 
 
+Env = tuple[Settings, AuditLog, Store]
+
+
 class Writer:
-    def __init__(self, settings: Settings, log: AuditLog) -> None:
+    def __init__(self, settings: Settings, log: AuditLog, store: Store) -> None:
         self.settings = settings
         self.log = log
         self.batches: list[int] = []
@@ -62,10 +66,10 @@ class Writer:
             return original(events)
 
         self.server = WriterServer(
-            AuditLog(log._root_key, settings),
+            AuditLog(log._root_key, settings, log.repository),
             settings.audit_writer_socket,
-            database.connection,
-            lambda: database.transaction(invalidates=False),
+            store.connection,
+            lambda: store.transaction(invalidates=False),
         )
         self.server._audit.append_prepared = counting  # type: ignore[method-assign]
         self.server.listen()
@@ -78,20 +82,23 @@ class Writer:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[tuple[Settings, AuditLog]]:
+def env(tmp_path: Path) -> Iterator[Env]:
     # A short data directory path: a Unix socket path has at most 108 bytes.
     data_dir = Path("/tmp") / f"trent-writer-{uuid.uuid4().hex[:12]}"
     settings = init_data_dir(data_dir)
-    yield settings, AuditLog(load_root_key(settings), settings)
+    # As `trent init` leaves it: a pool of two.
+    store = open_store(settings.database, pool_size=2, pool_timeout=2, busy_timeout_ms=5000)
+    yield settings, AuditLog(load_root_key(settings), settings, SqlAuditRepository(store)), store
+    store.close()
     for path in sorted(data_dir.rglob("*"), reverse=True):
         path.rmdir() if path.is_dir() else path.unlink()
     data_dir.rmdir()
 
 
-def committer(settings: Settings, log: AuditLog) -> tuple[RemoteCommitter, GroupCommitter]:
-    fallback = GroupCommitter(
-        log, database.connection, lambda: database.transaction(invalidates=False)
-    )
+def committer(
+    settings: Settings, log: AuditLog, store: Store
+) -> tuple[RemoteCommitter, GroupCommitter]:
+    fallback = GroupCommitter(log, store.connection, lambda: store.transaction(invalidates=False))
     return RemoteCommitter(log, settings.audit_writer_socket, fallback=fallback), fallback
 
 
@@ -114,11 +121,11 @@ def test_a_request_frame_round_trips() -> None:
 
 
 def test_events_from_many_threads_share_batches_and_are_durable_when_answered(
-    env: tuple[Settings, AuditLog],
+    env: Env,
 ) -> None:
-    settings, log = env
-    writer = Writer(settings, log)
-    remote, _ = committer(settings, log)
+    settings, log, store = env
+    writer = Writer(settings, log, store)
+    remote, _ = committer(settings, log, store)
     seqs: list[int] = []
     lock = threading.Lock()
 
@@ -138,16 +145,16 @@ def test_events_from_many_threads_share_batches_and_are_durable_when_answered(
     assert sorted(seqs) == list(range(1, 65))
     assert sum(writer.batches) == 64  # every event went through the writer
     assert max(writer.batches) > 1, writer.batches
-    with database.connection():
+    with store.connection():
         assert verify(log).ok
 
 
 def test_a_failed_batch_fails_every_request_in_it_and_the_writer_recovers(
-    env: tuple[Settings, AuditLog],
+    env: Env,
 ) -> None:
-    settings, log = env
-    writer = Writer(settings, log)
-    remote, _ = committer(settings, log)
+    settings, log, store = env
+    writer = Writer(settings, log, store)
+    remote, _ = committer(settings, log, store)
     with failing_audit_inserts(settings):
         failures = failures_of_concurrent_calls(lambda n: remote.submit(event(n)), 8)
     assert len(failures) == 8
@@ -156,14 +163,14 @@ def test_a_failed_batch_fails_every_request_in_it_and_the_writer_recovers(
     writer.stop()
 
 
-def test_without_a_writer_a_worker_appends_by_itself(env: tuple[Settings, AuditLog]) -> None:
-    settings, log = env
-    remote, fallback = committer(settings, log)
+def test_without_a_writer_a_worker_appends_by_itself(env: Env) -> None:
+    settings, log, store = env
+    remote, fallback = committer(settings, log, store)
     assert not settings.audit_writer_socket.exists()
     assert remote.submit(event(1)) == 1
     assert durable(settings, 1)
     # Then the writer comes back: the worker uses it again once its retry pause is over.
-    writer = Writer(settings, log)
+    writer = Writer(settings, log, store)
     remote._retry_at = 0.0
     assert remote.submit(event(2)) == 2
     writer.stop()
@@ -171,9 +178,9 @@ def test_without_a_writer_a_worker_appends_by_itself(env: tuple[Settings, AuditL
 
 
 def test_a_writer_that_dies_after_the_event_was_sent_fails_the_request(
-    env: tuple[Settings, AuditLog],
+    env: Env,
 ) -> None:
-    settings, log = env
+    settings, log, store = env
     path = settings.audit_writer_socket
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(path))
@@ -186,23 +193,23 @@ def test_a_writer_that_dies_after_the_event_was_sent_fails_the_request(
 
     thread = threading.Thread(target=accept_read_and_vanish)
     thread.start()
-    remote, _ = committer(settings, log)
+    remote, _ = committer(settings, log, store)
     with pytest.raises(ServiceUnavailableError):
         remote.submit(event(1))
     thread.join()
     listener.close()
     # The fate of that event was unknown, so it was not sent another way either.
-    with database.connection():
+    with store.connection():
         assert verify(log).events_checked == 0
 
 
 def test_a_writer_that_never_answers_fails_the_request_after_the_timeout(
-    env: tuple[Settings, AuditLog], monkeypatch: pytest.MonkeyPatch
+    env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The wait for the answer is bounded (by the kernel's receive timeout):
     a writer that takes the event and hangs costs the request a 503, not a
     hung thread, and the event is not sent another way."""
-    settings, log = env
+    settings, log, store = env
     monkeypatch.setattr(writer_service, "ANSWER_TIMEOUT_SECONDS", 0.3)
     path = settings.audit_writer_socket
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -218,7 +225,7 @@ def test_a_writer_that_never_answers_fails_the_request_after_the_timeout(
 
     thread = threading.Thread(target=accept_read_and_hang)
     thread.start()
-    remote, _ = committer(settings, log)
+    remote, _ = committer(settings, log, store)
     started = time.monotonic()
     try:
         with pytest.raises(ServiceUnavailableError):
@@ -229,13 +236,13 @@ def test_a_writer_that_never_answers_fails_the_request_after_the_timeout(
         thread.join()
         listener.close()
     assert 0.25 <= waited < 5
-    with database.connection():
+    with store.connection():
         assert verify(log).events_checked == 0
 
 
-def test_a_bad_frame_drops_only_its_connection(env: tuple[Settings, AuditLog]) -> None:
-    settings, log = env
-    writer = Writer(settings, log)
+def test_a_bad_frame_drops_only_its_connection(env: Env) -> None:
+    settings, log, store = env
+    writer = Writer(settings, log, store)
     bad = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     bad.connect(str(settings.audit_writer_socket))
     bad.sendall(struct.pack(">I", 12) + b"not a frame!")
@@ -246,15 +253,15 @@ def test_a_bad_frame_drops_only_its_connection(env: tuple[Settings, AuditLog]) -
     huge.sendall(struct.pack(">I", 1 << 30))
     assert huge.recv(16) == b""
     huge.close()
-    remote, _ = committer(settings, log)
+    remote, _ = committer(settings, log, store)
     assert remote.submit(event(1)) == 1
     writer.stop()
     assert writer.batches == [1]
 
 
-def test_the_socket_is_for_the_service_user_only(env: tuple[Settings, AuditLog]) -> None:
-    settings, log = env
-    writer = Writer(settings, log)
+def test_the_socket_is_for_the_service_user_only(env: Env) -> None:
+    settings, log, store = env
+    writer = Writer(settings, log, store)
     assert (os.stat(settings.audit_writer_socket).st_mode & 0o777) == 0o600
     writer.stop()
     assert not settings.audit_writer_socket.exists()
@@ -265,17 +272,17 @@ def _serve_one_batch(writer_server: WriterServer, out: list[int]) -> None:
 
 
 def test_under_load_a_small_batch_waits_for_the_events_on_their_way(
-    env: tuple[Settings, AuditLog], monkeypatch: pytest.MonkeyPatch
+    env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import app.audit.writer_service as service
 
     monkeypatch.setattr(service, "LINGER_SECONDS", 3.0)
-    settings, log = env
+    settings, log, store = env
     server = WriterServer(
-        AuditLog(log._root_key, settings),
+        AuditLog(log._root_key, settings, log.repository),
         settings.audit_writer_socket,
-        database.connection,
-        lambda: database.transaction(invalidates=False),
+        store.connection,
+        lambda: store.transaction(invalidates=False),
     )
     server.listen()
     first, second = (socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(2))
@@ -307,17 +314,17 @@ def test_under_load_a_small_batch_waits_for_the_events_on_their_way(
 
 
 def test_a_writer_answers_pings_and_one_that_does_not_is_not_ready(
-    env: tuple[Settings, AuditLog],
+    env: Env,
 ) -> None:
     """The heartbeat the master (and /readyz) sends: a live writer answers it,
     a missing one is "not listening" (workers append by themselves), and one
     that takes the connection but never answers (stopped, stuck) is not ready."""
-    settings, log = env
+    settings, log, store = env
     path = settings.audit_writer_socket
-    remote, _ = committer(settings, log)
+    remote, _ = committer(settings, log, store)
     assert writer_service.ping(path, 5) is None
     assert remote.ready() == "in-process"
-    writer = Writer(settings, log)
+    writer = Writer(settings, log, store)
     try:
         assert writer_service.ping(path, 5) is True
         assert remote.ready() == "ok"
@@ -338,11 +345,11 @@ def test_a_writer_answers_pings_and_one_that_does_not_is_not_ready(
 
 
 def test_a_failed_batch_logs_the_database_error_text(
-    env: tuple[Settings, AuditLog], caplog: pytest.LogCaptureFixture
+    env: Env, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings, log = env
-    writer = Writer(settings, log)
-    remote, _ = committer(settings, log)
+    settings, log, store = env
+    writer = Writer(settings, log, store)
+    remote, _ = committer(settings, log, store)
     try:
         with failing_audit_inserts(settings), caplog.at_level("ERROR", "trent.audit"):
             with pytest.raises(ServiceUnavailableError):

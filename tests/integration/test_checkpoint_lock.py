@@ -13,7 +13,6 @@ from app.audit.events import AuditEvent
 from app.config import Settings
 from app.operations.scheduler import run_jobs_once
 from app.pipeline.runtime import runtime
-from app.store import database
 
 
 def test_the_lock_has_one_holder_at_a_time(settings: Settings) -> None:
@@ -29,7 +28,7 @@ def test_the_lock_has_one_holder_at_a_time(settings: Settings) -> None:
 def test_a_worker_signs_only_when_nobody_holds_the_lock(app: Flask, settings: Settings) -> None:
     with app.app_context():
         services = runtime().services
-    with database.connection(), database.transaction():
+    with services.connection(), services.unit_of_work():
         services.audit.append(
             AuditEvent(
                 event_id=str(uuid.uuid4()),
@@ -44,9 +43,9 @@ def test_a_worker_signs_only_when_nobody_holds_the_lock(app: Flask, settings: Se
     checkpointer = CheckpointLock(settings.audit_checkpoint_lock)
     assert checkpointer.try_acquire()  # as `trent audit-checkpointer` does
     run_jobs_once(services)
-    with database.connection():
+    with services.connection():
         assert services.audit.latest_checkpoint() is None
     checkpointer.release()  # the checkpointer is gone: a worker takes over
     run_jobs_once(services)
-    with database.connection():
+    with services.connection():
         assert services.audit.latest_checkpoint() is not None

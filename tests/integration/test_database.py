@@ -17,28 +17,20 @@ import pytest
 from app import create_app
 from app.config import Settings
 from app.errors import ServiceUnavailableError
-from app.store.database import (
-    bind_database,
-    connection,
-    database_proxy,
-    open_database,
-    transaction,
-)
+from app.store.database import open_store
 from app.store.migrate import apply_migrations, pending_migrations, schema_drift
-from tests.conftest import TokenFactory, bearer
+from tests.conftest import TokenFactory, bearer, store_of
 
 
 def _migrate_and_check(url: str) -> None:
-    bind_database(
-        open_database(url, pool_size=2, pool_timeout=2, busy_timeout_ms=5000, create=True)
-    )
-    with connection():
-        assert pending_migrations()
-        applied = apply_migrations()
+    store = open_store(url, pool_size=2, pool_timeout=2, busy_timeout_ms=5000, create=True)
+    with store.connection():
+        assert pending_migrations(store)
+        applied = apply_migrations(store)
         assert applied == sorted(applied) and applied[0].startswith("0001")
-        assert schema_drift() == ""
-        assert pending_migrations() == []
-        assert apply_migrations() == []  # idempotent
+        assert schema_drift(store) == ""
+        assert pending_migrations(store) == []
+        assert apply_migrations(store) == []  # idempotent
 
 
 def test_migrations_build_the_model_schema_on_sqlite(tmp_path: Path) -> None:
@@ -51,18 +43,16 @@ def test_migrations_build_the_model_schema_on_postgresql(postgres_url: str) -> N
 
 
 def test_sqlite_is_durable_and_strict(tmp_path: Path) -> None:
-    bind_database(
-        open_database(
-            f"sqlite:///{tmp_path / 'trent.db'}",
-            pool_size=1,
-            pool_timeout=1,
-            busy_timeout_ms=1234,
-            create=True,
-        )
+    store = open_store(
+        f"sqlite:///{tmp_path / 'trent.db'}",
+        pool_size=1,
+        pool_timeout=1,
+        busy_timeout_ms=1234,
+        create=True,
     )
-    with connection():
+    with store.connection():
         pragma = {
-            name: database_proxy.execute_sql(f"PRAGMA {name}").fetchone()[0]
+            name: store.execute_sql(f"PRAGMA {name}").fetchone()[0]
             for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
         }
     assert pragma == {
@@ -101,18 +91,20 @@ def test_a_vanished_sqlite_database_is_a_503(
 def test_an_exhausted_pool_is_a_503_after_a_bounded_wait(
     settings: Settings, postgres_url: str, token: TokenFactory
 ) -> None:
-    bind_database(open_database(postgres_url, pool_size=1, pool_timeout=1, busy_timeout_ms=1))
-    with connection():
-        apply_migrations()
+    migrating = open_store(postgres_url, pool_size=1, pool_timeout=1, busy_timeout_ms=1)
+    with migrating.connection():
+        apply_migrations(migrating)
+    migrating.close()
     settings = replace(settings, database_url=postgres_url, db_pool_size=1, db_pool_timeout=0.5)
     app = create_app(settings)
     client = app.test_client()
+    store = store_of(app)
     held = threading.Event()
     release = threading.Event()
 
     def hold_the_only_connection() -> None:
-        with connection():
-            database_proxy.execute_sql("SELECT 1")
+        with store.connection():
+            store.execute_sql("SELECT 1")
             held.set()
             release.wait(10)
 
@@ -135,19 +127,15 @@ def test_an_exhausted_pool_is_a_503_after_a_bounded_wait(
 
 def test_only_init_creates_the_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "trent.db"
-    bind_database(
-        open_database(f"sqlite:///{path}", pool_size=1, pool_timeout=1, busy_timeout_ms=1000)
-    )
-    with pytest.raises(ServiceUnavailableError), connection():
-        database_proxy.execute_sql("SELECT 1")
+    store = open_store(f"sqlite:///{path}", pool_size=1, pool_timeout=1, busy_timeout_ms=1000)
+    with pytest.raises(ServiceUnavailableError), store.connection():
+        store.execute_sql("SELECT 1")
     assert not path.exists()
-    bind_database(
-        open_database(
-            f"sqlite:///{path}", pool_size=1, pool_timeout=1, busy_timeout_ms=1000, create=True
-        )
+    store = open_store(
+        f"sqlite:///{path}", pool_size=1, pool_timeout=1, busy_timeout_ms=1000, create=True
     )
-    with connection():
-        database_proxy.execute_sql("SELECT 1")
+    with store.connection():
+        store.execute_sql("SELECT 1")
     assert path.exists()
 
 
@@ -160,19 +148,18 @@ def test_a_database_file_renamed_away_or_replaced_is_refused_until_it_is_back(
     old one's WAL. Once the file is back, everything works again."""
     path = settings.data_dir / "trent.db"
     moved = settings.data_dir / "trent.db.moved"
-    db = open_database(settings.database, pool_size=4, pool_timeout=1, busy_timeout_ms=1000)
-    bind_database(db)
-    with connection():
-        database_proxy.execute_sql("SELECT 1")  # the file this process began with
+    store = open_store(settings.database, pool_size=4, pool_timeout=1, busy_timeout_ms=1000)
+    with store.connection():
+        store.execute_sql("SELECT 1")  # the file this process began with
 
     def write() -> None:
-        with connection(), transaction():
-            database_proxy.execute_sql("SELECT 1")
+        with store.connection(), store.transaction():
+            store.execute_sql("SELECT 1")
 
     def new_connection() -> None:
-        db.close_all()  # nothing pooled: a connection of its own
-        with connection():
-            database_proxy.execute_sql("SELECT COUNT(*) FROM audit_event")
+        store.database.close_all()  # nothing pooled: a connection of its own
+        with store.connection():
+            store.execute_sql("SELECT COUNT(*) FROM audit_event")
 
     path.rename(moved)
     for attempt in (write, new_connection):

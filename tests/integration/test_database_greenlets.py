@@ -25,24 +25,22 @@ SCRIPT = textwrap.dedent(
     monkey.patch_all()
     import gevent
 
-    path = Path(sys.argv[1])
-    database.bind_database(
-        database.open_database(
-            f"sqlite:///{path}", pool_size=4, pool_timeout=1, busy_timeout_ms=1000, create=True
-        )
+    store = database.open_store(
+        f"sqlite:///{Path(sys.argv[1])}",
+        pool_size=4,
+        pool_timeout=1,
+        busy_timeout_ms=1000,
+        create=True,
     )
     seen = {}
 
     def request(name):
-        database.database_proxy.connect()
-        try:
-            first = id(database.database_proxy.connection())
+        with store.connection():
+            first = id(store.database.connection())
             gevent.sleep(0.01)  # another request runs meanwhile
-            assert id(database.database_proxy.connection()) == first
-            assert not database.database_proxy.is_closed()
+            assert id(store.database.connection()) == first
+            assert not store.database.is_closed()
             seen[name] = first
-        finally:
-            database.database_proxy.close()
 
     gevent.joinall([gevent.spawn(request, "a"), gevent.spawn(request, "b")], raise_error=True)
     print("distinct" if seen["a"] != seen["b"] else "shared")

@@ -6,10 +6,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from app import open_store
 from app.audit.events import AuditEvent
 from app.audit.group_commit import GroupCommitter
 from app.audit.log import AuditLog, PreparedEvent
@@ -17,7 +19,8 @@ from app.audit.verify import verify
 from app.config import Settings
 from app.crypto.root_key import load_root_key
 from app.errors import ServiceUnavailableError
-from app.store import database
+from app.store.audit.repository import SqlAuditRepository
+from app.store.database import Store
 from tests.conftest import failing_audit_inserts, failures_of_concurrent_calls, init_data_dir
 
 
@@ -33,17 +36,22 @@ def event(n: int) -> AuditEvent:
     )
 
 
+Writer = tuple[Settings, AuditLog, GroupCommitter, Store]
+
+
 @pytest.fixture
-def writer(tmp_path: Path) -> tuple[Settings, AuditLog, GroupCommitter]:
+def writer(tmp_path: Path) -> Iterator[Writer]:
     settings = init_data_dir(tmp_path / "var")
-    log = AuditLog(load_root_key(settings), settings)
-    return settings, log, GroupCommitter(log, database.connection, database.transaction)
+    store = open_store(settings, pool_size=2, cache=False)
+    log = AuditLog(load_root_key(settings), settings, SqlAuditRepository(store))
+    yield settings, log, GroupCommitter(log, store.connection, store.transaction), store
+    store.close()
 
 
 def test_concurrent_events_share_batches_and_all_commit(
-    writer: tuple[Settings, AuditLog, GroupCommitter],
+    writer: Writer,
 ) -> None:
-    settings, log, committer = writer
+    settings, log, committer, store = writer
     seqs: list[int] = []
     lock = threading.Lock()
     batches: list[int] = []
@@ -75,14 +83,14 @@ def test_concurrent_events_share_batches_and_all_commit(
     assert sorted(seqs) == list(range(1, 65))
     assert sum(batches) == 64
     assert max(batches) > 1, batches  # at least one batch was shared
-    with database.connection():
+    with store.connection():
         assert verify(log).ok
 
 
 def test_a_failed_batch_fails_every_request_in_it(
-    writer: tuple[Settings, AuditLog, GroupCommitter],
+    writer: Writer,
 ) -> None:
-    settings, _, committer = writer
+    settings, _, committer, _ = writer
     with failing_audit_inserts(settings):
         failures = failures_of_concurrent_calls(lambda n: committer.submit(event(n)), 8)
     assert len(failures) == 8
@@ -91,9 +99,9 @@ def test_a_failed_batch_fails_every_request_in_it(
 
 
 def test_a_failed_batch_logs_the_database_error_text(
-    writer: tuple[Settings, AuditLog, GroupCommitter], caplog: pytest.LogCaptureFixture
+    writer: Writer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings, _, committer = writer
+    settings, _, committer, _ = writer
     with failing_audit_inserts(settings), caplog.at_level("ERROR", "trent.audit"):
         with pytest.raises(ServiceUnavailableError):
             committer.submit(event(1))

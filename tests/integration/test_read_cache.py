@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
-from app.store import database
 from app.store.read_cache import ChangeCounter, ReadCache
 from tests.api.kms import Kms
-from tests.conftest import TokenFactory
+from tests.conftest import TokenFactory, store_of
 
 
 class Clock:
@@ -80,20 +80,33 @@ def test_the_cache_is_bounded() -> None:
     assert len(cache) == 3
 
 
-def test_commits_invalidate_but_rollbacks_and_audit_appends_do_not(client: FlaskClient) -> None:
-    counter = database._read_cache.counter
+def test_commits_invalidate_but_rollbacks_and_audit_appends_do_not(app: Flask) -> None:
+    store = store_of(app)
+    counter = store.read_cache.counter
     before = counter.value()
-    with database.connection():
-        with database.transaction(invalidates=False):
+    with store.connection():
+        with store.transaction(invalidates=False):
             pass
         assert counter.value() == before
-        with pytest.raises(RuntimeError), database.transaction():
+        with pytest.raises(RuntimeError), store.transaction():
             raise RuntimeError("rolled back")
         assert counter.value() == before
-        with database.transaction():
-            with database.transaction(invalidates=False):
+        with store.transaction():
+            with store.transaction(invalidates=False):
                 pass
         assert counter.value() != before
+
+
+def test_the_app_serves_the_rows_of_a_warm_request_from_its_cache(
+    app: Flask, client: FlaskClient, token: TokenFactory
+) -> None:
+    kms = Kms(client, token(root=True))
+    key_id = kms.new_key()
+    cache = store_of(app).read_cache
+    assert len(cache) == 0  # a write transaction reads fresh and caches nothing
+    assert kms.encrypt(key_id, b"x").status_code == 200
+    # The key and the caller's identity policies, for the next requests.
+    assert len(cache) == 2
 
 
 def test_a_disabled_key_is_refused_at_once_by_a_warm_cache(

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app import markers
 from app.errors import InvalidMarkerError
-from app.store import markers
 
 
 def _b64(text: str) -> str:

@@ -1,0 +1,99 @@
+"""Signed checkpoints and the sealed keys that sign them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import peewee
+
+from app.audit.repository import StoredCheckpoint, StoredSigningKey
+from app.store.audit.models import AuditCheckpointRow, AuditSigningKeyRow, as_bytes
+from app.store.database import Store
+
+
+def _to_checkpoint(row: AuditCheckpointRow) -> StoredCheckpoint:
+    return StoredCheckpoint(
+        checkpoint_no=int(row.checkpoint_no),
+        first_seq=int(row.first_seq),
+        last_seq=int(row.last_seq),
+        head_hash=as_bytes(row.head_hash),
+        prev_checkpoint_hash=as_bytes(row.prev_checkpoint_hash),
+        created_at=int(row.created_at),
+        signer_key_id=str(row.signer_key_id),
+        signature=as_bytes(row.signature),
+    )
+
+
+def latest_checkpoint() -> StoredCheckpoint | None:
+    row = AuditCheckpointRow.select().order_by(AuditCheckpointRow.checkpoint_no.desc()).first()
+    return None if row is None else _to_checkpoint(row)
+
+
+def insert_checkpoint(store: Store, checkpoint: StoredCheckpoint) -> bool:
+    """Insert ``checkpoint``; False if another writer took its number first."""
+    try:
+        with store.database.atomic():
+            AuditCheckpointRow.insert(
+                checkpoint_no=checkpoint.checkpoint_no,
+                first_seq=checkpoint.first_seq,
+                last_seq=checkpoint.last_seq,
+                head_hash=checkpoint.head_hash,
+                prev_checkpoint_hash=checkpoint.prev_checkpoint_hash,
+                created_at=checkpoint.created_at,
+                signer_key_id=checkpoint.signer_key_id,
+                signature=checkpoint.signature,
+            ).execute()
+    except peewee.IntegrityError:
+        return False
+    return True
+
+
+def checkpoints_in_order(after_no: int = 0, batch_size: int = 1000) -> Iterator[StoredCheckpoint]:
+    """Every checkpoint with ``checkpoint_no > after_no``, in order, page by page."""
+    last = after_no
+    while True:
+        rows = list(
+            AuditCheckpointRow.select()
+            .where(AuditCheckpointRow.checkpoint_no > last)
+            .order_by(AuditCheckpointRow.checkpoint_no)
+            .limit(batch_size)
+        )
+        for row in rows:
+            yield _to_checkpoint(row)
+        if len(rows) < batch_size:
+            return
+        last = int(rows[-1].checkpoint_no)
+
+
+# -- signing keys ------------------------------------------------------------
+
+
+def _to_signing_key(row: AuditSigningKeyRow) -> StoredSigningKey:
+    return StoredSigningKey(
+        version=int(row.version),
+        key_id=str(row.key_id),
+        public_key=as_bytes(row.public_key),
+        sealed_private_key=as_bytes(row.sealed_private_key),
+        created_at=int(row.created_at),
+    )
+
+
+def signing_keys() -> list[StoredSigningKey]:
+    rows = AuditSigningKeyRow.select().order_by(AuditSigningKeyRow.version)
+    return [_to_signing_key(row) for row in rows]
+
+
+def insert_signing_key(store: Store, key: StoredSigningKey) -> bool:
+    """Insert ``key``; False if another process created that version first."""
+    try:
+        with store.database.atomic():
+            AuditSigningKeyRow.insert(
+                version=key.version,
+                key_id=key.key_id,
+                public_key=key.public_key,
+                sealed_private_key=key.sealed_private_key,
+                created_at=key.created_at,
+            ).execute()
+    except peewee.IntegrityError:
+        return False
+    return True
