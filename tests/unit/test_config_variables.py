@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from app import config
 from app.config import (
     FIXED_FIELDS,
     KNOWN_VARIABLES,
@@ -22,6 +21,7 @@ from app.config import (
     Settings,
     client_endpoint,
     load_settings,
+    variables,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,14 +53,14 @@ def test_every_row_is_parsed_into_its_field(monkeypatch: pytest.MonkeyPatch) -> 
     value lands in its field (the loop drops no row)."""
     seen: list[str] = []
 
-    def recording(variable: config.Variable) -> config.Variable:
+    def recording(variable: variables.Variable) -> variables.Variable:
         def parse(name: str, raw: str) -> object:
             seen.append(name)
             return variable.parse(name, raw)
 
         return dataclasses.replace(variable, parse=parse)
 
-    monkeypatch.setattr(config, "VARIABLES", tuple(recording(v) for v in VARIABLES))
+    monkeypatch.setattr(variables, "VARIABLES", tuple(recording(v) for v in VARIABLES))
     env = {
         "TRENT_ROOT_KEY_PROVIDER": "env",
         "TRENT_ROOT_KEY": "c2VjcmV0",
