@@ -7,11 +7,13 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from app import open_store
+from app.audit import query
 from app.audit.log import AuditLog
 from app.cli.audit import audit
 from app.config import Settings
@@ -118,7 +120,9 @@ def test_a_truncated_log_fails_verify_against_the_export(
     assert "truncated" in result.stdout and "first bad sequence number 4" in result.stdout
 
 
-def test_tail_is_bounded_and_follows_new_events(env: dict[str, str], settings: Settings) -> None:
+def test_tail_is_bounded_and_follows_new_events(
+    env: dict[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     backlog = run(env, "tail", "--from-seq", "0", "--count", "3")
     assert [json.loads(line)["seq"] for line in backlog.stdout.splitlines()] == [1, 2, 3]
     started = time.monotonic()
@@ -126,8 +130,21 @@ def test_tail_is_bounded_and_follows_new_events(env: dict[str, str], settings: S
     assert idle.exit_code == 0 and idle.stdout == ""
     assert time.monotonic() - started < 5
 
+    # The events are appended once the tail has looked and found nothing new,
+    # so what it prints it found by following, however slowly either starts.
+    polled = threading.Event()
+    events_after = query.events_after
+
+    def observed(*args: Any, **kwargs: Any) -> Any:
+        found = events_after(*args, **kwargs)
+        if not found:
+            polled.set()
+        return found
+
+    monkeypatch.setattr(query, "events_after", observed)
+
     def later() -> None:
-        time.sleep(0.3)
+        assert polled.wait(60), "the tail never polled"
         _append(settings, 2, event_name="GenerateDataKey")
 
     writer = threading.Thread(target=later)

@@ -277,6 +277,8 @@ def test_under_load_a_small_batch_waits_for_the_events_on_their_way(
     import app.audit.writer_service as service
 
     monkeypatch.setattr(service, "LINGER_SECONDS", 3.0)
+    # "Just committed" stays true however late the serving thread starts.
+    monkeypatch.setattr(service, "BUSY_GAP_SECONDS", 60.0)
     settings, log, store = env
     server = WriterServer(
         AuditLog(log._root_key, settings, log.repository),
@@ -293,11 +295,22 @@ def test_under_load_a_small_batch_waits_for_the_events_on_their_way(
 
     # Busy (a batch just committed): the first event waits for the second.
     server._last_commit = time.monotonic()
+    # The second event is sent once the server holds the first and has
+    # decided to linger for more (it asks whether it is busy only then).
+    lingering = threading.Event()
+    busy = server._busy
+
+    def deciding() -> bool:
+        answer = busy()
+        lingering.set()
+        return answer
+
+    monkeypatch.setattr(server, "_busy", deciding)
     sizes: list[int] = []
     worker = threading.Thread(target=_serve_one_batch, args=(server, sizes))
     first.sendall(encode_request(log.prepare(event(1))))
     worker.start()
-    time.sleep(0.2)
+    assert lingering.wait(60), "the server never took the first event"
     second.sendall(encode_request(log.prepare(event(2))))
     worker.join(timeout=10)
     assert sizes == [2]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -149,8 +148,36 @@ def test_known_kid_keeps_working_and_unknown_kid_does_not_fetch(
     assert _reason(verifier, _token(private, "unknown-x")).startswith("no key")
 
 
+class MonotonicClock:
+    """``time.monotonic`` for the JWKS cache and PyJWT's client, moved by the
+    test: expiry and cooldown are decided by it, not by how fast the machine is."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> MonotonicClock:
+    import jwt.api_jwk
+    import jwt.jwk_set_cache
+    import jwt.jwks_client
+
+    # PyJWT stamps a fetched set (api_jwk), expires it (jwk_set_cache) and
+    # times its cooldown (jwks_client) with time.monotonic, as Trent does.
+    fake = MonotonicClock()
+    for module in (jwks_module, jwt.api_jwk, jwt.jwks_client, jwt.jwk_set_cache):
+        monkeypatch.setattr(module, "time", fake)
+    return fake
+
+
 def test_known_keys_survive_a_failing_server_after_the_cache_expires(
-    tmp_path: Path, server: JwksServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, server: JwksServer, monkeypatch: pytest.MonkeyPatch, clock: MonotonicClock
 ) -> None:
     monkeypatch.setattr(jwks_module, "JWKS_LIFESPAN_SECONDS", 0.2)
     private, public = _key("k1")
@@ -159,7 +186,7 @@ def test_known_keys_survive_a_failing_server_after_the_cache_expires(
     assert server.fetches == 1
 
     server.failing = True
-    time.sleep(0.3)
+    clock.advance(0.3)
     # The cached set has expired and the refetch fails (HTTP 500): the key
     # from the last good fetch still verifies.
     assert verifier.verify(_token(private, "k1")).name == "alice"
@@ -173,7 +200,9 @@ def test_known_keys_survive_a_failing_server_after_the_cache_expires(
     assert verifier.verify(_token(private, "k1")).name == "alice"
 
 
-def test_rotated_key_is_fetched_after_the_cooldown(tmp_path: Path, server: JwksServer) -> None:
+def test_rotated_key_is_fetched_after_the_cooldown(
+    tmp_path: Path, server: JwksServer, clock: MonotonicClock
+) -> None:
     old_private, old_public = _key("old")
     new_private, new_public = _key("new")
     server.document = {"keys": [old_public]}
@@ -183,7 +212,7 @@ def test_rotated_key_is_fetched_after_the_cooldown(tmp_path: Path, server: JwksS
     server.document = {"keys": [new_public]}
     assert _reason(verifier, _token(new_private, "new")).startswith("no key")
     assert server.fetches == 1
-    time.sleep(0.4)
+    clock.advance(0.4)
     assert verifier.verify(_token(new_private, "new")).name == "alice"
     assert server.fetches == 2
     # The issuer withdrew the old key, and that fetch was successful: it is gone.
