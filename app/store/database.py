@@ -194,16 +194,12 @@ class Store:
     # -- connections and transactions -------------------------------------------
 
     @contextmanager
-    def connection(self) -> Iterator[None]:
-        """Hold one connection for the duration of a request (or CLI command)."""
+    def _routed(self) -> Iterator[None]:
+        """Queries in the block reach this store's database (and no other), and
+        a database that cannot be used leaves it as ServiceUnavailableError."""
         token = use_database(self.database)
         try:
-            self.database.connect(reuse_if_open=True)
-            try:
-                yield
-            finally:
-                if not self.database.is_closed():
-                    self.database.close()
+            yield
         except Exception as exc:
             if is_unavailable(exc):
                 raise ServiceUnavailableError() from exc
@@ -212,23 +208,24 @@ class Store:
             release_database(token)
 
     @contextmanager
+    def connection(self) -> Iterator[None]:
+        """Hold one connection for the duration of a request (or CLI command)."""
+        with self.connection_if_used():
+            # A failure to connect leaves as 503 like any other (see below).
+            self.database.connect(reuse_if_open=True)
+            yield
+
+    @contextmanager
     def connection_if_used(self) -> Iterator[None]:
         """Like :meth:`connection`, but a connection is taken only when a query
         runs (peewee connects on first use): a request whose reads all come
         from the read cache never takes one from the pool."""
-        token = use_database(self.database)
-        try:
+        with self._routed():
             try:
                 yield
             finally:
                 if not self.database.is_closed():
                     self.database.close()
-        except Exception as exc:
-            if is_unavailable(exc):
-                raise ServiceUnavailableError() from exc
-            raise
-        finally:
-            release_database(token)
 
     @contextmanager
     def transaction(self, *, invalidates: bool = True) -> Iterator[None]:
@@ -243,8 +240,7 @@ class Store:
         transaction in it had ``invalidates`` set: the audit log's own appends
         change no row anything caches.
         """
-        token = use_database(self.database)
-        try:
+        with self._routed():
             if self.database.in_transaction():
                 # Nested: a savepoint; the outermost transaction commits and invalidates.
                 if invalidates:
@@ -270,28 +266,16 @@ class Store:
                 # write lock, so the next writer's readers cannot miss this change.
                 if invalidate:
                     self.changes_committed()
-        except Exception as exc:
-            if is_unavailable(exc):
-                raise ServiceUnavailableError() from exc
-            raise
-        finally:
-            release_database(token)
 
     def ping(self) -> None:
         """Run a trivial query and, on SQLite, check that the file is still the
         database's own and writable; raises :class:`ServiceUnavailableError` if not."""
-        try:
+        with self._routed():
             if isinstance(self.database, TrentSqliteDatabase):
                 self.database.check_identity()
                 self.database.check_writable()
             with self.connection():
                 self.database.execute_sql("SELECT 1").fetchall()
-        except ServiceUnavailableError:
-            raise
-        except Exception as exc:
-            if is_unavailable(exc):
-                raise ServiceUnavailableError() from exc
-            raise
 
     def close(self) -> None:
         """Close this thread's connection and every pooled one (tests, tools)."""
