@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from typing import Any
 
 import peewee
 
@@ -31,21 +33,7 @@ def latest_checkpoint() -> StoredCheckpoint | None:
 
 def insert_checkpoint(store: Store, checkpoint: StoredCheckpoint) -> bool:
     """Insert ``checkpoint``; False if another writer took its number first."""
-    try:
-        with store.database.atomic():
-            AuditCheckpointRow.insert(
-                checkpoint_no=checkpoint.checkpoint_no,
-                first_seq=checkpoint.first_seq,
-                last_seq=checkpoint.last_seq,
-                head_hash=checkpoint.head_hash,
-                prev_checkpoint_hash=checkpoint.prev_checkpoint_hash,
-                created_at=checkpoint.created_at,
-                signer_key_id=checkpoint.signer_key_id,
-                signature=checkpoint.signature,
-            ).execute()
-    except peewee.IntegrityError:
-        return False
-    return True
+    return _insert_unless_taken(store, AuditCheckpointRow, dataclasses.asdict(checkpoint))
 
 
 def checkpoints_in_order(after_no: int = 0, batch_size: int = 1000) -> Iterator[StoredCheckpoint]:
@@ -85,15 +73,15 @@ def signing_keys() -> list[StoredSigningKey]:
 
 def insert_signing_key(store: Store, key: StoredSigningKey) -> bool:
     """Insert ``key``; False if another process created that version first."""
+    return _insert_unless_taken(store, AuditSigningKeyRow, dataclasses.asdict(key))
+
+
+def _insert_unless_taken(store: Store, model: type[peewee.Model], row: dict[str, Any]) -> bool:
+    """Insert ``row`` (its columns are the record's fields); False if a unique
+    column already holds its value (a concurrent writer was first)."""
     try:
         with store.database.atomic():
-            AuditSigningKeyRow.insert(
-                version=key.version,
-                key_id=key.key_id,
-                public_key=key.public_key,
-                sealed_private_key=key.sealed_private_key,
-                created_at=key.created_at,
-            ).execute()
+            model.insert(**row).execute()
     except peewee.IntegrityError:
         return False
     return True
