@@ -84,8 +84,8 @@ class Call:
     def content_type(self) -> tuple[str, dict[str, str]]:
         """The media type (lower case) and its parameters."""
         raw = self.environ.get("CONTENT_TYPE") or ""
-        if raw == "application/json":  # the common case, without parsing
-            return raw, {}
+        if ";" not in raw:  # no parameters (what clients send): nothing to parse
+            return raw.strip().lower(), {}
         mimetype, options = parse_options_header(raw)
         return mimetype.lower(), options
 
