@@ -71,6 +71,7 @@ def build_services(
     from app.operations.services import Services
     from app.store.access_keys import SqlAccessKeyRepository
     from app.store.audit.repository import SqlAuditRepository
+    from app.store.grants import SqlGrantRepository
     from app.store.identity_policies import SqlIdentityPolicyRepository
     from app.store.keys import SqlKeyRepository
 
@@ -81,6 +82,7 @@ def build_services(
         keys=SqlKeyRepository(store),
         access_keys=SqlAccessKeyRepository(store),
         identity_policies=SqlIdentityPolicyRepository(store),
+        grants=SqlGrantRepository(store),
         audit_repository=SqlAuditRepository(store),
         clock=clock,
     )

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from app.operations import aliases, encryption, keys, policy_documents, rotation, tags
+from app.operations import aliases, encryption, grants, keys, policy_documents, rotation, tags
 from app.pipeline.route import Route
+from app.schemas import grants as g
 from app.schemas import keys as s
 
 KMS: Mapping[str, Route] = {
@@ -50,5 +51,10 @@ KMS: Mapping[str, Route] = {
             s.GenerateDataKeyWithoutPlaintextSchema,
         ),
         Route("GenerateRandom", encryption.generate_random, s.GenerateRandomSchema),
+        Route("CreateGrant", grants.create_grant, g.CreateGrantSchema),
+        Route("ListGrants", grants.list_grants, g.ListGrantsSchema),
+        Route("ListRetirableGrants", grants.list_retirable_grants, g.ListRetirableGrantsSchema),
+        Route("RetireGrant", grants.retire_grant, g.RetireGrantSchema),
+        Route("RevokeGrant", grants.revoke_grant, g.RevokeGrantSchema),
     )
 }

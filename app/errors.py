@@ -16,6 +16,7 @@ or internal details. Anything for operators goes to the log, not here.
     ├── InvalidArnError                 400
     ├── InvalidMarkerError              400
     ├── InvalidGrantTokenError          400
+    ├── InvalidGrantIdError             400
     ├── TagError                        400
     ├── UnsupportedOperationError       400
     ├── LimitExceededError              400
@@ -35,6 +36,7 @@ or internal details. Anything for operators goes to the log, not here.
     ├── DisabledError                   409
     ├── InvalidStateError               409 KMSInvalidStateException
     ├── ConflictError                   409
+    ├── DryRunOperationError            412 (the call would have succeeded)
     ├── RequestTooLargeError            413
     ├── ThrottlingError                 429
     ├── InternalError                   500 KMSInternalException
@@ -122,6 +124,11 @@ class InvalidMarkerError(KmsError):
 
 class InvalidGrantTokenError(KmsError):
     code = "InvalidGrantTokenException"
+    status = 400
+
+
+class InvalidGrantIdError(KmsError):
+    code = "InvalidGrantIdException"
     status = 400
 
 
@@ -240,6 +247,14 @@ class InvalidStateError(KmsError):
 class ConflictError(KmsError):
     code = "ConflictException"
     status = 409
+
+
+class DryRunOperationError(KmsError):
+    """``DryRun`` was set and the request would have succeeded; nothing changed."""
+
+    code = "DryRunOperationException"
+    status = 412
+    default_message = "The request would have succeeded, but the DryRun option is set."
 
 
 class RequestTooLargeError(KmsError):

@@ -28,6 +28,7 @@ from policies.authorize import (
     PolicyDecision,
     decide_account_action,
     decide_key_access,
+    decide_retire_grant,
 )
 from policies.conditions import ConditionResult
 from policies.errors import (
@@ -46,6 +47,17 @@ from policies.evaluate import (
     evaluate_policy,
 )
 from policies.findings import Finding, Severity
+from policies.grants import (
+    GRANT_OPERATIONS,
+    Grant,
+    GrantConstraints,
+    GrantDocumentError,
+    constraints_from_json,
+    constraints_json,
+    grant_from_json,
+    grant_json,
+    grant_operation,
+)
 from policies.lint import has_errors, lint_policy
 from policies.model import (
     Condition,
@@ -56,8 +68,9 @@ from policies.model import (
     StatementRef,
 )
 from policies.parser import parse_policy
+from policies.principals import PrincipalKind, describe_caller, root_arn
 from policies.request import ContextError, ContextValue, Request
-from policies.separation import separation_of_duties_violations
+from policies.separation import management_actions_of, separation_of_duties_violations
 from policies.simulate import context_keys, expand_actions, simulate
 from policies.source import Position, SourceSpan
 from policies.templates import (
@@ -68,6 +81,20 @@ from policies.templates import (
 from policies.testing import CaseResult, TestFileError, TestReport, run_test_file
 
 __all__ = [
+    "GRANT_OPERATIONS",
+    "Grant",
+    "GrantConstraints",
+    "GrantDocumentError",
+    "constraints_from_json",
+    "constraints_json",
+    "grant_from_json",
+    "grant_json",
+    "grant_operation",
+    "management_actions_of",
+    "decide_retire_grant",
+    "PrincipalKind",
+    "describe_caller",
+    "root_arn",
     "ACCOUNT_ACTIONS",
     "ADMINISTRATIVE_ACTIONS",
     "ALL_ACTIONS",

@@ -1,4 +1,4 @@
-"""The KMS decision: key policy, identity policies (and later grants) combined.
+"""The KMS decision: key policy, identity policies and grants combined.
 
 For an action on a key (:func:`decide_key_access`), as KMS decides it:
 
@@ -14,8 +14,12 @@ For an action on a key (:func:`decide_key_access`), as KMS decides it:
    * the key policy allows the caller's *account* (its root ARN) and an identity
      policy of the caller allows the action — delegation, in the key's account or
      across accounts;
-   * ``grant_allows``: the caller's grants cover the action (decided by the caller
-     of this function; grants can only allow, so they never lift a Deny).
+   * a grant on the key names the caller (or the caller's role) and covers the
+     action and the request's encryption context; or names the caller's account
+     and an identity policy of the caller allows the action
+     (:mod:`policies.grants`). Grants are consulted last and can only allow, so
+     they never lift a Deny; given as a function, they are read only when the
+     decision comes to them.
 
 3. Otherwise ``implicitDeny``.
 
@@ -35,6 +39,7 @@ from enum import StrEnum
 from typing import NamedTuple, NoReturn
 
 from policies.evaluate import Decision, PolicyEvaluation, StatementEvaluation, evaluate_policy
+from policies.grants import Grant, GrantSource, grants_from
 from policies.model import Policy, PolicyKind, StatementRef
 from policies.request import Request
 
@@ -82,6 +87,8 @@ class Evaluation(NamedTuple):
     basis: Basis
     decisive_statements: tuple[StatementRef, ...]
     policy_results: tuple[PolicyEvaluation, ...]
+    #: The ids of the grants the decision rests on (basis ``grant``).
+    decisive_grants: tuple[str, ...] = ()
 
     def __bool__(self) -> NoReturn:
         raise TypeError("an Evaluation has no truth value; test .allowed")
@@ -139,9 +146,15 @@ def decide_key_access(
     request: Request,
     key_account: str,
     *,
-    grant_allows: bool = False,
+    grants: GrantSource = (),
+    new_grant: Grant | None = None,
 ) -> Evaluation:
-    """Decide an action on a key (``request.resource`` is the key's ARN)."""
+    """Decide an action on a key (``request.resource`` is the key's ARN).
+
+    ``grants`` are the key's grants (any others are ignored); ``new_grant`` is the
+    grant a CreateGrant request would create, which a grant allows only when the
+    new grant is no wider than itself.
+    """
     if key_policy.kind is not _KEY:
         _wrong_kind(key_policy, _KEY)
     key_result = evaluate_policy(key_policy, request)
@@ -168,8 +181,9 @@ def decide_key_access(
     if delegated and identity_allowed:
         decisive = _refs([*delegated, *identity_allows])
         return Evaluation(_ALLOWED, Basis.DELEGATED_TO_IDENTITY_POLICY, decisive, tuple(results))
-    if grant_allows:
-        return Evaluation(_ALLOWED, Basis.GRANT, (), tuple(results))
+    granting = _granting(grants, request, new_grant, identity_allowed)
+    if granting:
+        return Evaluation(_ALLOWED, Basis.GRANT, (), tuple(results), granting)
     if direct:
         basis = Basis.CROSS_ACCOUNT_WITHOUT_IDENTITY_ALLOW
     elif delegated:
@@ -204,6 +218,57 @@ def decide_account_action(
     if allows:
         return Evaluation(_ALLOWED, Basis.IDENTITY_POLICY, _refs(allows), tuple(results))
     return Evaluation(_IMPLICIT_DENY, Basis.NO_ALLOW, (), tuple(results))
+
+
+def decide_retire_grant(
+    grant: Grant, identity_policies: Sequence[Policy], request: Request
+) -> Evaluation:
+    """Decide RetireGrant (``request.action`` is ``kms:RetireGrant``), as KMS does.
+
+    Key policies take no part: ``kms:RetireGrant`` in a key policy is not
+    effective. An identity-policy Deny refuses. Otherwise the grant's retiring
+    principal may retire it; so may its grantee when the grant includes
+    RetireGrant; so may the account the grant was created in: its root, and its
+    principals that an identity policy allows ``kms:RetireGrant``.
+    """
+    results: list[PolicyEvaluation] = []
+    denies: list[StatementEvaluation] = []
+    allows: list[StatementEvaluation] = []
+    for policy in identity_policies:
+        if policy.kind is not _IDENTITY:
+            _wrong_kind(policy, _IDENTITY)
+        result = evaluate_policy(policy, request)
+        results.append(result)
+        denies.extend(result.denies)
+        allows.extend(result.allows)
+    if denies:
+        return Evaluation(_EXPLICIT_DENY, Basis.EXPLICIT_DENY, _refs(denies), tuple(results))
+    caller = request.caller
+    names_caller = (caller.arn, caller.role_arn)
+    if grant.retiring_principal is not None and grant.retiring_principal in names_caller:
+        return Evaluation(_ALLOWED, Basis.GRANT, (), tuple(results), (grant.grant_id,))
+    if grant.grantee_principal in names_caller and "RetireGrant" in grant.operations:
+        return Evaluation(_ALLOWED, Basis.GRANT, (), tuple(results), (grant.grant_id,))
+    if grant.issuing_account is not None and caller.account_root == grant.issuing_account:
+        if caller.is_account_root:
+            return Evaluation(_ALLOWED, Basis.ACCOUNT_ROOT, (), tuple(results))
+        if allows:
+            return Evaluation(_ALLOWED, Basis.IDENTITY_POLICY, _refs(allows), tuple(results))
+    return Evaluation(_IMPLICIT_DENY, Basis.NO_ALLOW, (), tuple(results))
+
+
+def _granting(
+    grants: GrantSource, request: Request, new_grant: Grant | None, identity_allowed: bool
+) -> tuple[str, ...]:
+    """The ids of the grants that allow ``request`` (a grant to the caller's account
+    needs an identity-policy allow, as a key policy naming the account does)."""
+    allowing = [
+        grant.grant_id
+        for grant in grants_from(grants)
+        if grant.covers(request, new_grant)
+        and (grant.names(request) or (identity_allowed and grant.names_account_of(request)))
+    ]
+    return tuple(sorted(allowing))
 
 
 def _wrong_kind(policy: Policy, kind: PolicyKind) -> NoReturn:

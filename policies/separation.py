@@ -41,10 +41,9 @@ def covered_actions(clause: ActionClause | None) -> frozenset[str]:
     return frozenset(covered)
 
 
-def separation_of_duties_violations(policy: Policy) -> list[Finding]:
-    """One error finding per non-root principal given both management and usage actions."""
-    if policy.kind is not PolicyKind.KEY:
-        return []
+def _granted_actions(policy: Policy) -> tuple[dict[str, set[str]], dict[str, str]]:
+    """What each named principal (not the root) is given, with what ``*`` and its
+    role are given folded in; and where each was first given a usage action."""
     granted: dict[str, set[str]] = {}
     usage_pointer: dict[str, str] = {}
     for statement in policy.statements:
@@ -63,10 +62,41 @@ def separation_of_duties_violations(policy: Policy) -> list[Finding]:
     everyone = granted.get("*", set())
     for entry, actions in granted.items():
         actions |= everyone
-        session = _SESSION.fullmatch(entry)
-        if session is not None:
-            role = f"arn:{session['p']}:iam::{session['a']}:role/{session['r']}"
+        role = _role_of(entry)
+        if role is not None:
             actions |= granted.get(role, set())
+    return granted, usage_pointer
+
+
+def _role_of(principal: str) -> str | None:
+    session = _SESSION.fullmatch(principal)
+    if session is None:
+        return None
+    return f"arn:{session['p']}:iam::{session['a']}:role/{session['r']}"
+
+
+def management_actions_of(policy: Policy, principal: str) -> frozenset[str]:
+    """The management actions the key policy gives ``principal`` (by the same
+    conservative reading as the check: conditions ignored, ``*`` and the role of a
+    session included). The account root manages nothing here: it is exempt.
+
+    CreateGrant uses this to refuse a grant of key use to a key administrator.
+    """
+    if principal.endswith(":root"):
+        return frozenset()
+    granted, _ = _granted_actions(policy)
+    actions = set(granted.get(principal, granted.get("*", set())))
+    role = _role_of(principal)
+    if role is not None:
+        actions |= granted.get(role, set())
+    return frozenset(actions & MANAGEMENT_ACTIONS)
+
+
+def separation_of_duties_violations(policy: Policy) -> list[Finding]:
+    """One error finding per non-root principal given both management and usage actions."""
+    if policy.kind is not PolicyKind.KEY:
+        return []
+    granted, usage_pointer = _granted_actions(policy)
     positions = pointer_positions(policy.text)
     findings: list[Finding] = []
     for entry in sorted(granted):

@@ -9,6 +9,10 @@ decisive and matched statements with their source spans, every statement whose
 principal and action matched with its per-condition outcome, the keys the policies
 read that the request did not supply, and each policy's own verdict.
 
+Grants are an input like the policies (``grants``: :class:`~policies.grants.Grant`
+objects or AWS's ``GrantListEntry`` JSON), so a decision a grant made is explained
+by the grant's id (``DecisiveGrants``) like a policy's by its statements.
+
 Without a key policy (``None``) the identity policies alone are evaluated for every
 action, as IAM's simulator does; the service itself would also need a key policy
 that allows or delegates.
@@ -27,6 +31,7 @@ from policies.actions import expand_action_pattern, is_account_action
 from policies.authorize import Evaluation, decide_account_action, decide_key_access
 from policies.conditions import ConditionResult
 from policies.evaluate import StatementEvaluation
+from policies.grants import Grant, grant_from_json
 from policies.model import Policy, PolicyKind, StatementRef
 from policies.operands import display_value
 from policies.parser import parse_policy
@@ -47,10 +52,15 @@ def simulate(
     principal_tags: Mapping[str, str] | None = None,
     principal_account: str | None = None,
     key_account: str | None = None,
-    grant_allows: bool = False,
+    grants: Sequence[Grant | Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """Simulate ``actions`` for ``principal``; raise PolicyError for an invalid policy."""
+    """Simulate ``actions`` for ``principal``; raise PolicyError for an invalid policy
+    and GrantDocumentError for an invalid grant."""
     parsed_key_policy = _key_policy(key_policy)
+    parsed_grants = [
+        grant if isinstance(grant, Grant) else grant_from_json(grant, resource or "*", index)
+        for index, grant in enumerate(grants)
+    ]
     parsed_identity = _identity_policies(identity_policies)
     expanded = expand_actions(actions)
     results = []
@@ -76,7 +86,7 @@ def simulate(
         else:
             owner = key_account or _account_of(target) or request.account or ""
             evaluation = decide_key_access(
-                parsed_key_policy, parsed_identity, request, owner, grant_allows=grant_allows
+                parsed_key_policy, parsed_identity, request, owner, grants=parsed_grants
             )
         results.append(_result(action, target, evaluation))
     return {
@@ -201,6 +211,7 @@ def _result(action: str, resource: str, evaluation: Evaluation) -> dict[str, Any
         "Decision": evaluation.decision.value,
         "Basis": evaluation.basis.value,
         "DecisiveStatements": [_statement_json(ref) for ref in evaluation.decisive_statements],
+        "DecisiveGrants": list(evaluation.decisive_grants),
         "MatchedStatements": [_statement_json(ref) for ref in evaluation.matched_statements],
         "EvaluatedStatements": [_evaluated_json(item) for item in evaluation.statements],
         "MissingContextValues": list(evaluation.missing_context_values),

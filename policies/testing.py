@@ -19,7 +19,9 @@ A test file is JSON::
           "action": "kms:Decrypt",
           "resource": "optional; defaults to keyArn, or * for account actions",
           "context": {"kms:EncryptionContext:Dept": "IT", "aws:CurrentTime": {"$date": "..."}},
-          "grantAllows": false,
+          "grants": [{"GranteePrincipal": "arn:aws:iam::111122223333:role/App",
+                      "Operations": ["Decrypt"],
+                      "Constraints": {"EncryptionContextSubset": {"Dept": "IT"}}}],
           "expect": "allowed"
         }
       ]
@@ -30,6 +32,8 @@ A test file is JSON::
 * ``identityPolicies`` (optional) maps a principal ARN to its identity policies (one
   or a list; paths or inline objects). A role session uses its role's policies.
 * ``keyAccount`` defaults to the account in ``keyArn``.
+* ``grants`` (optional) are the key's grants for the case, in AWS's
+  ``GrantListEntry`` shape; a grant can only allow, never lift a Deny.
 * ``expect`` is ``allowed``, ``explicitDeny`` or ``implicitDeny``.
 * Context values are JSON strings, numbers, booleans or lists of them (a list is a
   multi-valued key); ``{"$date": "..."}``, ``{"$ip": "..."}`` and
@@ -53,6 +57,7 @@ from policies.actions import is_account_action
 from policies.authorize import Evaluation, decide_account_action, decide_key_access
 from policies.errors import PolicyDocumentError
 from policies.evaluate import Decision
+from policies.grants import Grant, GrantDocumentError, grant_from_json
 from policies.model import Policy, PolicyKind
 from policies.operands import ContextScalar, parse_date
 from policies.parser import parse_policy
@@ -243,5 +248,19 @@ class _Suite:
             policies,
             request,
             self.key_account,
-            grant_allows=bool(case.get("grantAllows", False)),
+            grants=self.grants(case),
         )
+
+    def grants(self, case: dict[str, Any]) -> list[Grant]:
+        if "grantAllows" in case:
+            raise TestFileError(
+                f'{self.file}: grantAllows is gone: give the grants themselves as "grants" '
+                "(GranteePrincipal, Operations, Constraints)"
+            )
+        raw = case.get("grants", [])
+        if not isinstance(raw, list):
+            raise TestFileError(f"{self.file}: grants must be a list")
+        try:
+            return [grant_from_json(grant, self.key_arn, index) for index, grant in enumerate(raw)]
+        except GrantDocumentError as error:
+            raise TestFileError(f"{self.file}: {error}") from error

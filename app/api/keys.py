@@ -29,25 +29,33 @@ class KeyConverter(PathConverter):
     /v1/keys/{id}/encrypt`` is a 405 with the methods ``…/encrypt`` allows,
     not DescribeKey of the key ``"{id}/encrypt"``. (An alias whose last part
     is such a name, ``alias/tags``, is described by ``alias%2Ftags`` only
-    through its ARN or the AWS door.)
+    through its ARN or the AWS door.) The same holds one level down for the
+    sub-resources that have items of their own: ``…/grants/{GrantId}``.
     """
 
     def to_python(self, value: str) -> str:
-        if value.rpartition("/")[2] in _sub_resources(self.map):
+        names, nested = _sub_resources(self.map)
+        parts = value.split("/")
+        if parts[-1] in names or (len(parts) > 2 and parts[-2] in nested):
             raise NoMatch()
         return value
 
 
-def _sub_resources(url_map: Map) -> frozenset[str]:
-    names = getattr(url_map, "_trent_key_sub_resources", None)
-    if names is None:
-        names = frozenset(
-            rule.rule[len(SUB_RESOURCE) :].partition("/")[0]
+def _sub_resources(url_map: Map) -> tuple[frozenset[str], frozenset[str]]:
+    """The names of a key's sub-resources, and of those with items below them."""
+    found = getattr(url_map, "_trent_key_sub_resources", None)
+    if found is None:
+        tails = [
+            rule.rule[len(SUB_RESOURCE) :]
             for rule in url_map.iter_rules()
             if rule.rule.startswith(SUB_RESOURCE)
+        ]
+        found = (
+            frozenset(tail.partition("/")[0] for tail in tails),
+            frozenset(tail.partition("/")[0] for tail in tails if "/" in tail),
         )
-        url_map._trent_key_sub_resources = names  # type: ignore[attr-defined]
-    return names
+        url_map._trent_key_sub_resources = found  # type: ignore[attr-defined]
+    return found
 
 
 #: A key made by CreateKey, for the document's links to the calls that use one.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.api import access_keys, audit, health, identity, keys, policy
+from app.api import access_keys, audit, grants, health, identity, keys, policy
 from app.api.door import error_headers
 from app.api.json_schema import (
     UnexpressedConstraint,
@@ -241,6 +241,7 @@ ROUTES: tuple[Route, ...] = (
     *health.ROUTES,
     *identity.ROUTES,
     *keys.ROUTES,
+    *grants.ROUTES,
     *policy.ROUTES,
     *audit.ROUTES,
     *access_keys.ROUTES,

@@ -22,12 +22,19 @@ class AuditNotes:
     encryption_context: dict[str, str] | None = None
     #: Sids of the statements that decided an authorization (never the reason).
     decision_sids: list[str] = field(default_factory=list)
+    #: Ids of the grants the request made, retired, revoked or was allowed by.
+    grant_ids: list[str] = field(default_factory=list)
     #: Extra request facts safe to record (e.g. ``bypassSeparationOfDutiesCheck``).
     extra: dict[str, Any] = field(default_factory=dict)
 
     def add_resource(self, arn: str) -> None:
         if arn not in self.resources:
             self.resources.append(arn)
+
+    def add_grants(self, grant_ids: tuple[str, ...] | list[str]) -> None:
+        for grant_id in grant_ids:
+            if grant_id not in self.grant_ids:
+                self.grant_ids.append(grant_id)
 
 
 @dataclass(frozen=True)
@@ -54,3 +61,4 @@ class AuditEvent:
     decision_sids: tuple[str, ...] = ()
     key_version: int | None = None
     latency_ms: float | None = None
+    grant_ids: tuple[str, ...] = ()

@@ -112,6 +112,10 @@ def event_body(event: AuditEvent, *, extra: Mapping[str, Any] | None = None) -> 
         "keyVersion": event.key_version,
         "latencyUs": None if event.latency_ms is None else micros(event.latency_ms / 1000),
     }
+    if event.grant_ids:
+        # Only when a grant took part, so the bodies of every other event (and
+        # of events written before grants existed) keep their exact form.
+        body["grantIds"] = [clip(grant_id, _MAX_SID) for grant_id in event.grant_ids[:_MAX_SIDS]]
     if extra:
         for name in extra:
             if name in body:

@@ -1,9 +1,11 @@
 """Authorization of every operation, as docs/policies.md describes it.
 
-A key operation is decided on the key policy, the caller's identity policies
-and root delegation: an explicit Deny anywhere wins; otherwise the key policy
-must allow the caller directly, or allow the caller's account root while an
-identity policy allows the caller. Account-level operations (CreateKey,
+A key operation is decided on the key policy, the caller's identity policies,
+root delegation and the key's grants: an explicit Deny anywhere wins; otherwise
+the key policy must allow the caller directly, or allow the caller's account
+root while an identity policy allows the caller, or a grant on the key must
+cover the request. Grants are read from the database (never a cache) and only
+when no policy allowed: most requests never look. Account-level operations (CreateKey,
 ListKeys, ListAliases, GenerateRandom, reading the audit log) are decided on
 identity policies alone, and the account root may do them unless denied.
 
@@ -14,7 +16,7 @@ statement matched or why.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -140,6 +142,16 @@ def _denied(ctx: OperationContext, action: str, resource: str) -> AccessDeniedEr
     )
 
 
+def grants_for(
+    services: Services, key: Key, request: policies.Request
+) -> Callable[[], Sequence[policies.Grant]]:
+    """The key's grants that could name the caller (itself, its role, its
+    account), read only if the decision comes to grants."""
+    caller = request.caller
+    grantees = [arn for arn in (caller.arn, caller.role_arn, caller.account_root) if arn]
+    return lambda: services.grants.for_grantees(key.key_id, grantees)
+
+
 def authorize_key_action(
     services: Services,
     ctx: OperationContext,
@@ -148,21 +160,29 @@ def authorize_key_action(
     *,
     conditions: Mapping[str, object] | None = None,
     request_alias: str | None = None,
-) -> None:
-    """Allow ``action`` on ``key`` or raise :class:`AccessDeniedError`."""
+    new_grant: policies.Grant | None = None,
+) -> policies.Evaluation:
+    """Allow ``action`` on ``key`` or raise :class:`AccessDeniedError`.
+
+    ``new_grant`` is the grant a CreateGrant request would create: a grant
+    allows CreateGrant only for grants no wider than itself."""
     request = build_request(services, ctx, action, key.arn, key, conditions, request_alias)
     evaluation = policies.decide_key_access(
         parsed_key_policy(key.policy, ctx.principal.partition),
         identity_policies_of(services, ctx),
         request,
         key.account,
+        grants=grants_for(services, key, request),
+        new_grant=new_grant,
     )
     ctx.notes.add_resource(key.arn)
     ctx.notes.decision_sids.extend(
         ref.sid or f"#{ref.index}" for ref in evaluation.decisive_statements
     )
+    ctx.notes.add_grants(evaluation.decisive_grants)
     if not evaluation.allowed:
         raise _denied(ctx, action, key.arn)
+    return evaluation
 
 
 def authorize_account_action(

@@ -18,13 +18,13 @@ from app.errors import (
     AccessDeniedError,
     IncorrectKeyError,
     InvalidCiphertextError,
-    InvalidGrantTokenError,
     InvalidKeyUsageError,
     ValidationError,
 )
 from app.keys.model import ENCRYPT_DECRYPT, SYMMETRIC_DEFAULT, Key, require_state
 from app.operations import access
 from app.operations.context import OperationContext
+from app.operations.grant_tokens import check_grant_tokens
 from app.operations.kinds import read_only
 from app.operations.resolve import ResolvedKey, key_uuid, load_material, resolve_key
 from app.operations.services import Services
@@ -56,13 +56,6 @@ def _check_symmetric(key: Key, operation: str) -> None:
         raise InvalidKeyUsageError(
             f"{key.arn} key usage is {key.key_usage} which is not valid for {operation}."
         )
-
-
-def _check_grant_tokens(tokens: list[str]) -> None:
-    # This service issues no grants yet, so no grant token can be valid; a
-    # token is refused rather than ignored, as AWS does with unknown tokens.
-    if tokens:
-        raise InvalidGrantTokenError("The grant token is not valid.")
 
 
 def _usable_key(
@@ -108,7 +101,7 @@ class EncryptRequest:
 
 @read_only
 def encrypt(services: Services, ctx: OperationContext, req: EncryptRequest) -> dict[str, Any]:
-    _check_grant_tokens(req.grant_tokens)
+    check_grant_tokens(services, req.grant_tokens)
     key = _usable_key(
         services,
         ctx,
@@ -188,7 +181,7 @@ def _open(
 
 @read_only
 def decrypt(services: Services, ctx: OperationContext, req: DecryptRequest) -> dict[str, Any]:
-    _check_grant_tokens(req.grant_tokens)
+    check_grant_tokens(services, req.grant_tokens)
     key, plaintext, used_material = _open(
         services,
         ctx,
@@ -223,7 +216,7 @@ class ReEncryptRequest:
 def re_encrypt(services: Services, ctx: OperationContext, req: ReEncryptRequest) -> dict[str, Any]:
     """Decrypt under the source key and encrypt under the destination key in one
     call; the plaintext never leaves the service."""
-    _check_grant_tokens(req.grant_tokens)
+    check_grant_tokens(services, req.grant_tokens)
     destination = _usable_key(
         services,
         ctx,
@@ -280,7 +273,7 @@ class GenerateDataKeyRequest:
 def generate_data_key(
     services: Services, ctx: OperationContext, req: GenerateDataKeyRequest
 ) -> dict[str, Any]:
-    _check_grant_tokens(req.grant_tokens)
+    check_grant_tokens(services, req.grant_tokens)
     if (req.number_of_bytes is None) == (req.key_spec is None):
         raise ValidationError(
             "Exactly one of KeySpec and NumberOfBytes must be specified.", field="KeySpec"

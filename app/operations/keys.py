@@ -21,6 +21,7 @@ from app.keys.model import (
 )
 from app.operations import access, policy_documents
 from app.operations.context import OperationContext
+from app.operations.grant_tokens import check_grant_tokens
 from app.operations.key_updates import DAY, apply_changes, service_event
 from app.operations.kinds import read_only
 from app.operations.resolve import resolve_key
@@ -145,8 +146,17 @@ class KeyIdRequest:
     key_id: str
 
 
+@dataclass(frozen=True)
+class DescribeKeyRequest:
+    key_id: str
+    grant_tokens: list[str] = field(default_factory=list)
+
+
 @read_only
-def describe_key(services: Services, ctx: OperationContext, req: KeyIdRequest) -> dict[str, Any]:
+def describe_key(
+    services: Services, ctx: OperationContext, req: DescribeKeyRequest
+) -> dict[str, Any]:
+    check_grant_tokens(services, req.grant_tokens)
     resolved = resolve_key(services, ctx, req.key_id, allow_alias=True)
     access.authorize_key_action(
         services, ctx, "kms:DescribeKey", resolved.key, request_alias=resolved.alias_name
@@ -266,6 +276,7 @@ def delete_expired_keys(services: Services) -> list[str]:
                 or key.deletion_date > services.now()
             ):
                 continue
+            services.grants.delete_for_key(key_id)
             services.keys.delete_key(key_id)
             services.audit.append(service_event(services, "DeleteKey", key.arn))
         services.materials.invalidate(key.arn)

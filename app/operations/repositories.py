@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+import policies
 from app.auth.access_keys import AccessKeyRecord
 from app.crypto.sealed import SealedMaterial
 from app.keys.model import Alias, Key, KeyVersionInfo
@@ -168,4 +169,45 @@ class IdentityPolicyRepository(Protocol):
 
     def all_documents(self) -> Iterator[tuple[str, str, str]]:
         """``(principal ARN, policy name, document)`` of every identity policy."""
+        ...
+
+
+class GrantRepository(Protocol):
+    """Grants on keys. Never cached: a retired or revoked grant stops allowing at once."""
+
+    def insert(self, key_id: str, grant: policies.Grant) -> None: ...
+
+    def get(self, grant_id: str) -> policies.Grant | None: ...
+
+    def for_grantees(self, key_id: str, grantees: Sequence[str]) -> list[policies.Grant]:
+        """The key's grants whose grantee is one of ``grantees``."""
+        ...
+
+    def named(self, key_id: str, name: str) -> list[policies.Grant]:
+        """The key's grants with this ``Name``, oldest first."""
+        ...
+
+    def count_for_key(self, key_id: str) -> int: ...
+
+    def list_for_key(
+        self,
+        key_id: str,
+        *,
+        after: int,
+        limit: int,
+        grant_id: str | None = None,
+        grantee: str | None = None,
+    ) -> list[tuple[int, policies.Grant]]:
+        """Up to ``limit`` of the key's grants after position ``after``, oldest
+        first, each with its position (for the paging marker)."""
+        ...
+
+    def list_retirable(
+        self, retiring_principal: str, *, after: int, limit: int
+    ) -> list[tuple[int, policies.Grant]]: ...
+
+    def delete(self, grant_id: str) -> bool: ...
+
+    def delete_for_key(self, key_id: str) -> int:
+        """Remove every grant of a key (the key is being deleted)."""
         ...

@@ -29,6 +29,7 @@ from app.crypto.randomness import random_bytes
 from app.crypto.root_key import RootKeyProvider
 from app.operations.repositories import (
     AccessKeyRepository,
+    GrantRepository,
     IdentityPolicyRepository,
     KeyRepository,
 )
@@ -58,6 +59,7 @@ class Services:
     keys: KeyRepository
     access_keys: AccessKeyRepository
     identity_policies: IdentityPolicyRepository
+    grants: GrantRepository
     #: Where the audit log keeps its records (the log itself is :attr:`audit`).
     audit_repository: AuditRepository
     clock: Callable[[], float] = field(default=time.time)

@@ -59,6 +59,7 @@ def build_event(
         decision_sids=tuple(notes.decision_sids) if notes else (),
         key_version=notes.key_version if notes else None,
         latency_ms=(time.monotonic() - call.started) * 1000.0,
+        grant_ids=tuple(notes.grant_ids) if notes else (),
     )
 
 

@@ -32,6 +32,7 @@ PATH_MEMBERS: Mapping[str, str] = {
     "policy_name": "PolicyName",
     "event_id": "EventId",
     "access_key_id": "AccessKeyId",
+    "grant_id": "GrantId",
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import fields
 
-from app.errors import InvalidGrantTokenError, UnsupportedOperationError
+from app.errors import UnsupportedOperationError
 from app.operations import aliases, encryption, keys, policy_documents, rotation
 from app.operations import tags as tag_ops
 from app.schemas.base import (
@@ -59,7 +59,7 @@ def _key_id(data_key: str, *, required: bool = False) -> Text:
     return Text(min_length=1, max_length=2048, data_key=data_key, required=required)
 
 
-def _grant_tokens() -> TextList:
+def grant_tokens_member() -> TextList:
     # Grant tokens are bearer secrets: never quoted in a message.
     item = Text(min_length=1, max_length=8192, quote=False)
     return TextList(item=item, max_items=10, data_key="GrantTokens")
@@ -115,16 +115,10 @@ class KeyIdSchema(RequestSchema):
 
 
 class DescribeKeySchema(RequestSchema):
-    builds = keys.KeyIdRequest
+    builds = keys.DescribeKeyRequest
 
     key_id = _key_id("KeyId", required=True)
-    grant_tokens = _grant_tokens()
-
-    def arguments(self, data: dict[str, Any]) -> dict[str, Any]:
-        if data.get("grant_tokens"):
-            # No grants exist in this service yet, so no grant token is valid.
-            raise InvalidGrantTokenError("The grant token is not valid.")
-        return {"key_id": data["key_id"]}
+    grant_tokens = grant_tokens_member()
 
 
 class ListKeysSchema(RequestSchema):
@@ -234,7 +228,7 @@ class EncryptSchema(RequestSchema):
     key_id = _key_id("KeyId", required=True)
     plaintext = Blob(required=True, min_bytes=1, max_bytes=4096, data_key="Plaintext")
     encryption_context = StringMap(data_key="EncryptionContext")
-    grant_tokens = _grant_tokens()
+    grant_tokens = grant_tokens_member()
     encryption_algorithm = Text(choices=ENCRYPTION_ALGORITHMS, data_key="EncryptionAlgorithm")
 
 
@@ -243,7 +237,7 @@ class DecryptSchema(RequestSchema):
 
     ciphertext_blob = Blob(required=True, min_bytes=1, max_bytes=6144, data_key="CiphertextBlob")
     encryption_context = StringMap(data_key="EncryptionContext")
-    grant_tokens = _grant_tokens()
+    grant_tokens = grant_tokens_member()
     key_id = _key_id("KeyId")
     encryption_algorithm = Text(choices=ENCRYPTION_ALGORITHMS, data_key="EncryptionAlgorithm")
 
@@ -262,7 +256,7 @@ class ReEncryptSchema(RequestSchema):
     destination_encryption_algorithm = Text(
         choices=ENCRYPTION_ALGORITHMS, data_key="DestinationEncryptionAlgorithm"
     )
-    grant_tokens = _grant_tokens()
+    grant_tokens = grant_tokens_member()
 
 
 class GenerateDataKeySchema(RequestSchema):
@@ -272,7 +266,7 @@ class GenerateDataKeySchema(RequestSchema):
     encryption_context = StringMap(data_key="EncryptionContext")
     number_of_bytes = Int(minimum=1, maximum=1024, data_key="NumberOfBytes")
     key_spec = Text(choices=("AES_256", "AES_128"), data_key="KeySpec")
-    grant_tokens = _grant_tokens()
+    grant_tokens = grant_tokens_member()
 
 
 class GenerateDataKeyWithoutPlaintextSchema(GenerateDataKeySchema):

@@ -95,6 +95,27 @@ class IdentityPolicyRow(BaseModel):
         indexes = ((("principal_arn", "name"), True),)
 
 
+class GrantRow(BaseModel):
+    """A grant on a key. ``seq`` orders listings (the paging marker's position);
+    operations are a JSON list, constraints a JSON object or NULL."""
+
+    seq = peewee.AutoField()
+    grant_id = peewee.CharField(max_length=128, unique=True)
+    key = peewee.ForeignKeyField(KeyRow, backref="grants", on_delete="CASCADE")
+    key_arn = peewee.CharField(max_length=256)
+    grantee_principal = peewee.CharField(max_length=256)
+    retiring_principal = peewee.CharField(max_length=256, null=True, index=True)
+    operations = peewee.TextField()
+    constraints = peewee.TextField(null=True)
+    name = peewee.CharField(max_length=256, null=True)
+    issuing_account = peewee.CharField(max_length=256)
+    created_at = peewee.DoubleField()
+
+    class Meta:
+        table_name = "grant"
+        indexes = ((("key", "grantee_principal"), False), (("key", "name"), False))
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     KeyRow,
     KeyVersionRow,
@@ -103,4 +124,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     IdentityPolicyRow,
     *AUDIT_MODELS,
     AccessKeyRow,
+    GrantRow,
 )

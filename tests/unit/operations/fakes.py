@@ -18,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import policies
 from app import markers
 from app.audit.repository import (
     GENESIS_HASH,
@@ -397,6 +398,73 @@ class FakeIdentityPolicyRepository(_Rows):
             yield arn, name, document
 
 
+class FakeGrantRepository(_Rows):
+    def __init__(self) -> None:
+        #: grant id → (position, key id, grant), in insertion order.
+        self.grants: dict[str, tuple[int, str, policies.Grant]] = {}
+        self.next_position = 1
+        #: How many times a lookup asked the store (grants are never cached).
+        self.lookups = 0
+
+    def insert(self, key_id: str, grant: policies.Grant) -> None:
+        self.grants[grant.grant_id] = (self.next_position, key_id, grant)
+        self.next_position += 1
+
+    def get(self, grant_id: str) -> policies.Grant | None:
+        self.lookups += 1
+        found = self.grants.get(grant_id)
+        return None if found is None else found[2]
+
+    def _rows(self) -> list[tuple[int, str, policies.Grant]]:
+        return sorted(self.grants.values(), key=lambda row: row[0])
+
+    def for_grantees(self, key_id: str, grantees: Sequence[str]) -> list[policies.Grant]:
+        self.lookups += 1
+        return [g for _, k, g in self._rows() if k == key_id and g.grantee_principal in grantees]
+
+    def named(self, key_id: str, name: str) -> list[policies.Grant]:
+        return [g for _, k, g in self._rows() if k == key_id and g.name == name]
+
+    def count_for_key(self, key_id: str) -> int:
+        return sum(1 for _, k, _ in self.grants.values() if k == key_id)
+
+    def list_for_key(
+        self,
+        key_id: str,
+        *,
+        after: int,
+        limit: int,
+        grant_id: str | None = None,
+        grantee: str | None = None,
+    ) -> list[tuple[int, policies.Grant]]:
+        return [
+            (position, g)
+            for position, k, g in self._rows()
+            if k == key_id
+            and position > after
+            and grant_id in (None, g.grant_id)
+            and grantee in (None, g.grantee_principal)
+        ][:limit]
+
+    def list_retirable(
+        self, retiring_principal: str, *, after: int, limit: int
+    ) -> list[tuple[int, policies.Grant]]:
+        return [
+            (position, g)
+            for position, _, g in self._rows()
+            if g.retiring_principal == retiring_principal and position > after
+        ][:limit]
+
+    def delete(self, grant_id: str) -> bool:
+        return self.grants.pop(grant_id, None) is not None
+
+    def delete_for_key(self, key_id: str) -> int:
+        doomed = [grant_id for grant_id, (_, k, _) in self.grants.items() if k == key_id]
+        for grant_id in doomed:
+            del self.grants[grant_id]
+        return len(doomed)
+
+
 class FakeAuditRepository(_Rows):
     """The audit log's records; its transactions are the :class:`FakeDatabase`'s."""
 
@@ -501,6 +569,7 @@ class FakeWorld:
     keys: FakeKeyRepository
     access_keys: FakeAccessKeyRepository
     identity_policies: FakeIdentityPolicyRepository
+    grants: FakeGrantRepository
     audit: FakeAuditRepository
     clock: FakeClock
     random: SeededRandom
@@ -514,8 +583,9 @@ def fake_world(data_dir: Path) -> FakeWorld:
     keys = FakeKeyRepository()
     access_keys = FakeAccessKeyRepository()
     identity_policies = FakeIdentityPolicyRepository()
+    grants = FakeGrantRepository()
     audit = FakeAuditRepository(database)
-    database.repositories = [keys, access_keys, identity_policies, audit]
+    database.repositories = [keys, access_keys, identity_policies, grants, audit]
     clock = FakeClock()
     randomness = SeededRandom()
     services = Services(
@@ -525,10 +595,11 @@ def fake_world(data_dir: Path) -> FakeWorld:
         keys=keys,
         access_keys=access_keys,
         identity_policies=identity_policies,
+        grants=grants,
         audit_repository=audit,
         clock=clock,
         random_bytes=randomness,
     )
     return FakeWorld(
-        services, database, keys, access_keys, identity_policies, audit, clock, randomness
+        services, database, keys, access_keys, identity_policies, grants, audit, clock, randomness
     )

@@ -39,7 +39,7 @@ def test_an_alias_names_its_key_for_cryptographic_operations(world: FakeWorld) -
     key_id = new_key(world)
     aliases.create_alias(world.services, ROOT, aliases.CreateAliasRequest("alias/app", key_id))
     assert key_behind(world, "alias/app") == key_id
-    described = keys.describe_key(world.services, ROOT, keys.KeyIdRequest("alias/app"))
+    described = keys.describe_key(world.services, ROOT, keys.DescribeKeyRequest("alias/app"))
     assert described["KeyMetadata"]["KeyId"] == key_id
     [entry] = listed(world)
     assert entry["AliasName"] == "alias/app" and entry["TargetKeyId"] == key_id

@@ -67,7 +67,7 @@ def test_key_ids_and_material_come_from_the_services_randomness(world: FakeWorld
 def test_describe_and_list_show_only_the_callers_keys(world: FakeWorld) -> None:
     ours = create(world)
     keys.create_key(world.services, caller(account=OTHER_ACCOUNT), keys.CreateKeyRequest())
-    described = keys.describe_key(world.services, ROOT, keys.KeyIdRequest(ours["KeyId"]))
+    described = keys.describe_key(world.services, ROOT, keys.DescribeKeyRequest(ours["KeyId"]))
     assert described["KeyMetadata"] == ours
     listed = keys.list_keys(world.services, ROOT, keys.ListRequest())
     assert listed == {
@@ -76,7 +76,7 @@ def test_describe_and_list_show_only_the_callers_keys(world: FakeWorld) -> None:
     }
     with pytest.raises(NotFoundError):
         keys.describe_key(
-            world.services, caller(account=OTHER_ACCOUNT), keys.KeyIdRequest(ours["KeyId"])
+            world.services, caller(account=OTHER_ACCOUNT), keys.DescribeKeyRequest(ours["KeyId"])
         )
 
 
@@ -118,7 +118,7 @@ def test_a_user_without_an_identity_policy_cannot_create_keys(world: FakeWorld) 
 def test_a_disabled_key_refuses_encryption_until_enabled_again(world: FakeWorld) -> None:
     key_id = create(world)["KeyId"]
     keys.disable_key(world.services, ROOT, keys.KeyIdRequest(key_id))
-    described = keys.describe_key(world.services, ROOT, keys.KeyIdRequest(key_id))
+    described = keys.describe_key(world.services, ROOT, keys.DescribeKeyRequest(key_id))
     assert described["KeyMetadata"]["KeyState"] == "Disabled"
     with pytest.raises(DisabledError):
         encrypt(world, key_id)
@@ -131,7 +131,7 @@ def test_a_description_update_is_stored(world: FakeWorld) -> None:
     keys.update_key_description(
         world.services, ROOT, keys.UpdateKeyDescriptionRequest(key_id, "new")
     )
-    described = keys.describe_key(world.services, ROOT, keys.KeyIdRequest(key_id))
+    described = keys.describe_key(world.services, ROOT, keys.DescribeKeyRequest(key_id))
     assert described["KeyMetadata"]["Description"] == "new"
 
 
@@ -154,7 +154,7 @@ def test_scheduled_deletion_blocks_use_and_cancelling_leaves_the_key_disabled(
         keys.schedule_key_deletion(world.services, ROOT, keys.ScheduleKeyDeletionRequest(key_id))
 
     keys.cancel_key_deletion(world.services, ROOT, keys.KeyIdRequest(key_id))
-    metadata = keys.describe_key(world.services, ROOT, keys.KeyIdRequest(key_id))["KeyMetadata"]
+    metadata = keys.describe_key(world.services, ROOT, keys.DescribeKeyRequest(key_id))["KeyMetadata"]
     assert metadata["KeyState"] == "Disabled" and "DeletionDate" not in metadata
     keys.enable_key(world.services, ROOT, keys.KeyIdRequest(key_id))
     decrypted = encryption.decrypt(world.services, ROOT, encryption.DecryptRequest(ciphertext))

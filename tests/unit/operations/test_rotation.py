@@ -36,7 +36,7 @@ def decrypt(world: FakeWorld, blob: bytes) -> bytes:
 
 
 def material_id(world: FakeWorld, key_id: str) -> str:
-    described = keys.describe_key(world.services, ROOT, keys.KeyIdRequest(key_id))
+    described = keys.describe_key(world.services, ROOT, keys.DescribeKeyRequest(key_id))
     found: str = described["KeyMetadata"]["CurrentKeyMaterialId"]
     return found
 

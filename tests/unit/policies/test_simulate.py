@@ -182,8 +182,19 @@ def test_context_keys_discovery() -> None:
     assert context_keys([policy]) == ["aws:SecureTransport", "kms:EncryptionContext:Dept"]
 
 
-def test_grant_input() -> None:
-    (result,) = results(
-        run(principal=f"arn:aws:iam::{ACCOUNT}:user/bob", identity_policies={}, grant_allows=True)
-    )
+def test_a_grant_given_as_data_explains_the_decision_it_made() -> None:
+    bob = f"arn:aws:iam::{ACCOUNT}:user/bob"
+    grant = {"GrantId": "g-1", "GranteePrincipal": bob, "Operations": ["Decrypt"]}
+    (result,) = results(run(principal=bob, identity_policies={}, grants=[grant]))
     assert (result["Decision"], result["Basis"]) == ("allowed", "grant")
+    assert result["DecisiveGrants"] == ["g-1"]
+
+
+def test_a_grant_for_another_principal_or_operation_allows_nothing() -> None:
+    bob = f"arn:aws:iam::{ACCOUNT}:user/bob"
+    others = [
+        {"GranteePrincipal": f"arn:aws:iam::{ACCOUNT}:user/carol", "Operations": ["Decrypt"]},
+        {"GranteePrincipal": bob, "Operations": ["Encrypt"]},
+    ]
+    (result,) = results(run(principal=bob, identity_policies={}, grants=others))
+    assert (result["Decision"], result["DecisiveGrants"]) == ("implicitDeny", [])

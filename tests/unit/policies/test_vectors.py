@@ -16,6 +16,7 @@ from policies import (
     decide_key_access,
     parse_policy,
 )
+from policies.grants import grant_from_json
 from policies.testing import decode_context
 from tests.unit.policies.support import VECTORS
 
@@ -56,7 +57,7 @@ def test_vector(case: dict[str, Any]) -> None:
             identity,
             request,
             DOCUMENT["keyAccount"],
-            grant_allows=case.get("grantAllows", False),
+            grants=[grant_from_json(grant, DOCUMENT["keyArn"]) for grant in case.get("grants", [])],
         )
     assert evaluation.decision is Decision(case["expect"]), (
         f"{case['why']}: got {evaluation.decision} ({evaluation.basis})"
