@@ -41,6 +41,7 @@ def _register_commands() -> None:
     from app.cli.access_keys import access_key
     from app.cli.audit import audit
     from app.cli.audit_processes import audit_checkpointer, audit_writer
+    from app.cli.grants import grants
     from app.cli.init import init, migrate
     from app.cli.keys import decrypt, encrypt, keys
     from app.cli.serve import serve
@@ -58,6 +59,7 @@ def _register_commands() -> None:
         keys,
         encrypt,
         decrypt,
+        grants,
     ):
         main.add_command(command)
 
