@@ -1,4 +1,4 @@
-"""The grant repository: grants on keys, as :class:`policies.Grant` values.
+"""The grant repository: grants on keys, as :class:`Grant` values.
 
 Grants are never read through the read cache: a revoked or retired grant must
 stop allowing at once, on every host, so each lookup asks the database. A
@@ -11,18 +11,23 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-import policies
 from app.store.database import Store
 from app.store.models import GrantRow
+from policies.grants import (
+    GRANT_OPERATIONS,
+    Grant,
+    constraints_from_json,
+    constraints_json,
+)
 
 
-def _to_grant(row: GrantRow) -> policies.Grant:
-    return policies.Grant(
+def _to_grant(row: GrantRow) -> Grant:
+    return Grant(
         grant_id=row.grant_id,
         key_arn=row.key_arn,
         grantee_principal=row.grantee_principal,
         operations=frozenset(json.loads(row.operations)),
-        constraints=policies.constraints_from_json(
+        constraints=constraints_from_json(
             None if row.constraints is None else json.loads(row.constraints)
         ),
         retiring_principal=row.retiring_principal,
@@ -32,8 +37,8 @@ def _to_grant(row: GrantRow) -> policies.Grant:
     )
 
 
-def _operations_json(grant: policies.Grant) -> str:
-    return json.dumps([op for op in policies.GRANT_OPERATIONS if op in grant.operations])
+def _operations_json(grant: Grant) -> str:
+    return json.dumps([op for op in GRANT_OPERATIONS if op in grant.operations])
 
 
 class SqlGrantRepository:
@@ -45,8 +50,8 @@ class SqlGrantRepository:
     def __repr__(self) -> str:
         return f"SqlGrantRepository({self._store!r})"
 
-    def insert(self, key_id: str, grant: policies.Grant) -> None:
-        constraints = policies.constraints_json(grant.constraints)
+    def insert(self, key_id: str, grant: Grant) -> None:
+        constraints = constraints_json(grant.constraints)
         GrantRow.create(
             grant_id=grant.grant_id,
             key=key_id,
@@ -60,11 +65,11 @@ class SqlGrantRepository:
             created_at=grant.created_at or 0.0,
         )
 
-    def get(self, grant_id: str) -> policies.Grant | None:
+    def get(self, grant_id: str) -> Grant | None:
         row = GrantRow.get_or_none(GrantRow.grant_id == grant_id)
         return None if row is None else _to_grant(row)
 
-    def for_grantees(self, key_id: str, grantees: Sequence[str]) -> list[policies.Grant]:
+    def for_grantees(self, key_id: str, grantees: Sequence[str]) -> list[Grant]:
         if not grantees:
             return []
         rows = GrantRow.select().where(
@@ -72,7 +77,7 @@ class SqlGrantRepository:
         )
         return [_to_grant(row) for row in rows]
 
-    def named(self, key_id: str, name: str) -> list[policies.Grant]:
+    def named(self, key_id: str, name: str) -> list[Grant]:
         rows = (
             GrantRow.select()
             .where((GrantRow.key == key_id) & (GrantRow.name == name))
@@ -91,7 +96,7 @@ class SqlGrantRepository:
         limit: int,
         grant_id: str | None = None,
         grantee: str | None = None,
-    ) -> list[tuple[int, policies.Grant]]:
+    ) -> list[tuple[int, Grant]]:
         """Up to ``limit`` grants after position ``after``, with their positions."""
         condition = (GrantRow.key == key_id) & (GrantRow.seq > after)
         if grant_id is not None:
@@ -103,7 +108,7 @@ class SqlGrantRepository:
 
     def list_retirable(
         self, retiring_principal: str, *, after: int, limit: int
-    ) -> list[tuple[int, policies.Grant]]:
+    ) -> list[tuple[int, Grant]]:
         rows = (
             GrantRow.select()
             .where((GrantRow.retiring_principal == retiring_principal) & (GrantRow.seq > after))
