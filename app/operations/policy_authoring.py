@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import policies
-from app.errors import LimitExceededError, ValidationError
+from app.errors import AccessDeniedError, LimitExceededError, ValidationError
+from app.keys.model import Key
 from app.operations import access
 from app.operations.context import OperationContext
 from app.operations.kinds import read_only
@@ -73,6 +74,9 @@ class SimulatePolicyRequest:
     principal_tags: dict[str, str] = field(default_factory=dict)
     resource: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    #: Grants in AWS's ``GrantListEntry`` shape; ``None``: with ``KeyId``, the
+    #: key's own grants for the principal (if the caller may list them).
+    grants: list[dict[str, Any]] | None = None
 
 
 @read_only
@@ -84,12 +88,15 @@ def simulate_policy(
     document = req.policy
     resource = req.resource
     key_account = None
+    grants: list[policies.Grant | dict[str, Any]] = list(req.grants or [])
     if req.key_id is not None:
         key = resolve_key(services, ctx, req.key_id, allow_alias=True).key
         access.authorize_key_action(services, ctx, "kms:GetKeyPolicy", key)
         document = key.policy
         resource = resource or key.arn
         key_account = key.account
+        if req.grants is None:
+            grants = list(_stored_grants(services, ctx, key, req.principal))
     try:
         return policies.simulate(
             document,
@@ -100,6 +107,7 @@ def simulate_policy(
             req.context,
             principal_tags=req.principal_tags,
             key_account=key_account,
+            grants=grants,
         )
     except policies.PolicyTooLargeError as exc:
         raise LimitExceededError(str(exc)) from None
@@ -111,5 +119,22 @@ def simulate_policy(
             field="Policy",
         ) from None
     except ValueError as exc:
-        # ContextError and unknown action patterns: the caller's input.
+        # ContextError, unknown action patterns, grants that cannot be: the caller's input.
         raise ValidationError(str(exc)) from None
+
+
+def _stored_grants(
+    services: Services, ctx: OperationContext, key: Key, principal: str
+) -> list[policies.Grant]:
+    """The key's grants that could name ``principal``, when the caller may list the
+    key's grants (otherwise none: the simulation then shows policies alone)."""
+    try:
+        access.authorize_key_action(services, ctx, "kms:ListGrants", key)
+    except AccessDeniedError:
+        return []
+    try:
+        caller = policies.describe_caller(principal)
+    except ValueError:
+        return []
+    grantees = [arn for arn in (caller.arn, caller.role_arn, caller.account_root) if arn]
+    return services.grants.for_grantees(key.key_id, grantees)

@@ -7,9 +7,12 @@ from typing import Any, ClassVar
 from marshmallow import ValidationError as SchemaError
 from marshmallow import fields
 
+import policies
+from app.errors import ValidationError
 from app.operations import policy_authoring
 from app.schemas.base import (
     RequestSchema,
+    StrictSchema,
     StringMap,
     Text,
     TextList,
@@ -52,6 +55,56 @@ class ContextField(fields.Field[dict[str, Any]]):
         return dict(value)
 
 
+#: How many grants one simulation takes.
+MAX_SIMULATED_GRANTS = 100
+
+
+class SimulatedConstraintsSchema(StrictSchema):
+    encryption_context_equals = StringMap(max_entries=8, data_key="EncryptionContextEquals")
+    encryption_context_subset = StringMap(max_entries=8, data_key="EncryptionContextSubset")
+
+
+class SimulatedGrantSchema(StrictSchema):
+    """A grant to simulate with, in AWS's ``GrantListEntry`` shape."""
+
+    grant_id = Text(min_length=1, max_length=128, data_key="GrantId")
+    grantee_principal = Text(
+        required=True, min_length=1, max_length=256, data_key="GranteePrincipal"
+    )
+    retiring_principal = Text(min_length=1, max_length=256, data_key="RetiringPrincipal")
+    operations = TextList(
+        item=Text(choices=policies.GRANT_OPERATIONS),
+        min_items=1,
+        max_items=len(policies.GRANT_OPERATIONS),
+        required=True,
+        data_key="Operations",
+    )
+    constraints = fields.Nested(SimulatedConstraintsSchema, data_key="Constraints")
+    name = Text(min_length=1, max_length=256, data_key="Name")
+
+
+_GRANT_MEMBERS = {
+    "grant_id": "GrantId",
+    "grantee_principal": "GranteePrincipal",
+    "retiring_principal": "RetiringPrincipal",
+    "operations": "Operations",
+    "name": "Name",
+}
+
+
+def _grant_document(grant: dict[str, Any]) -> dict[str, Any]:
+    document = {
+        _GRANT_MEMBERS[name]: value for name, value in grant.items() if name in _GRANT_MEMBERS
+    }
+    constraints = grant.get("constraints")
+    if constraints is not None:
+        document["Constraints"] = {
+            "EncryptionContextEquals": constraints.get("encryption_context_equals"),
+            "EncryptionContextSubset": constraints.get("encryption_context_subset"),
+        }
+    return document
+
+
 class SimulatePolicySchema(RequestSchema):
     builds = policy_authoring.SimulatePolicyRequest
 
@@ -69,3 +122,14 @@ class SimulatePolicySchema(RequestSchema):
     )
     resource = Text(min_length=1, max_length=2048, data_key="Resource")
     context = ContextField(data_key="Context")
+    grants = fields.List(fields.Nested(SimulatedGrantSchema), data_key="Grants")
+
+    def arguments(self, data: dict[str, Any]) -> dict[str, Any]:
+        if "grants" in data:
+            if len(data["grants"]) > MAX_SIMULATED_GRANTS:
+                raise ValidationError(
+                    f"Grants: at most {MAX_SIMULATED_GRANTS} grants can be simulated at once.",
+                    field="Grants",
+                )
+            data["grants"] = [_grant_document(grant) for grant in data["grants"]]
+        return data

@@ -212,3 +212,45 @@ def test_a_grant_token_is_never_quoted_back(root: Kms) -> None:
     assert response.status_code == 400
     assert "S3CR3T" not in response.get_data(as_text=True)
     assert key_id  # the key exists; nothing about it leaked either
+
+
+def test_simulate_explains_a_decision_a_grant_made(root: Kms) -> None:
+    key_id = root.new_key()
+    created = create(root, key_id, Constraints={"EncryptionContextEquals": {"app": "pay"}})
+    request = {
+        "KeyId": key_id,
+        "Principal": ALICE_ARN,
+        "Actions": ["kms:Encrypt", "kms:Sign"],
+        "Context": {"kms:EncryptionContext:app": "pay"},
+    }
+    response = root.post("/v1/policy/simulate", request)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    encrypt, sign = response.get_json()["EvaluationResults"]
+    assert (encrypt["Decision"], encrypt["Basis"]) == ("allowed", "grant")
+    assert encrypt["DecisiveGrants"] == [created["GrantId"]]
+    assert sign["Decision"] == "implicitDeny"
+    # Grants given in the request replace the stored ones: a draft grant can be tried.
+    draft = {**request, "Grants": [{"GranteePrincipal": ALICE_ARN, "Operations": ["Decrypt"]}]}
+    drafted = root.post("/v1/policy/simulate", draft).get_json()["EvaluationResults"]
+    assert drafted[0]["Decision"] == "implicitDeny"
+
+
+@pytest.mark.parametrize(
+    "grant",
+    [
+        {"Operations": ["Decrypt"]},
+        {"GranteePrincipal": ALICE_ARN, "Operations": ["Launch"]},
+        {"GranteePrincipal": ALICE_ARN, "Operations": ["Decrypt"], "Token": "x"},
+        {
+            "GranteePrincipal": ALICE_ARN,
+            "Operations": ["Decrypt"],
+            "Constraints": {"EncryptionContextSubset": {"a": "1"}, "EncryptionContextEquals": {}},
+        },
+    ],
+)
+def test_simulate_refuses_a_grant_that_cannot_be(root: Kms, grant: dict[str, Any]) -> None:
+    key_id = root.new_key()
+    request = {"KeyId": key_id, "Principal": ALICE_ARN, "Actions": ["kms:Decrypt"]}
+    response = root.post("/v1/policy/simulate", {**request, "Grants": [grant]})
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] == "ValidationException"

@@ -87,7 +87,9 @@ def test_another_account_can_neither_encrypt_nor_decrypt_under_the_key(world: Fa
     key_id = new_key(world)
     blob = encrypt(world, key_id, b"x")
     stranger = caller("mallory", account=OTHER_ACCOUNT)
-    arn = keys.describe_key(world.services, ROOT, keys.DescribeKeyRequest(key_id))["KeyMetadata"]["Arn"]
+    arn = keys.describe_key(world.services, ROOT, keys.DescribeKeyRequest(key_id))["KeyMetadata"][
+        "Arn"
+    ]
     with pytest.raises(AccessDeniedError):
         encryption.encrypt(world.services, stranger, encryption.EncryptRequest(arn, b"x"))
     with pytest.raises(AccessDeniedError):

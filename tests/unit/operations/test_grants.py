@@ -481,3 +481,29 @@ def test_grants_survive_disabling_and_rotation_and_go_with_the_key(world: FakeWo
     world.clock.advance(8 * 86400)
     keys.delete_expired_keys(world.services)
     assert world.grants.get(grant_id) is None
+
+
+def test_simulation_shows_stored_grants_only_to_who_may_list_them(world: FakeWorld) -> None:
+    from app.operations import policy_authoring
+
+    reader = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": ROOT_ARN}, "Action": "kms:*", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": BOB_ARN},
+                "Action": "kms:GetKeyPolicy",
+                "Resource": "*",
+            },
+        ],
+    }
+    key_id = new_key(world, policy=json.dumps(reader))
+    grant_id = grant(world, key_id, ALICE_ARN, "Encrypt")["GrantId"]
+    request = policy_authoring.SimulatePolicyRequest(
+        principal=ALICE_ARN, actions=["kms:Encrypt"], key_id=key_id
+    )
+    (seen,) = policy_authoring.simulate_policy(world.services, ROOT, request)["EvaluationResults"]
+    assert (seen["Decision"], seen["DecisiveGrants"]) == ("allowed", [grant_id])
+    (hidden,) = policy_authoring.simulate_policy(world.services, BOB, request)["EvaluationResults"]
+    assert (hidden["Decision"], hidden["DecisiveGrants"]) == ("implicitDeny", [])

@@ -154,7 +154,9 @@ def test_scheduled_deletion_blocks_use_and_cancelling_leaves_the_key_disabled(
         keys.schedule_key_deletion(world.services, ROOT, keys.ScheduleKeyDeletionRequest(key_id))
 
     keys.cancel_key_deletion(world.services, ROOT, keys.KeyIdRequest(key_id))
-    metadata = keys.describe_key(world.services, ROOT, keys.DescribeKeyRequest(key_id))["KeyMetadata"]
+    metadata = keys.describe_key(world.services, ROOT, keys.DescribeKeyRequest(key_id))[
+        "KeyMetadata"
+    ]
     assert metadata["KeyState"] == "Disabled" and "DeletionDate" not in metadata
     keys.enable_key(world.services, ROOT, keys.KeyIdRequest(key_id))
     decrypted = encryption.decrypt(world.services, ROOT, encryption.DecryptRequest(ciphertext))
