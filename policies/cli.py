@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from policies.errors import PolicyDocumentError, PolicyError, PolicyTooLargeError
 from policies.lint import has_errors, lint_policy
@@ -60,6 +60,11 @@ def _argument_parser() -> argparse.ArgumentParser:
     )
     simulate_command.add_argument(
         "--principal-tag", action="append", default=[], metavar="KEY=VALUE", dest="tags"
+    )
+    simulate_command.add_argument(
+        "--grants",
+        metavar="FILE",
+        help="the key's grants: a JSON list of GrantListEntry objects (as ListGrants shows them)",
     )
     test_command = commands.add_parser("test", help="run policy test files")
     test_command.add_argument("files", nargs="+", metavar="FILE")
@@ -128,6 +133,21 @@ def _pairs(values: Sequence[str], what: str) -> dict[str, list[str]]:
     return pairs
 
 
+def _grants(path: str | None) -> list[Any]:
+    """The grants file: a JSON list, or ListGrants' own answer (``{"Grants": [...]}``)."""
+    if path is None:
+        return []
+    try:
+        document = json.loads(_read(path))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not JSON: {error}") from None
+    if isinstance(document, dict) and "Grants" in document:
+        document = document["Grants"]
+    if not isinstance(document, list):
+        raise ValueError(f"{path}: grants must be a JSON list (or ListGrants' answer)")
+    return document
+
+
 def _simulate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         context: dict[str, ContextValue] = {
@@ -139,6 +159,7 @@ def _simulate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         }
         key_policy = _read(arguments.policy) if arguments.policy else None
         identity = {path: _read(path) for path in arguments.identity_policies}
+        grants = _grants(arguments.grants)
         result = simulate(
             key_policy,
             identity,
@@ -147,6 +168,7 @@ def _simulate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             arguments.resource,
             context,
             principal_tags=tags,
+            grants=grants,
         )
     except OSError as error:
         print(f"{error.filename}: {error.strerror or error}", file=err)

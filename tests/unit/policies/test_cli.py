@@ -221,6 +221,21 @@ def test_simulate_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "invalid policy" in errors and "KEY=VALUE" in errors
 
 
+def test_simulate_with_a_grants_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    key = tmp_path / "key.json"
+    key.write_text(policy_text(statement("Allow", "arn:aws:iam::111122223333:root", "kms:*")))
+    grants = tmp_path / "grants.json"
+    listed = {"Grants": [{"GrantId": "g-7", "GranteePrincipal": ALICE, "Operations": ["Decrypt"]}]}
+    grants.write_text(json.dumps(listed))
+    base = ["simulate", "--policy", str(key), "--principal", ALICE, "--resource", KEY_ARN]
+    assert main([*base, "--action", "kms:Decrypt", "--grants", str(grants)]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["EvaluationResults"]
+    assert (result["Basis"], result["DecisiveGrants"]) == ("grant", ["g-7"])
+    grants.write_text(json.dumps([{"GranteePrincipal": ALICE, "Operations": ["Fly"]}]))
+    assert main([*base, "--action", "kms:Decrypt", "--grants", str(grants)]) == 1
+    assert "Fly" in capsys.readouterr().err
+
+
 def test_usage_errors_exit_with_2() -> None:
     with pytest.raises(SystemExit) as caught:
         main(["frobnicate"])
