@@ -32,7 +32,7 @@ from tests.conftest import TokenFactory, bearer, init_data_dir
 MARKER_RULE = re.compile(r"^[\u0020-\u00FF]{1,1024}$")
 #: The audit cursor: 1-256 characters, no control character.
 CURSOR_RULE = re.compile(r"^[^\u0000-\u001F\u007F]{1,256}$")
-PREFIXES = ["k", "a", "t", "v", "p", "audit-seq", "x"]
+PREFIXES = ["k", "a", "t", "v", "p", "g", "audit-seq", "x"]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -43,7 +43,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 @dataclass
 class Lists:
-    """A client and one key with enough aliases, tags and rotations to page through."""
+    """A client and one key with enough aliases, tags, rotations and grants to page through."""
 
     client: FlaskClient
     token: str
@@ -76,6 +76,13 @@ def lists(client: FlaskClient, token: TokenFactory) -> Lists:
     for _ in range(3):
         response = client.post(f"{path}/rotations", json={}, headers=headers)
         assert response.status_code == 200, response.get_data(as_text=True)
+    for n in range(3):
+        grant = {
+            "GranteePrincipal": f"arn:aws:iam::111122223333:user/g{n}",
+            "Operations": ["Encrypt"],
+        }
+        response = client.post(f"{path}/grants", json=grant, headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
     return made
 
 
@@ -91,6 +98,7 @@ REST_LISTS: dict[str, tuple[Callable[[str], str], str, str, str]] = {
     ),
     "ListResourceTags": (lambda k: f"/v1/keys/{k}/tags", "Marker", "NextMarker", "Tags"),
     "ListKeyPolicies": (lambda k: f"/v1/keys/{k}/policies", "Marker", "NextMarker", "PolicyNames"),
+    "ListGrants": (lambda k: f"/v1/keys/{k}/grants", "Marker", "NextMarker", "Grants"),
     "SearchAuditEvents": (lambda k: "/v1/audit/events", "cursor", "nextCursor", "events"),
 }
 AWS_LISTS: dict[str, tuple[bool, str]] = {
@@ -99,6 +107,7 @@ AWS_LISTS: dict[str, tuple[bool, str]] = {
     "ListKeyRotations": (True, "Rotations"),
     "ListResourceTags": (True, "Tags"),
     "ListKeyPolicies": (True, "PolicyNames"),
+    "ListGrants": (True, "Grants"),
 }
 
 
@@ -128,7 +137,7 @@ _prefixed = st.builds(
 # a number that is out of range, negative, a float or not a number at all.
 _numbered = st.builds(
     lambda prefix, payload, padded: _b64(f"{prefix}:{payload}", padded=padded),
-    st.sampled_from(["v", "audit-seq"]),
+    st.sampled_from(["v", "g", "audit-seq"]),
     st.one_of(_numbers, _floats, st.text(max_size=20)),
     st.booleans(),
 )
@@ -152,6 +161,9 @@ KNOWN = [
     _b64("t:\x00"),
     _b64("a:\x00"),
     _b64("k:\x00"),
+    _b64("g:abc"),
+    _b64("g:-1"),
+    _b64("g:9223372036854775808"),
 ]
 
 
@@ -216,7 +228,11 @@ def test_forged_markers_are_invalid_marker_errors(lists: Lists, marker: str) -> 
     key = quote(lists.key_id, safe="")
     for operation, (path, member, _, _) in REST_LISTS.items():
         prefix = base64.urlsafe_b64decode(marker).split(b":")[0].decode()
-        kind = {"audit-seq": "SearchAuditEvents", "v": "ListKeyRotations"}.get(prefix)
+        kind = {
+            "audit-seq": "SearchAuditEvents",
+            "v": "ListKeyRotations",
+            "g": "ListGrants",
+        }.get(prefix)
         if kind is not None and kind != operation:
             continue
         response = lists.rest(path(key), **{member: marker})
@@ -265,6 +281,7 @@ EXPECTED = {
     "ListKeyRotations": 4,
     "ListResourceTags": 3,
     "ListKeyPolicies": 1,
+    "ListGrants": 3,
 }
 
 

@@ -507,3 +507,37 @@ def test_simulation_shows_stored_grants_only_to_who_may_list_them(world: FakeWor
     assert (seen["Decision"], seen["DecisiveGrants"]) == ("allowed", [grant_id])
     (hidden,) = policy_authoring.simulate_policy(world.services, BOB, request)["EvaluationResults"]
     assert (hidden["Decision"], hidden["DecisiveGrants"]) == ("implicitDeny", [])
+
+
+def test_key_policies_condition_create_grant_on_the_grant_keys(world: FakeWorld) -> None:
+    narrow = {
+        "Effect": "Allow",
+        "Principal": {"AWS": BOB_ARN},
+        "Action": "kms:CreateGrant",
+        "Resource": "*",
+        "Condition": {
+            "ForAllValues:StringEquals": {"kms:GrantOperations": ["Encrypt", "Decrypt"]},
+            "StringEquals": {
+                "kms:GranteePrincipal": ALICE_ARN,
+                "kms:GrantConstraintType": "EncryptionContextSubset",
+                "kms:EncryptionContext:tenant": "t-1",
+            },
+            "Bool": {"kms:GrantIsForAWSResource": "false"},
+            "Null": {"kms:RetiringPrincipal": "true"},
+        },
+    }
+    root = {"Effect": "Allow", "Principal": {"AWS": ROOT_ARN}, "Action": "kms:*", "Resource": "*"}
+    key_id = new_key(
+        world, policy=json.dumps({"Version": "2012-10-17", "Statement": [root, narrow]})
+    )
+    t1 = subset(tenant="t-1")
+    grant(world, key_id, ALICE_ARN, "Encrypt", ctx=BOB, constraints=t1)
+    for grantee, operations, constraints, extra in [
+        (ALICE_ARN, ("Encrypt", "ReEncryptFrom"), t1, {}),  # an operation outside the list
+        (CAROL_ARN, ("Encrypt",), t1, {}),  # another grantee
+        (ALICE_ARN, ("Encrypt",), None, {}),  # no constraint
+        (ALICE_ARN, ("Encrypt",), subset(tenant="t-2"), {}),  # another tenant
+        (ALICE_ARN, ("Encrypt",), t1, {"retiring_principal": CAROL_ARN}),
+    ]:
+        with pytest.raises(AccessDeniedError):
+            grant(world, key_id, grantee, *operations, ctx=BOB, constraints=constraints, **extra)
