@@ -35,14 +35,31 @@ def code(error: ClientError) -> str:
     return str(error.response["Error"]["Code"])
 
 
-def test_an_administrator_grants_a_user_who_uses_it_and_it_is_retired(server: Server) -> None:
-    root = kms_client(server, *server.access_key("--root"))
-    admin = kms_client(server, *server.access_key("--user", "grant-admin"))
-    app = kms_client(server, *server.access_key("--role", "GrantApp"))
+@pytest.fixture(scope="module")
+def clients(server: Server) -> dict[str, Any]:
+    # Access keys are few per principal, and the server is shared by every e2e
+    # module: the account root works over REST with a token instead.
+    return {
+        "admin": kms_client(server, *server.access_key("--user", "grant-admin")),
+        "app": kms_client(server, *server.access_key("--role", "GrantApp")),
+    }
+
+
+def new_key(server: Server, root_token: str) -> str:
+    policy = administrators_users_policy("aws", ACCOUNT, [ADMIN], [])
+    created = server.rest("POST", "/v1/keys", root_token, {"Policy": policy})
+    assert isinstance(created, dict)
+    return str(created["KeyMetadata"]["KeyId"])
+
+
+def test_an_administrator_grants_a_user_who_uses_it_and_it_is_retired(
+    server: Server, clients: dict[str, Any]
+) -> None:
+    admin, app = clients["admin"], clients["app"]
+    root_token = server.token("--root")
     # The key policy keeps administrators and users apart; the administrator may
     # also hand out grants through an identity policy (root delegation).
-    policy = administrators_users_policy("aws", ACCOUNT, [ADMIN], [])
-    key_id = root.create_key(Policy=policy, Description="grants e2e")["KeyMetadata"]["KeyId"]
+    key_id = new_key(server, root_token)
     grants_policy = {
         "Version": "2012-10-17",
         "Statement": [
@@ -56,7 +73,7 @@ def test_an_administrator_grants_a_user_who_uses_it_and_it_is_retired(server: Se
     server.rest(
         "PUT",
         f"/v1/principals/{quote(ADMIN, safe='')}/policies/grants",
-        server.token("--root"),
+        root_token,
         {"PolicyDocument": json.dumps(grants_policy)},
     )
     with pytest.raises(ClientError) as refused:
@@ -105,14 +122,18 @@ def test_an_administrator_grants_a_user_who_uses_it_and_it_is_retired(server: Se
     assert code(gone.value) == "AccessDeniedException"
 
 
-def test_revoke_grant_as_the_key_administrator(server: Server) -> None:
-    root = kms_client(server, *server.access_key("--root"))
-    admin = kms_client(server, *server.access_key("--user", "grant-admin"))
-    policy = administrators_users_policy("aws", ACCOUNT, [ADMIN], [])
-    key_id = root.create_key(Policy=policy)["KeyMetadata"]["KeyId"]
-    grant_id = root.create_grant(KeyId=key_id, GranteePrincipal=APP, Operations=["Encrypt"])[
-        "GrantId"
-    ]
+def test_revoke_grant_as_the_key_administrator(server: Server, clients: dict[str, Any]) -> None:
+    admin = clients["admin"]
+    root_token = server.token("--root")
+    key_id = new_key(server, root_token)
+    created = server.rest(
+        "POST",
+        f"/v1/keys/{key_id}/grants",
+        root_token,
+        {"GranteePrincipal": APP, "Operations": ["Encrypt"]},
+    )
+    assert isinstance(created, dict)
+    grant_id = created["GrantId"]
     admin.revoke_grant(KeyId=key_id, GrantId=grant_id)
     with pytest.raises(ClientError) as again:
         admin.revoke_grant(KeyId=key_id, GrantId=grant_id)
