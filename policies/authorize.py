@@ -201,16 +201,7 @@ def decide_account_action(
     """Decide an action that has no key resource (``request.resource`` is ``*``)."""
     if is_root and not request.caller.is_account_root:
         raise ValueError(f"is_root is set but {request.principal} is not an account root")
-    results: list[PolicyEvaluation] = []
-    denies: list[StatementEvaluation] = []
-    allows: list[StatementEvaluation] = []
-    for policy in identity_policies:
-        if policy.kind is not _IDENTITY:
-            _wrong_kind(policy, _IDENTITY)
-        result = evaluate_policy(policy, request)
-        results.append(result)
-        denies.extend(result.denies)
-        allows.extend(result.allows)
+    results, denies, allows = _identity_verdicts(identity_policies, request)
     if denies:
         return Evaluation(_EXPLICIT_DENY, Basis.EXPLICIT_DENY, _refs(denies), tuple(results))
     if is_root:
@@ -231,16 +222,7 @@ def decide_retire_grant(
     RetireGrant; so may the account the grant was created in: its root, and its
     principals that an identity policy allows ``kms:RetireGrant``.
     """
-    results: list[PolicyEvaluation] = []
-    denies: list[StatementEvaluation] = []
-    allows: list[StatementEvaluation] = []
-    for policy in identity_policies:
-        if policy.kind is not _IDENTITY:
-            _wrong_kind(policy, _IDENTITY)
-        result = evaluate_policy(policy, request)
-        results.append(result)
-        denies.extend(result.denies)
-        allows.extend(result.allows)
+    results, denies, allows = _identity_verdicts(identity_policies, request)
     if denies:
         return Evaluation(_EXPLICIT_DENY, Basis.EXPLICIT_DENY, _refs(denies), tuple(results))
     caller = request.caller
@@ -255,6 +237,23 @@ def decide_retire_grant(
         if allows:
             return Evaluation(_ALLOWED, Basis.IDENTITY_POLICY, _refs(allows), tuple(results))
     return Evaluation(_IMPLICIT_DENY, Basis.NO_ALLOW, (), tuple(results))
+
+
+def _identity_verdicts(
+    identity_policies: Sequence[Policy], request: Request
+) -> tuple[list[PolicyEvaluation], list[StatementEvaluation], list[StatementEvaluation]]:
+    """Each identity policy's evaluation, and their Deny and Allow statements."""
+    results: list[PolicyEvaluation] = []
+    denies: list[StatementEvaluation] = []
+    allows: list[StatementEvaluation] = []
+    for policy in identity_policies:
+        if policy.kind is not _IDENTITY:
+            _wrong_kind(policy, _IDENTITY)
+        result = evaluate_policy(policy, request)
+        results.append(result)
+        denies.extend(result.denies)
+        allows.extend(result.allows)
+    return results, denies, allows
 
 
 def _granting(
