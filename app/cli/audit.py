@@ -227,3 +227,6 @@ def checkpoint(to: Path | None) -> None:
         click.echo("no events to checkpoint")
     if to:
         click.echo(f"exported {exported} new checkpoint(s) to {to}")
+
+
+COMMANDS = (audit,)
