@@ -28,6 +28,8 @@ COMMAND_MODULES = (
     "app.cli.audit_processes",
     "app.cli.token",
     "app.cli.audit",
+    "app.cli.backup",
+    "app.cli.restore",
     "app.cli.policy",
     "app.cli.access_keys",
     "app.cli.keys",

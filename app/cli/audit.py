@@ -21,7 +21,7 @@ import click
 from app.audit import query
 from app.audit.checkpoints import CheckpointFileError
 from app.audit.log import AuditLog
-from app.audit.verify import AuditIntegrityError, verify
+from app.audit.verify import AuditIntegrityError, VerifyReport, verify
 from app.cli.context import database_or_exit, settings_or_exit
 from app.cli.progress import Progress, stderr_is_terminal
 from app.crypto.root_key import RootKeyError, load_root_key
@@ -155,24 +155,29 @@ def verify_command(checkpoints: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.as_dict(), sort_keys=True, indent=2))
     else:
-        sources = report.checkpoint_sources
-        click.echo(
-            f"events checked: {report.events_checked} (head {report.head_seq}); "
-            f"checkpoints: {report.checkpoints_checked} stored, "
-            f"{report.exported_checkpoints_checked} exported"
-            + (f" (from {', '.join(sources)})" if sources else " (no checkpoint file found)")
-        )
-        for finding in report.findings:
-            where = f"seq {finding.seq}" if finding.seq is not None else "-"
-            click.echo(f"  {finding.kind:<32} {where:<14} {finding.detail}")
-        if report.findings_omitted:
-            click.echo(f"  … and {report.findings_omitted} more findings")
-        if report.ok:
-            click.echo("OK: the audit log verifies")
-        else:
-            click.echo(f"FAILED: first bad sequence number {report.first_bad_seq}")
+        show_report(report)
     if not report.ok:
         sys.exit(1)
+
+
+def show_report(report: VerifyReport) -> None:
+    """The verifier's report as ``trent audit verify`` prints it."""
+    sources = report.checkpoint_sources
+    click.echo(
+        f"events checked: {report.events_checked} (head {report.head_seq}); "
+        f"checkpoints: {report.checkpoints_checked} stored, "
+        f"{report.exported_checkpoints_checked} exported"
+        + (f" (from {', '.join(sources)})" if sources else " (no checkpoint file found)")
+    )
+    for finding in report.findings:
+        where = f"seq {finding.seq}" if finding.seq is not None else "-"
+        click.echo(f"  {finding.kind:<32} {where:<14} {finding.detail}")
+    if report.findings_omitted:
+        click.echo(f"  … and {report.findings_omitted} more findings")
+    if report.ok:
+        click.echo("OK: the audit log verifies")
+    else:
+        click.echo(f"FAILED: first bad sequence number {report.first_bad_seq}")
 
 
 @audit.command()
