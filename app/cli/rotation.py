@@ -69,7 +69,7 @@ def list_rotations(key_id: str, all_material: bool) -> None:
     query = {"IncludeKeyMaterial": "ALL_KEY_MATERIAL" if all_material else None}
     for entry in pages(key_path(key_id, "/rotations"), "Rotations", query):
         click.echo(
-            f"{when(entry.get('RotationDate'))}  {entry.get('RotationType', 'ORIGINAL'):<9}  "
+            f"{when(entry.get('RotationDate'))}  {entry.get('RotationType', '-'):<9}  "
             f"{entry.get('KeyMaterialId', '')}  {entry.get('KeyMaterialState', '')}"
         )
 
