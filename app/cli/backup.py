@@ -9,6 +9,7 @@ is in it (a checkpoint is committed, then written to the files).
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import time
@@ -116,9 +117,14 @@ def _write_backup(settings: Settings, database: Path, destination: Path) -> Mani
         (checkpoint_file(settings), layout.CHECKPOINTS),
         (settings.audit_checkpoint_sink, layout.SINK),
     ):
-        if source is not None and source.is_file():
-            copy_new(source, destination / name, 0o600, complete_lines=True)
-            names.append(name)
+        if source is None or not source.is_file():
+            continue
+        if name == layout.SINK and not os.access(source, os.R_OK):
+            # A sink may be deliberately unreadable to the service's user.
+            click.echo(f"the sink {source} is not readable here; it is not in the backup", err=True)
+            continue
+        copy_new(source, destination / name, 0o600, complete_lines=True)
+        names.append(name)
     issuer = None
     if (settings.issuer_dir / ISSUER_FILE).exists():
         info = load_issuer_info(settings.issuer_dir)

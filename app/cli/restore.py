@@ -233,7 +233,7 @@ def _restore(
     make_private_directory(settings.data_dir)
     make_private_directory(plan.database.parent)
     staged = plan.database.with_name(f".{plan.database.name}.{secrets.token_hex(8)}.restoring")
-    copy_database(backup / layout.DATABASE, staged)
+    copy_database(backup / layout.DATABASE, staged, live=False)
     try:
         report = _verify(settings, backup, root_key, staged, plan)
         blocking = [

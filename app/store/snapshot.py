@@ -41,13 +41,15 @@ def sqlite_file(url: str) -> Path | None:
     return Path(url[len(SQLITE_PREFIX) :]) if url.startswith(SQLITE_PREFIX) else None
 
 
-def copy_database(source: Path, target: Path) -> None:
+def copy_database(source: Path, target: Path, *, live: bool = True) -> None:
     """Copy the database at ``source`` to the new file ``target`` (which must
     not exist), check the copy's integrity and make it durable.
 
-    The source is opened ``mode=rw``, so a missing source is an error rather
-    than a new empty database; the target is created exclusively, so an
-    existing file is never overwritten.
+    A ``live`` source (the server's database) is opened ``mode=rw``, so a
+    missing one is an error rather than a new empty database; a finished
+    copy (a backup being restored) is opened read-only and ``immutable``, so
+    nothing is written beside it, even on read-only media. The target is
+    created exclusively, so an existing file is never overwritten.
     """
     try:
         descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -55,7 +57,7 @@ def copy_database(source: Path, target: Path) -> None:
         raise SnapshotError(f"cannot create {target}: {exc.strerror}") from None
     os.close(descriptor)
     try:
-        _copy(source, target)
+        _copy(source, target, "mode=rw" if live else "mode=ro&immutable=1")
         check_database(target)
         _fsync(target)
     except BaseException:
@@ -63,10 +65,10 @@ def copy_database(source: Path, target: Path) -> None:
         raise
 
 
-def _copy(source: Path, target: Path) -> None:
+def _copy(source: Path, target: Path, mode: str) -> None:
     try:
         reader = sqlite3.connect(
-            f"file:{quote(str(source))}?mode=rw", uri=True, timeout=BUSY_TIMEOUT_SECONDS
+            f"file:{quote(str(source))}?{mode}", uri=True, timeout=BUSY_TIMEOUT_SECONDS
         )
     except sqlite3.Error as exc:
         raise SnapshotError(f"cannot open {source}: {exc}") from None

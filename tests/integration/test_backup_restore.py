@@ -205,6 +205,39 @@ def test_allow_older_keeps_the_newer_checkpoint_file_beside_the_restored_one(
     assert host.trent("audit", "verify")[0] == 0
 
 
+def test_the_sink_is_backed_up_put_back_where_lost_and_never_rewritten(
+    host: Host, tmp_path: Path
+) -> None:
+    sink = tmp_path / "mounted" / "sink.jsonl"
+    sink.parent.mkdir()
+    host.env["TRENT_AUDIT_CHECKPOINT_SINK"] = str(sink)
+    app, root = host.app(), host.root()
+    encrypt(app, root, b"one")
+    assert host.trent("audit", "checkpoint")[0] == 0
+    assert host.trent("backup", str(tmp_path / "old"))[0] == 0
+    assert (tmp_path / "old" / "audit-checkpoint-sink.jsonl").read_bytes() == sink.read_bytes()
+    encrypt(app, root, b"two")
+    assert host.trent("audit", "checkpoint")[0] == 0
+    signed = sink.read_bytes()
+    host.destroy()
+
+    code, _, err = host.trent("restore", str(tmp_path / "old"))
+    assert code == 1 and f"older than checkpoint 2 in {sink}" in err
+    code, out, err = host.trent("restore", str(tmp_path / "old"), "--allow-older")
+    assert code == 0, out + err
+    assert "truncated" in out and "FAILED" in out and "events after the backup are lost" in err
+    assert sink.read_bytes() == signed
+    assert host.trent("audit", "verify")[0] == 1
+
+    host.destroy()
+    sink.unlink()
+    code, out, err = host.trent("restore", str(tmp_path / "old"))
+    assert code == 0, out + err
+    assert f"sink          restored to {sink}" in out
+    assert sink.read_bytes() == (tmp_path / "old" / "audit-checkpoint-sink.jsonl").read_bytes()
+    assert host.trent("audit", "verify")[0] == 0
+
+
 def test_refusals_leave_the_host_as_it_was(host: Host, tmp_path: Path) -> None:
     encrypt(host.app(), host.root(), b"x")
     backup = tmp_path / "backup"
