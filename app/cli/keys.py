@@ -1,5 +1,7 @@
 """``trent keys …``, ``trent encrypt`` and ``trent decrypt``: a client of a
-running server (``TRENT_URL``, ``TRENT_TOKEN``), printing the server's JSON."""
+running server (``TRENT_URL``, ``TRENT_TOKEN``). Reads print the server's
+JSON, changes say what they did, ``encrypt`` prints the ciphertext alone
+and ``decrypt`` the plaintext alone, so that they compose in pipes."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ def _context(values: tuple[str, ...]) -> dict[str, str]:
 
 @click.group("keys")
 def keys() -> None:
-    """Create, list, describe, enable, disable and delete keys."""
+    """Create, list, describe, update, enable, disable and delete keys."""
 
 
 @keys.command("create")
