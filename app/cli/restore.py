@@ -92,7 +92,7 @@ class Plan:
     "--checkpoints",
     "copies",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Another copy of the exported checkpoints (trent audit checkpoint --to) that the "
     "backup must not be older than (repeat).",
 )
@@ -109,7 +109,9 @@ def restore(
 
     The database must not exist (move it aside first) and the root key must
     be in place: it is not in the backup. Exit 1 if anything is refused or
-    the audit log does not verify; then nothing is restored.
+    the audit log does not verify; then nothing is restored. (With
+    --allow-older, the events lost since the backup are reported, and do not
+    stop it.)
     """
     settings = settings_or_exit()
     if sqlite_file(settings.database) is None:

@@ -265,6 +265,10 @@ def test_refusals_leave_the_host_as_it_was(host: Host, tmp_path: Path) -> None:
     (host.keep / "root.key").write_bytes(original)
     (host.keep / "root.key").chmod(0o600)
 
+    # A copy of the checkpoints that is not there is a usage error, not a pass.
+    code, _, err = host.trent("restore", str(backup), "--checkpoints", str(tmp_path / "typo"))
+    assert code == 2 and "does not exist" in err
+
     # A signing key that is not the backup's issuer's.
     stranger = tmp_path / "stranger"
     assert CliRunner().invoke(trent, ["init"], env={"TRENT_DATA_DIR": str(stranger)}).exit_code == 0
