@@ -32,7 +32,7 @@ compares), :mod:`~app.audit.report` (the findings and the report).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,6 +65,9 @@ __all__ = [
     "verify",
 ]
 
+#: How often (in events) the walk reports its progress, when asked to.
+PROGRESS_EVERY = 1000
+
 
 def verify(
     source: AuditLog | bytes,
@@ -75,6 +78,7 @@ def verify(
     max_findings: int = MAX_FINDINGS,
     own_sources: bool = True,
     repository: AuditRepository | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> VerifyReport:
     """Verify the audit log in its repository (inside a connection).
 
@@ -90,6 +94,8 @@ def verify(
     ``own_sources`` is false), from its checkpoint file and its sink: the
     table must reach the newest checkpoint found anywhere, with the same hash.
     The records are read from ``repository``, by default the log's own.
+    ``progress`` is called with the events checked so far and the head's
+    sequence number every thousand events, and once at the end.
     """
     findings = Findings(max_findings)
     log, mac_key, trusted = _verifier_keys(source, public_keys, findings)
@@ -123,7 +129,14 @@ def verify(
         findings,
     )
     last_hash = _walk_events(
-        repository, walker, stream, expected_heads(exported_by_no), bound, batch_size, findings
+        repository,
+        walker,
+        stream,
+        expected_heads(exported_by_no),
+        bound,
+        batch_size,
+        findings,
+        progress,
     )
     reached = walker.expected_seq - 1
     _check_head(head, bound, reached, last_hash, walker.recorded_at, findings)
@@ -170,12 +183,15 @@ def _walk_events(
     bound: int,
     batch_size: int,
     findings: Findings,
+    progress: Callable[[int, int], None] | None,
 ) -> bytes:
     """Every event up to ``bound`` through ``walker``, each checkpoint (stored
     or exported) compared with the chain as the walk passes its ``last_seq``;
     the recomputed hash of the last event."""
     last_hash = GENESIS_HASH
     for event in repository.events_in_order(0, bound, batch_size):
+        if progress is not None and walker.checked % PROGRESS_EVERY == 0:
+            progress(walker.checked, bound)
         last_hash = walker.feed(event)
         stream.passing(event.seq, last_hash)
         for checkpoint, item in heads.get(event.seq, {}).items():
@@ -186,6 +202,8 @@ def _walk_events(
                     f"the chain at {event.seq} differs from exported checkpoint "
                     f"{checkpoint.checkpoint_no} ({item.source})",
                 )
+    if progress is not None:
+        progress(walker.checked, bound)
     return last_hash
 
 

@@ -2,9 +2,12 @@
 
 Server-side commands (``init``, ``migrate``, ``serve``, ``token issue``, the
 audit commands) read the same ``TRENT_*`` settings as the server; client
-commands (``keys``, ``encrypt``, ``decrypt``, ``access-key``) call a running
-server (``TRENT_URL``, ``TRENT_TOKEN``). Every command has ``--help`` and exits
-non-zero on failure with a one-line reason on stderr.
+commands (``keys``, ``encrypt``, ``decrypt``, ``aliases``, ``rotation``,
+``key-policy``, ``tags``, ``identity-policy``, ``access-key``, ``whoami``)
+call a running server (``TRENT_URL``, ``TRENT_TOKEN``) through
+:mod:`app.cli.rest_client`; ``policy`` works offline. Every command has
+``--help``, prints what it did, and exits non-zero on failure with a one-line
+reason on stderr.
 
 One module per command or group; this package is the only place that imports
 ``click`` for the service, and nothing outside it imports it (an import
@@ -13,9 +16,31 @@ contract says so).
 
 from __future__ import annotations
 
-import sys
+import importlib
 
 import click
+
+#: The modules that add commands to ``trent``. Each names the commands it adds
+#: in its ``COMMANDS`` tuple, so a new command module is one more line here.
+COMMAND_MODULES = (
+    "app.cli.init",
+    "app.cli.serve",
+    "app.cli.audit_processes",
+    "app.cli.token",
+    "app.cli.audit",
+    "app.cli.backup",
+    "app.cli.restore",
+    "app.cli.policy",
+    "app.cli.access_keys",
+    "app.cli.keys",
+    "app.cli.aliases",
+    "app.cli.rotation",
+    "app.cli.key_policy",
+    "app.cli.tags",
+    "app.cli.identity_policy",
+    "app.cli.whoami",
+    "app.cli.grants",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,44 +49,10 @@ def main() -> None:
     """Trent: a self-hosted key management service modelled on AWS KMS."""
 
 
-@main.command(
-    "policy",
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    add_help_option=False,
-)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def policy(args: tuple[str, ...]) -> None:
-    """Validate, lint, simulate and test key policies offline (see `trent policy --help`)."""
-    from policies.cli import main as policy_main
-
-    sys.exit(policy_main(list(args)))
-
-
 def _register_commands() -> None:
-    from app.cli.access_keys import access_key
-    from app.cli.audit import audit
-    from app.cli.audit_processes import audit_checkpointer, audit_writer
-    from app.cli.grants import grants
-    from app.cli.init import init, migrate
-    from app.cli.keys import decrypt, encrypt, keys
-    from app.cli.serve import serve
-    from app.cli.token import token
-
-    for command in (
-        init,
-        migrate,
-        serve,
-        audit_checkpointer,
-        audit_writer,
-        token,
-        audit,
-        access_key,
-        keys,
-        encrypt,
-        decrypt,
-        grants,
-    ):
-        main.add_command(command)
+    for name in COMMAND_MODULES:
+        for command in importlib.import_module(name).COMMANDS:
+            main.add_command(command)
 
 
 _register_commands()

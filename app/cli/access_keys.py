@@ -78,3 +78,6 @@ def delete(access_key_id: str) -> None:
     """Delete an access key; it stops working at once."""
     _request("DELETE", f"/v1/access-keys/{quote(access_key_id, safe='')}")
     click.echo(f"deleted {access_key_id}")
+
+
+COMMANDS = (access_key,)

@@ -21,8 +21,9 @@ import click
 from app.audit import query
 from app.audit.checkpoints import CheckpointFileError
 from app.audit.log import AuditLog
-from app.audit.verify import AuditIntegrityError, verify
+from app.audit.verify import AuditIntegrityError, VerifyReport, verify
 from app.cli.context import database_or_exit, settings_or_exit
+from app.cli.progress import Progress, stderr_is_terminal
 from app.crypto.root_key import RootKeyError, load_root_key
 from app.errors import KmsError
 from app.store.audit.repository import SqlAuditRepository
@@ -110,16 +111,25 @@ def search(limit: int, cursor: str | None, **options: Any) -> None:
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
 )
 def export(output: Path | None, **options: Any) -> None:
-    """Export matching events, oldest first, as CloudTrail-like JSON Lines."""
+    """Export matching events, oldest first, as CloudTrail-like JSON Lines.
+
+    On a terminal, the count exported so far is shown on stderr (unless the
+    events themselves go to that terminal).
+    """
+    shown = stderr_is_terminal() and (output is not None or not sys.stdout.isatty())
     with _audit_log() as log:
         lines = query.export_records(
             log.repository, _query(options), account=options["account"], region=log.settings.region
         )
         count = 0
-        with click.open_file(str(output) if output else "-", "w", encoding="utf-8") as handle:
+        with (
+            click.open_file(str(output) if output else "-", "w", encoding="utf-8") as handle,
+            Progress("exported", enabled=shown) as progress,
+        ):
             for line in lines:
                 handle.write(line)
                 count += 1
+                progress.update(count)
     if output:
         click.echo(f"exported {count} events to {output}", err=True)
 
@@ -137,31 +147,37 @@ def verify_command(checkpoints: Path | None, as_json: bool) -> None:
 
     The checkpoints kept outside the database are read from the file given,
     and always from the server's checkpoint file and sink too: the table
-    must reach the newest checkpoint found in any of them.
+    must reach the newest checkpoint found in any of them. On a terminal,
+    the events checked so far are shown on stderr.
     """
-    with _audit_log() as log:
-        report = verify(log, exported_checkpoints=checkpoints)
+    with _audit_log() as log, Progress("verified") as progress:
+        report = verify(log, exported_checkpoints=checkpoints, progress=progress.update)
     if as_json:
         click.echo(json.dumps(report.as_dict(), sort_keys=True, indent=2))
     else:
-        sources = report.checkpoint_sources
-        click.echo(
-            f"events checked: {report.events_checked} (head {report.head_seq}); "
-            f"checkpoints: {report.checkpoints_checked} stored, "
-            f"{report.exported_checkpoints_checked} exported"
-            + (f" (from {', '.join(sources)})" if sources else " (no checkpoint file found)")
-        )
-        for finding in report.findings:
-            where = f"seq {finding.seq}" if finding.seq is not None else "-"
-            click.echo(f"  {finding.kind:<32} {where:<14} {finding.detail}")
-        if report.findings_omitted:
-            click.echo(f"  … and {report.findings_omitted} more findings")
-        if report.ok:
-            click.echo("OK: the audit log verifies")
-        else:
-            click.echo(f"FAILED: first bad sequence number {report.first_bad_seq}")
+        show_report(report)
     if not report.ok:
         sys.exit(1)
+
+
+def show_report(report: VerifyReport) -> None:
+    """The verifier's report as ``trent audit verify`` prints it."""
+    sources = report.checkpoint_sources
+    click.echo(
+        f"events checked: {report.events_checked} (head {report.head_seq}); "
+        f"checkpoints: {report.checkpoints_checked} stored, "
+        f"{report.exported_checkpoints_checked} exported"
+        + (f" (from {', '.join(sources)})" if sources else " (no checkpoint file found)")
+    )
+    for finding in report.findings:
+        where = f"seq {finding.seq}" if finding.seq is not None else "-"
+        click.echo(f"  {finding.kind:<32} {where:<14} {finding.detail}")
+    if report.findings_omitted:
+        click.echo(f"  … and {report.findings_omitted} more findings")
+    if report.ok:
+        click.echo("OK: the audit log verifies")
+    else:
+        click.echo(f"FAILED: first bad sequence number {report.first_bad_seq}")
 
 
 @audit.command()
@@ -227,3 +243,6 @@ def checkpoint(to: Path | None) -> None:
         click.echo("no events to checkpoint")
     if to:
         click.echo(f"exported {exported} new checkpoint(s) to {to}")
+
+
+COMMANDS = (audit,)

@@ -95,3 +95,6 @@ def audit_writer() -> None:
                 break  # the server that started us is gone
     finally:
         server.close()
+
+
+COMMANDS = (audit_checkpointer, audit_writer)

@@ -170,3 +170,6 @@ def retirable(retiring_principal: str) -> None:
         if not page.get("Truncated") or not marker:
             break
     _show({"Grants": found})
+
+
+COMMANDS = (grants,)

@@ -55,3 +55,6 @@ def migrate() -> None:
             click.echo(f"applied {name}")
     else:
         click.echo("schema is up to date")
+
+
+COMMANDS = (init, migrate)

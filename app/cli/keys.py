@@ -1,40 +1,27 @@
 """``trent keys …``, ``trent encrypt`` and ``trent decrypt``: a client of a
-running server (``TRENT_URL``, ``TRENT_TOKEN``), printing the server's JSON."""
+running server (``TRENT_URL``, ``TRENT_TOKEN``). Reads print the server's
+JSON, changes say what they did, ``encrypt`` prints the ciphertext alone
+and ``decrypt`` the plaintext alone, so that they compose in pipes."""
 
 from __future__ import annotations
 
 import base64
-import json
 import sys
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import click
 
-from app.cli.rest_client import request
+from app.cli.arguments import pairs, show
+from app.cli.rest_client import key_path, pages, request
 
 
-def _key(key_id: str) -> str:
-    return quote(key_id, safe="")
-
-
-def _show(document: dict[str, Any]) -> None:
-    click.echo(json.dumps(document, indent=2, sort_keys=True))
-
-
-def _context(pairs: tuple[str, ...]) -> dict[str, str]:
-    context: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise click.ClickException(f"--context must be KEY=VALUE (got {pair!r})")
-        context[name] = value
-    return context
+def _context(values: tuple[str, ...]) -> dict[str, str]:
+    return pairs(values, "--context")
 
 
 @click.group("keys")
 def keys() -> None:
-    """Create, list, describe, enable, disable and delete keys."""
+    """Create, list, describe, update, enable, disable and delete keys."""
 
 
 @keys.command("create")
@@ -53,57 +40,67 @@ def create(
         body["Users"] = list(users)
     if policy_file is not None:
         body["Policy"] = policy_file.read()
-    _show(request("POST", "/v1/keys", body))
+    show(request("POST", "/v1/keys", body))
 
 
 @keys.command("list")
 def list_keys() -> None:
-    """Every key of the caller's account (follows pagination)."""
-    marker: str | None = None
-    while True:
-        query = "" if marker is None else "?" + urlencode({"Marker": marker})
-        page = request("GET", "/v1/keys" + query)
-        for entry in page.get("Keys", []):
-            click.echo(entry["KeyArn"])
-        marker = page.get("NextMarker")
-        if not page.get("Truncated") or not marker:
-            return
+    """The ARN of every key of the caller's account, one a line."""
+    for entry in pages("/v1/keys", "Keys"):
+        click.echo(entry["KeyArn"])
 
 
 @keys.command("describe")
 @click.argument("key_id")
 def describe(key_id: str) -> None:
     """KeyMetadata of a key (id, ARN, alias name or alias ARN)."""
-    _show(request("GET", f"/v1/keys/{_key(key_id)}"))
+    show(request("GET", key_path(key_id)))
+
+
+@keys.command("update-description")
+@click.argument("key_id")
+@click.argument("description")
+def update_description(key_id: str, description: str) -> None:
+    """Replace a key's description."""
+    request("PATCH", key_path(key_id), {"Description": description})
+    click.echo(f"updated the description of {key_id}")
 
 
 @keys.command("enable")
 @click.argument("key_id")
 def enable(key_id: str) -> None:
-    request("POST", f"/v1/keys/{_key(key_id)}/enable", {})
+    """Enable a disabled key: it may encrypt and decrypt again."""
+    request("POST", key_path(key_id, "/enable"), {})
+    click.echo(f"enabled {key_id}")
 
 
 @keys.command("disable")
 @click.argument("key_id")
 def disable(key_id: str) -> None:
-    request("POST", f"/v1/keys/{_key(key_id)}/disable", {})
+    """Disable a key: every cryptographic request with it fails until it is enabled."""
+    request("POST", key_path(key_id, "/disable"), {})
+    click.echo(f"disabled {key_id}")
 
 
 @keys.command("schedule-deletion")
 @click.argument("key_id")
-@click.option("--days", type=click.IntRange(7, 30), default=30, show_default=True)
+@click.option(
+    "--days",
+    type=click.IntRange(7, 30),
+    default=30,
+    show_default=True,
+    help="Days before the key and its material are deleted.",
+)
 def schedule_deletion(key_id: str, days: int) -> None:
     """Delete a key after a waiting period of 7-30 days."""
-    _show(
-        request("POST", f"/v1/keys/{_key(key_id)}/schedule-deletion", {"PendingWindowInDays": days})
-    )
+    show(request("POST", key_path(key_id, "/schedule-deletion"), {"PendingWindowInDays": days}))
 
 
 @keys.command("cancel-deletion")
 @click.argument("key_id")
 def cancel_deletion(key_id: str) -> None:
     """Cancel a scheduled deletion (the key is left Disabled)."""
-    _show(request("POST", f"/v1/keys/{_key(key_id)}/cancel-deletion", {}))
+    show(request("POST", key_path(key_id, "/cancel-deletion"), {}))
 
 
 @click.command("encrypt")
@@ -116,7 +113,7 @@ def encrypt(key_id: str, context: tuple[str, ...]) -> None:
         "Plaintext": base64.b64encode(plaintext).decode("ascii"),
         "EncryptionContext": _context(context),
     }
-    click.echo(request("POST", f"/v1/keys/{_key(key_id)}/encrypt", body)["CiphertextBlob"])
+    click.echo(request("POST", key_path(key_id, "/encrypt"), body)["CiphertextBlob"])
 
 
 @click.command("decrypt")
@@ -130,3 +127,6 @@ def decrypt(context: tuple[str, ...], key_id: str | None) -> None:
         body["KeyId"] = key_id
     plaintext = base64.b64decode(request("POST", "/v1/decrypt", body)["Plaintext"])
     sys.stdout.buffer.write(plaintext)
+
+
+COMMANDS = (keys, encrypt, decrypt)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import click
 
@@ -52,6 +53,33 @@ def request(method: str, path: str, body: dict[str, Any] | None = None) -> dict[
     if not isinstance(document, dict):
         raise click.ClickException(f"{base} answered with something that is not a JSON object")
     return document
+
+
+def key_path(key_id: str, suffix: str = "") -> str:
+    """``/v1/keys/{KeyId}{suffix}``; the id (an ARN, ``alias/…``) is encoded whole."""
+    return f"/v1/keys/{quote(key_id, safe='')}{suffix}"
+
+
+def with_query(path: str, query: Mapping[str, str | list[str] | None]) -> str:
+    """``path`` with the query members that have a value (lists repeat the name)."""
+    present = {name: value for name, value in query.items() if value is not None}
+    return f"{path}?{urlencode(present, doseq=True)}" if present else path
+
+
+def pages(path: str, member: str, query: Mapping[str, str | None] | None = None) -> Iterator[Any]:
+    """Every entry of the list ``member`` of a paginated answer, following
+    ``NextMarker`` while the server says the list is ``Truncated``."""
+    marker: str | None = None
+    while True:
+        page = request("GET", with_query(path, {**(query or {}), "Marker": marker}))
+        entries = page.get(member, [])
+        if not isinstance(entries, list):
+            raise click.ClickException(f"the server's answer has no {member} list")
+        yield from entries
+        next_marker = page.get("NextMarker")
+        if not page.get("Truncated") or not isinstance(next_marker, str) or not next_marker:
+            return
+        marker = next_marker
 
 
 def _error_text(exc: urllib.error.HTTPError) -> str:

@@ -193,3 +193,6 @@ def _run_gunicorn(address: str, workers: int, settings: Settings) -> None:
             return create_app(settings)
 
     TrentServer().run()
+
+
+COMMANDS = (serve,)

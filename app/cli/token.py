@@ -54,3 +54,6 @@ def _duration(text: str) -> int:
     if text.isdigit():
         return int(text)
     raise click.ClickException(f"--ttl must look like 90s, 15m or 1h (got {text!r})")
+
+
+COMMANDS = (token,)

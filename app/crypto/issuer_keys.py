@@ -170,8 +170,13 @@ def load_issuer_private_key(directory: Path) -> IssuerPrivateKey:
     bits for group or others, and the key must be the one ``issuer.json``
     names (same algorithm, thumbprint equal to ``kid``).
     """
-    info = load_issuer_info(directory)
-    path = directory / SIGNING_KEY_FILE
+    return read_signing_key(directory / SIGNING_KEY_FILE, load_issuer_info(directory))
+
+
+def read_signing_key(path: Path, info: IssuerKeyInfo) -> IssuerPrivateKey:
+    """The signing key in ``path``, checked as :func:`load_issuer_private_key`
+    checks it, against the issuer ``info`` describes (``trent restore`` checks
+    a key kept apart from the backup this way before putting it back)."""
     data = _read_file(path, private=True)
     if not data.lstrip().startswith(b"-----BEGIN PRIVATE KEY-----"):
         raise IssuerKeyError(f"{path} is not a PKCS#8 PEM private key")
@@ -185,7 +190,7 @@ def load_issuer_private_key(directory: Path) -> IssuerPrivateKey:
         raise IssuerKeyError(f"{path} does not hold an {info.algorithm} key")
     private_key = cast(IssuerPrivateKey, key)
     if public_key_thumbprint(private_key.public_key()) != info.kid:
-        raise IssuerKeyError(f"{path} does not match the kid in {directory / ISSUER_FILE}")
+        raise IssuerKeyError(f"{path} does not match the kid of the issuer {info.issuer}")
     return private_key
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playhouse.migrations import Runner
+from playhouse.migrations import Migration, Runner
 from playhouse.schema_diff import diff_models
 
 import migrations
@@ -29,6 +29,11 @@ def apply_migrations(store: Store) -> list[str]:
     """Apply every pending migration; returns the names applied (maybe none)."""
     applied: list[str] = _runner(store).up()
     return applied
+
+
+def known_migrations() -> list[str]:
+    """The names of the migrations this version of Trent has, in order."""
+    return [m.name for m in Migration.load_directory(str(MIGRATIONS_DIR))]
 
 
 def pending_migrations(store: Store) -> list[str]:

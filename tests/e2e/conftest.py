@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,24 +57,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp("e2e") / "var"
+@contextmanager
+def serving(env: dict[str, str], data_dir: Path, workers: int = 2) -> Iterator[Server]:
+    """``trent serve`` on the data directory ``env`` names (already initialised),
+    until the block ends; its output goes to ``server.log`` beside the data
+    directory."""
     port = _free_port()
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith(("TRENT_", "AWS_"))
-    }
-    env.update(
-        {
-            "TRENT_DATA_DIR": str(data_dir),
-            "TRENT_BIND": f"127.0.0.1:{port}",
-            "TRENT_SCHEDULER_INTERVAL": "0",
-        }
-    )
-    subprocess.run([TRENT, "init"], env=env, check=True, capture_output=True)
-    log = open(data_dir.parent / "server.log", "wb")  # noqa: SIM115 - closed below
+    env = {**env, "TRENT_BIND": f"127.0.0.1:{port}"}
+    log_path = data_dir.parent / "server.log"
+    log = open(log_path, "ab")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [TRENT, "serve", "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT
+        [TRENT, "serve", "--workers", str(workers)], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -84,10 +78,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                     break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
                 log.close()
                 raise RuntimeError(
-                    "the server did not start:\n"
-                    + (data_dir.parent / "server.log").read_text(errors="replace")
+                    "the server did not start:\n" + log_path.read_text(errors="replace")
                 ) from None
             time.sleep(0.2)
     try:
@@ -104,6 +99,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     while writer_pids(data_dir) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not writer_pids(data_dir), "the audit writer outlived the server"
+
+
+def clean_env(**trent: str) -> dict[str, str]:
+    """This process's environment without any TRENT_ or AWS_ variable, plus ``trent``."""
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("TRENT_", "AWS_"))
+    }
+    env.update(trent)
+    return env
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("e2e") / "var"
+    env = clean_env(TRENT_DATA_DIR=str(data_dir), TRENT_SCHEDULER_INTERVAL="0")
+    subprocess.run([TRENT, "init"], env=env, check=True, capture_output=True)
+    with serving(env, data_dir) as running:
+        yield running
 
 
 def wait_for(condition: Callable[[], object], seconds: float) -> bool:

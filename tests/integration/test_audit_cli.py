@@ -164,3 +164,19 @@ def test_a_missing_root_key_is_a_clean_error(tmp_path: Path) -> None:
     result = run({"TRENT_DATA_DIR": str(tmp_path / "nowhere")}, "verify")
     assert result.exit_code == 1
     assert "root key" in result.stderr
+
+
+def test_verify_and_export_show_progress_on_stderr_only_on_a_terminal(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quiet = run(env, "verify")
+    assert quiet.exit_code == 0 and "verified:" not in quiet.stderr
+    monkeypatch.setattr("app.cli.progress.stderr_is_terminal", lambda: True)
+    monkeypatch.setattr("app.cli.audit.stderr_is_terminal", lambda: True)
+    shown = run(env, "verify")
+    assert shown.exit_code == 0
+    assert shown.stderr.endswith("\rverified: 5 of 5 events (100%)\n")
+    assert shown.stdout == quiet.stdout
+    exported = run(env, "export", "--output", str(tmp_path / "events.jsonl"))
+    assert "\rexported: 5 events\n" in exported.stderr
+    assert len((tmp_path / "events.jsonl").read_text().splitlines()) == 5

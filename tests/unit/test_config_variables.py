@@ -94,4 +94,6 @@ def test_variables_read_elsewhere_are_read_there() -> None:
 def test_every_variable_is_documented_for_operators() -> None:
     text = (ROOT / "docs" / "operators.md").read_text(encoding="utf-8")
     assert [v.name for v in VARIABLES if v.name not in text] == []
-    assert sorted(set(re.findall(r"TRENT_[A-Z0-9_]+", text)) - KNOWN_VARIABLES) == []
+    # A name preceded by a word character is not Trent's (click's _TRENT_COMPLETE).
+    named = set(re.findall(r"(?<!\w)TRENT_[A-Z0-9_]+", text))
+    assert sorted(named - KNOWN_VARIABLES) == []
