@@ -10,8 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from app.operations import aliases, encryption, keys, policy_documents, rotation, tags
+from app.operations import (
+    aliases,
+    encryption,
+    key_pairs,
+    keys,
+    mac,
+    policy_documents,
+    rotation,
+    signing,
+    tags,
+)
 from app.pipeline.route import Route
+from app.schemas import key_types as t
 from app.schemas import keys as s
 
 KMS: Mapping[str, Route] = {
@@ -50,5 +61,16 @@ KMS: Mapping[str, Route] = {
             s.GenerateDataKeyWithoutPlaintextSchema,
         ),
         Route("GenerateRandom", encryption.generate_random, s.GenerateRandomSchema),
+        Route("Sign", signing.sign, t.SignSchema),
+        Route("Verify", signing.verify, t.VerifySchema),
+        Route("GetPublicKey", signing.get_public_key, t.GetPublicKeySchema),
+        Route("GenerateMac", mac.generate_mac, t.GenerateMacSchema),
+        Route("VerifyMac", mac.verify_mac, t.VerifyMacSchema),
+        Route("GenerateDataKeyPair", key_pairs.generate_data_key_pair, t.GenerateDataKeyPairSchema),
+        Route(
+            "GenerateDataKeyPairWithoutPlaintext",
+            key_pairs.generate_data_key_pair,
+            t.GenerateDataKeyPairWithoutPlaintextSchema,
+        ),
     )
 }

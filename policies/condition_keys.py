@@ -264,6 +264,10 @@ SUPPLIED_KEYS = frozenset(
         "kms:requestalias",
         "kms:rotationperiodindays",
         "kms:schedulekeydeletionpendingwindowindays",
+        "kms:signingalgorithm",
+        "kms:messagetype",
+        "kms:macalgorithm",
+        "kms:datakeypairspec",
     }
 )
 SUPPLIED_PREFIXES = DOCUMENTED_PREFIXES
@@ -331,6 +335,10 @@ _SPELLING = {
         "kms:GrantOperations",
         "kms:GranteePrincipal",
         "kms:GrantIsForAWSResource",
+        "kms:SigningAlgorithm",
+        "kms:MessageType",
+        "kms:MacAlgorithm",
+        "kms:DataKeyPairSpec",
     )
 }
 

@@ -23,7 +23,7 @@ from app.errors import (
     ValidationError,
 )
 from app.keys.model import ENCRYPT_DECRYPT, SYMMETRIC_DEFAULT, Key, require_state
-from app.operations import access
+from app.operations import access, asymmetric_encryption
 from app.operations.context import OperationContext
 from app.operations.kinds import read_only
 from app.operations.resolve import ResolvedKey, key_uuid, load_material, resolve_key
@@ -52,6 +52,11 @@ def _check_algorithm(key: Key, algorithm: str | None) -> None:
 
 
 def _check_symmetric(key: Key, operation: str) -> None:
+    if key.key_usage == ENCRYPT_DECRYPT and key.key_spec != SYMMETRIC_DEFAULT:
+        # An RSA encryption key: its usage fits, the (default) algorithm does not.
+        raise InvalidKeyUsageError(
+            f"Algorithm SYMMETRIC_DEFAULT is incompatible with key spec {key.key_spec}."
+        )
     if key.key_spec != SYMMETRIC_DEFAULT or key.key_usage != ENCRYPT_DECRYPT:
         raise InvalidKeyUsageError(
             f"{key.arn} key usage is {key.key_usage} which is not valid for {operation}."
@@ -109,6 +114,15 @@ class EncryptRequest:
 @read_only
 def encrypt(services: Services, ctx: OperationContext, req: EncryptRequest) -> dict[str, Any]:
     _check_grant_tokens(req.grant_tokens)
+    if req.encryption_algorithm in asymmetric_encryption.ASYMMETRIC_ENCRYPTION_ALGORITHMS:
+        return asymmetric_encryption.encrypt(
+            services,
+            ctx,
+            key_id=req.key_id,
+            plaintext=req.plaintext,
+            algorithm=req.encryption_algorithm,
+            context=req.encryption_context,
+        )
     key = _usable_key(
         services,
         ctx,
@@ -189,6 +203,15 @@ def _open(
 @read_only
 def decrypt(services: Services, ctx: OperationContext, req: DecryptRequest) -> dict[str, Any]:
     _check_grant_tokens(req.grant_tokens)
+    if req.encryption_algorithm in asymmetric_encryption.ASYMMETRIC_ENCRYPTION_ALGORITHMS:
+        return asymmetric_encryption.decrypt(
+            services,
+            ctx,
+            key_id=req.key_id,
+            ciphertext=req.ciphertext_blob,
+            algorithm=req.encryption_algorithm,
+            context=req.encryption_context,
+        )
     key, plaintext, used_material = _open(
         services,
         ctx,
