@@ -2,7 +2,8 @@
 
 Server-side commands (``init``, ``migrate``, ``serve``, ``token issue``, the
 audit commands) read the same ``TRENT_*`` settings as the server; client
-commands (``keys``, ``encrypt``, ``decrypt``, ``access-key``) call a running
+commands (``keys``, ``encrypt``, ``decrypt``, ``sign``, ``verify``, ``mac``,
+``public-key``, ``access-key``) call a running
 server (``TRENT_URL``, ``TRENT_TOKEN``). Every command has ``--help`` and exits
 non-zero on failure with a one-line reason on stderr.
 
@@ -44,6 +45,7 @@ def _register_commands() -> None:
     from app.cli.init import init, migrate
     from app.cli.keys import decrypt, encrypt, keys
     from app.cli.serve import serve
+    from app.cli.signing import mac, public_key, sign, verify
     from app.cli.token import token
 
     for command in (
@@ -58,6 +60,10 @@ def _register_commands() -> None:
         keys,
         encrypt,
         decrypt,
+        sign,
+        verify,
+        mac,
+        public_key,
     ):
         main.add_command(command)
 
