@@ -57,6 +57,8 @@ def request(method: str, path: str, body: dict[str, Any] | None = None) -> dict[
 def _error_text(exc: urllib.error.HTTPError) -> str:
     try:
         error = json.loads(exc.read())["error"]
-        return f"{error['code']}: {error['message']} (HTTP {exc.code})"
+        # Some errors say nothing but their code (an invalid signature or MAC).
+        said = f": {error['message']}" if error["message"] else ""
+        return f"{error['code']}{said} (HTTP {exc.code})"
     except (ValueError, KeyError, TypeError):
         return f"HTTP {exc.code} {exc.reason}"
