@@ -30,10 +30,18 @@ _CURVES: Final[dict[str, type[ec.EllipticCurve]]] = {
 
 
 class PrivateKeyMaterial(SecretBytes):
-    """A private key as DER PKCS#8, unsealed. Never store it unsealed, never log it."""
+    """A private key as DER PKCS#8, unsealed. Never store it unsealed, never log it.
 
-    __slots__ = ()
+    The key object made from the DER is kept with it (``_keys``), so that a
+    version held in the material cache is parsed once, and OpenSSL's per-key
+    set-up for RSA (blinding, Montgomery contexts), which costs as much as a
+    2048-bit signature, is done once rather than on every request.
+    """
+
+    __slots__ = ("_keys",)
     length = None
+
+    _keys: tuple[PrivateKey, PublicKey]
 
 
 def generate_private_key(key_spec: str) -> PrivateKeyMaterial:
@@ -56,26 +64,42 @@ def generate_private_key(key_spec: str) -> PrivateKeyMaterial:
 
 
 def load_private_key(material: PrivateKeyMaterial) -> PrivateKey:
-    """The key object of ``material``, for this package's signing and decryption.
+    """The key object of ``material``, for this package's signing and decryption."""
+    return _keys(material)[0]
+
+
+def load_public_key(material: PrivateKeyMaterial) -> PublicKey:
+    """The public half of ``material``, for verification and encryption."""
+    return _keys(material)[1]
+
+
+def _keys(material: PrivateKeyMaterial) -> tuple[PrivateKey, PublicKey]:
+    """The key objects of ``material``, made on first use and kept with it.
 
     RSA's expensive consistency checks are skipped: the DER was made by
     :func:`generate_private_key` and comes back only through an authenticated
-    unseal, so it is the key that was generated, and a check per request
-    would cost more than the signature itself.
+    unseal, so it is the key that was generated. Two threads that race here
+    both make the same keys; either result may be kept.
     """
     if not isinstance(material, PrivateKeyMaterial):
         raise TypeError("a PrivateKeyMaterial is required")
+    try:
+        return material._keys
+    except AttributeError:
+        pass
     key = serialization.load_der_private_key(
         material.expose_secret_bytes(), password=None, unsafe_skip_rsa_key_validation=True
     )
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise TypeError("the material is not an RSA or elliptic-curve private key")
-    return key
+    keys: tuple[PrivateKey, PublicKey] = (key, key.public_key())
+    material._keys = keys
+    return keys
 
 
 def public_key_der(material: PrivateKeyMaterial) -> bytes:
     """The DER SubjectPublicKeyInfo of ``material``'s public key."""
-    return spki_der(load_private_key(material).public_key())
+    return spki_der(load_public_key(material))
 
 
 def spki_der(public: PublicKey) -> bytes:

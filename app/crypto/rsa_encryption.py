@@ -15,7 +15,7 @@ from typing import Final
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from app.crypto.private_keys import PrivateKeyMaterial, load_private_key
+from app.crypto.private_keys import PrivateKeyMaterial, load_private_key, load_public_key
 from app.errors import InvalidCiphertextError, InvalidKeyUsageError, ValidationError
 from app.keys.specs import ENCRYPT_DECRYPT, OAEP_MAX_PLAINTEXT, spec_info
 
@@ -41,7 +41,10 @@ def rsa_encrypt(
             f"{limit} bytes.",
             field="Plaintext",
         )
-    return _rsa(material).public_key().encrypt(plaintext, _oaep(algorithm))
+    public = load_public_key(material)
+    if not isinstance(public, rsa.RSAPublicKey):
+        raise TypeError("RSAES-OAEP needs an RSA key")
+    return public.encrypt(plaintext, _oaep(algorithm))
 
 
 def rsa_decrypt(

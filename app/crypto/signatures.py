@@ -21,7 +21,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from app.crypto.private_keys import PrivateKeyMaterial, PublicKey, load_private_key
+from app.crypto.private_keys import (
+    PrivateKeyMaterial,
+    PublicKey,
+    load_private_key,
+    load_public_key,
+)
 from app.errors import InvalidKeyUsageError, ValidationError
 from app.keys.specs import DIGEST, DIGEST_BYTES, RAW, SIGN_VERIFY, spec_info
 
@@ -61,7 +66,7 @@ def verify(
 ) -> bool:
     """Whether ``signature`` is a valid signature of ``message`` by this key pair."""
     chosen = _hash(key_spec, algorithm, message, message_type)
-    return _verify(load_private_key(material).public_key(), algorithm, chosen, message, signature)
+    return _verify(load_public_key(material), algorithm, chosen, message, signature)
 
 
 def verify_with_public_key(

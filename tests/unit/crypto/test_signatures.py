@@ -195,3 +195,13 @@ def test_private_key_material_never_shows_or_pickles_itself() -> None:
         pickle.dumps(material)
     loaded = serialization.load_der_private_key(secret, password=None)
     assert isinstance(loaded, ec.EllipticCurvePrivateKey)
+
+
+def test_the_key_objects_are_made_once_per_material() -> None:
+    from app.crypto.private_keys import load_private_key, load_public_key
+
+    material = generate_private_key("ECC_NIST_P256")
+    assert load_private_key(material) is load_private_key(material)
+    assert load_public_key(material) is load_public_key(material)
+    with pytest.raises(TypeError):
+        pickle.dumps(material)
