@@ -22,8 +22,10 @@ from tests.e2e.conftest import ACCOUNT, TRENT, Server
 
 pytestmark = pytest.mark.e2e
 
-ADMIN = f"arn:aws:iam::{ACCOUNT}:user/admin"
-APP = f"arn:aws:iam::{ACCOUNT}:role/App"
+# Principals of their own: other modules hold access keys for the usual ones, and a
+# principal may have only so many.
+ADMIN = f"arn:aws:iam::{ACCOUNT}:user/signing-admin"
+APP = f"arn:aws:iam::{ACCOUNT}:role/SigningApp"
 
 
 def kms_client(server: Server, akid: str, secret: str) -> Any:
@@ -39,17 +41,20 @@ def kms_client(server: Server, akid: str, secret: str) -> Any:
 @pytest.fixture(scope="module")
 def clients(server: Server) -> dict[str, Any]:
     return {
-        "root": kms_client(server, *server.access_key("--root")),
-        "admin": kms_client(server, *server.access_key("--user", "admin")),
-        "app": kms_client(server, *server.access_key("--role", "App")),
+        "server": server,
+        "admin": kms_client(server, *server.access_key("--user", "signing-admin")),
+        "app": kms_client(server, *server.access_key("--role", "SigningApp")),
     }
 
 
 def create(clients: dict[str, Any], spec: str, usage: str) -> dict[str, Any]:
+    """A key made by the account root over REST, administered by ADMIN, used by APP."""
+    server: Server = clients["server"]
     policy = administrators_users_policy("aws", ACCOUNT, [ADMIN], [APP])
-    metadata: dict[str, Any] = clients["root"].create_key(
-        KeySpec=spec, KeyUsage=usage, Policy=policy
-    )["KeyMetadata"]
+    body = {"KeySpec": spec, "KeyUsage": usage, "Policy": policy}
+    created = server.rest("POST", "/v1/keys", server.token("--root"), body)
+    assert isinstance(created, dict)
+    metadata: dict[str, Any] = created["KeyMetadata"]
     return metadata
 
 
