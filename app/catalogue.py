@@ -10,9 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from app.operations import aliases, encryption, grants, keys, policy_documents, rotation, tags
+from app.operations import (
+    aliases,
+    encryption,
+    grants,
+    key_pairs,
+    keys,
+    mac,
+    policy_documents,
+    rotation,
+    signing,
+    tags,
+)
 from app.pipeline.route import Route
 from app.schemas import grants as g
+from app.schemas import key_types as t
 from app.schemas import keys as s
 
 KMS: Mapping[str, Route] = {
@@ -56,5 +68,16 @@ KMS: Mapping[str, Route] = {
         Route("ListRetirableGrants", grants.list_retirable_grants, g.ListRetirableGrantsSchema),
         Route("RetireGrant", grants.retire_grant, g.RetireGrantSchema),
         Route("RevokeGrant", grants.revoke_grant, g.RevokeGrantSchema),
+        Route("Sign", signing.sign, t.SignSchema),
+        Route("Verify", signing.verify, t.VerifySchema),
+        Route("GetPublicKey", signing.get_public_key, t.GetPublicKeySchema),
+        Route("GenerateMac", mac.generate_mac, t.GenerateMacSchema),
+        Route("VerifyMac", mac.verify_mac, t.VerifyMacSchema),
+        Route("GenerateDataKeyPair", key_pairs.generate_data_key_pair, t.GenerateDataKeyPairSchema),
+        Route(
+            "GenerateDataKeyPairWithoutPlaintext",
+            key_pairs.generate_data_key_pair,
+            t.GenerateDataKeyPairWithoutPlaintextSchema,
+        ),
     )
 }

@@ -4,7 +4,8 @@
 directory in a temporary folder, builds the WSGI application as ``trent serve``
 does (durable audit, the in-process group commit), creates a key, and calls
 the application directly with pre-built WSGI environs, one request at a time:
-REST Encrypt with a bearer JWT, REST Decrypt, REST GenerateDataKey, and the
+REST Encrypt with a bearer JWT, REST Decrypt, REST GenerateDataKey, REST Sign
+and Verify with an ECC_NIST_P256 key and GenerateMac with an HMAC_256 key, and the
 bare Flask echo of :mod:`bench.echo_app` for comparison. It prints the CPU
 time of this process per request (``time.process_time``), which on a busy
 machine is steadier than wall time, and with ``--profile`` the functions with
@@ -112,6 +113,30 @@ def _signed_cell(app: WsgiApp, access: dict[str, str], key_id: str, plaintext: s
     return Cell("AwsSigV4Encrypt", app, "POST", "/", dict(request.headers.items()), body)
 
 
+def _key_type_cells(app: WsgiApp, headers: dict[str, str], message: str) -> list[Cell]:
+    """REST Sign and Verify (ECC_NIST_P256, 1 KiB RAW) and GenerateMac (HMAC_256)."""
+
+    def new_key(spec: str, usage: str) -> str:
+        body = json.dumps({"KeySpec": spec, "KeyUsage": usage}).encode()
+        created = Cell("CreateKey", app, "POST", "/v1/keys", headers, body).once()
+        return str(json.loads(created)["KeyMetadata"]["KeyId"])
+
+    signing_key = new_key("ECC_NIST_P256", "SIGN_VERIFY")
+    mac_key = new_key("HMAC_256", "GENERATE_VERIFY_MAC")
+    to_sign = {"Message": message, "SigningAlgorithm": "ECDSA_SHA_256"}
+    sign = Cell(
+        "Sign", app, "POST", f"/v1/keys/{signing_key}/sign", headers, json.dumps(to_sign).encode()
+    )
+    signature = json.loads(sign.once())["Signature"]
+    to_verify = json.dumps({**to_sign, "Signature": signature}).encode()
+    to_mac = json.dumps({"Message": message, "MacAlgorithm": "HMAC_SHA_256"}).encode()
+    return [
+        sign,
+        Cell("Verify", app, "POST", f"/v1/keys/{signing_key}/verify", headers, to_verify),
+        Cell("GenerateMac", app, "POST", f"/v1/keys/{mac_key}/mac", headers, to_mac),
+    ]
+
+
 def _trent(data_dir: Path) -> tuple[WsgiApp, str]:
     env = {**os.environ, "TRENT_DATA_DIR": str(data_dir)}
     trent = str(Path(sys.executable).with_name("trent"))
@@ -136,7 +161,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lines", type=int, default=40, help="cProfile rows (default 40)")
     parser.add_argument(
         "--only",
-        help="one cell: Encrypt, Decrypt, GenerateDataKey, AwsEncrypt, AwsSigV4Encrypt, Echo",
+        help="one cell: Encrypt, Decrypt, GenerateDataKey, AwsEncrypt, AwsSigV4Encrypt, Sign, "
+        "Verify, GenerateMac, Echo",
     )
     arguments = parser.parse_args(argv)
 
@@ -186,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
                 json.dumps({"KeyId": key_id, "Plaintext": plaintext}).encode(),
             ),
             _signed_cell(app, access["AccessKey"], key_id, plaintext),
+            *_key_type_cells(app, headers, plaintext),
             Cell("Echo", echo_app(), "POST", "/echo", {"Content-Type": "application/json"}, body),
         ]
         if arguments.only:

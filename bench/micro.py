@@ -1,7 +1,7 @@
 """The micro-benchmarks of the pieces, run as subprocesses in a short mode.
 
 Each existing module (``bench.policy_eval``, ``bench.crypto_ops``,
-``bench.token_verify``, ``bench.audit_append``) is run as ``python -m`` with
+``bench.token_verify``, ``bench.audit_append``, ``bench.signing``) is run as ``python -m`` with
 options that keep it short, and its output is kept verbatim in the report.
 A failing micro-benchmark is reported, not fatal: the load figures stand alone.
 They run after the servers have stopped, on a quiet machine.
@@ -67,6 +67,12 @@ MICRO_BENCHMARKS = (
             "--seconds",
             "3",
         ),
+    ),
+    MicroBenchmark(
+        "sign/verify and MAC per key spec",
+        "bench.signing",
+        ("--seconds", "0.05", "--rounds", "1"),
+        ("--seconds", "0.3", "--rounds", "3"),
     ),
 )
 

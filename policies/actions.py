@@ -11,7 +11,10 @@ concrete actions), the lint and the separation-of-duties check.
 Classification, for separation of duties:
 
 * **usage** — the cryptographic operations, plus ``kms:CreateGrant``, because a
-  grant can hand out any cryptographic operation (even to oneself);
+  grant can hand out any cryptographic operation (even to oneself), and
+  ``kms:GetPublicKey``, which hands out the public half of a signing or
+  encryption key (so that others can verify or encrypt without Trent) and is
+  therefore part of using the key, not of managing it;
 * **administrative** — everything that manages a key or the account's keys;
 * of the administrative actions, the read-only ones (``Describe*``, ``Get*``,
   ``List*``) are **neutral**: key users may hold them (the console's key-user
@@ -105,7 +108,7 @@ CRYPTOGRAPHIC_ACTIONS: frozenset[str] = frozenset(
 )
 
 #: Actions that count as key *use* for separation of duties.
-USAGE_ACTIONS: frozenset[str] = CRYPTOGRAPHIC_ACTIONS | {"kms:CreateGrant"}
+USAGE_ACTIONS: frozenset[str] = CRYPTOGRAPHIC_ACTIONS | {"kms:CreateGrant", "kms:GetPublicKey"}
 
 #: Actions with no key resource; identity policies alone decide them.
 ACCOUNT_ACTIONS: frozenset[str] = frozenset(

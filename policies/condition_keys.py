@@ -269,6 +269,10 @@ SUPPLIED_KEYS = frozenset(
         "kms:retiringprincipal",
         "kms:rotationperiodindays",
         "kms:schedulekeydeletionpendingwindowindays",
+        "kms:signingalgorithm",
+        "kms:messagetype",
+        "kms:macalgorithm",
+        "kms:datakeypairspec",
     }
 )
 SUPPLIED_PREFIXES = DOCUMENTED_PREFIXES
@@ -336,6 +340,10 @@ _SPELLING = {
         "kms:GrantOperations",
         "kms:GranteePrincipal",
         "kms:GrantIsForAWSResource",
+        "kms:SigningAlgorithm",
+        "kms:MessageType",
+        "kms:MacAlgorithm",
+        "kms:DataKeyPairSpec",
     )
 }
 

@@ -9,7 +9,8 @@ The service refuses a key policy with a violation unless the caller sets an expl
 * What ``"*"`` is given, every named principal is given too; what a role is given,
   each of its sessions named in the policy is given too.
 * *Management* actions (changing a key, its policy, aliases, tags, rotation,
-  deletion, grants revocation...) and *usage* actions (cryptographic operations and
+  deletion, grants revocation...) and *usage* actions (cryptographic operations,
+  Sign, Verify, GenerateMac and VerifyMac among them, ``kms:GetPublicKey`` and
   ``kms:CreateGrant``) must not meet. Read-only actions (Describe/Get/List) are
   neutral: key users may describe the key.
 * The account root (``arn:…:iam::<acct>:root``) is exempt: it stands for the account

@@ -14,6 +14,10 @@ from app.catalogue import KMS
 from app.keys.identifiers import ALIAS_NAME_RE
 from app.pipeline.route import QueryChoice
 from app.schemas.base import Text
+from app.schemas.key_types import (
+    GenerateDataKeyPairSchema,
+    GenerateDataKeyPairWithoutPlaintextSchema,
+)
 from app.schemas.keys import GenerateDataKeySchema, GenerateDataKeyWithoutPlaintextSchema
 
 #: The routes of a key's sub-resources (``/v1/keys/{KeyId}/encrypt``, ...).
@@ -69,8 +73,9 @@ ROUTES = (
     KMS["CreateKey"].at(
         "POST",
         "/v1/keys",
-        "Create a key (only SYMMETRIC_DEFAULT keys so far; KeyUsage must suit KeySpec; "
-        "Administrators/Users build the policy when Policy is absent).",
+        "Create a key (symmetric, HMAC, RSA or ECC; KeyUsage must suit KeySpec and is "
+        "required for all but symmetric keys; Administrators/Users build the policy when "
+        "Policy is absent).",
         produces={"KeyId": NEW_KEY, "TargetKeyId": NEW_KEY, "DestinationKeyId": NEW_KEY},
     ),
     KMS["ListKeys"].at(
@@ -228,5 +233,47 @@ ROUTES = (
         "Delete an alias.",
         members="none",
         rules={"AliasName": ALIAS_NAME_RE},
+    ),
+    KMS["GenerateDataKeyPair"].at(
+        "POST",
+        SUB + "/data-key-pair",
+        "A data key pair: the public key, the private key encrypted under a symmetric key and "
+        "in plaintext (?plaintext=false: encrypted only).",
+        extra_query=(("plaintext", Text(choices=("true", "false"))),),
+        choice=QueryChoice(
+            "plaintext",
+            {
+                "true": GenerateDataKeyPairSchema,
+                "false": GenerateDataKeyPairWithoutPlaintextSchema,
+            },
+            default="true",
+        ),
+        produces={"CiphertextBlob": "$response.body#/PrivateKeyCiphertextBlob"},
+    ),
+    KMS["Sign"].at(
+        "POST",
+        SUB + "/sign",
+        "Sign a message (RAW, up to 4096 bytes) or a digest (DIGEST) with an asymmetric key.",
+    ),
+    KMS["Verify"].at(
+        "POST",
+        SUB + "/verify",
+        "Verify a signature (KMSInvalidSignatureException if it is not valid).",
+    ),
+    KMS["GenerateMac"].at(
+        "POST",
+        SUB + "/mac",
+        "The HMAC of a message (up to 4096 bytes) with an HMAC key.",
+    ),
+    KMS["VerifyMac"].at(
+        "POST",
+        SUB + "/verify-mac",
+        "Verify an HMAC (KMSInvalidMacException if it does not match).",
+    ),
+    KMS["GetPublicKey"].at(
+        "GET",
+        SUB + "/public-key",
+        "The public key of an asymmetric key (DER SubjectPublicKeyInfo), its usage and algorithms.",
+        members="none",
     ),
 )

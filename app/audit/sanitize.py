@@ -128,6 +128,8 @@ _DEFAULTS: dict[str, dict[str, str]] = {
         "sourceEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
         "destinationEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
     },
+    "Sign": {"messageType": "RAW"},
+    "Verify": {"messageType": "RAW"},
 }
 
 MAX_STRING = 2048

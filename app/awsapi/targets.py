@@ -31,18 +31,11 @@ UNSUPPORTED = frozenset(
         "DeriveSharedSecret",
         "DescribeCustomKeyStores",
         "DisconnectCustomKeyStore",
-        "GenerateDataKeyPair",
-        "GenerateDataKeyPairWithoutPlaintext",
-        "GenerateMac",
         "GetKeyLastUsage",
         "GetParametersForImport",
-        "GetPublicKey",
         "ImportKeyMaterial",
         "ReplicateKey",
-        "Sign",
         "UpdateCustomKeyStore",
         "UpdatePrimaryRegion",
-        "Verify",
-        "VerifyMac",
     }
 )

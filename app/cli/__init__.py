@@ -2,12 +2,12 @@
 
 Server-side commands (``init``, ``migrate``, ``serve``, ``token issue``, the
 audit commands) read the same ``TRENT_*`` settings as the server; client
-commands (``keys``, ``encrypt``, ``decrypt``, ``aliases``, ``rotation``,
-``key-policy``, ``tags``, ``identity-policy``, ``access-key``, ``whoami``)
-call a running server (``TRENT_URL``, ``TRENT_TOKEN``) through
-:mod:`app.cli.rest_client`; ``policy`` works offline. Every command has
-``--help``, prints what it did, and exits non-zero on failure with a one-line
-reason on stderr.
+commands (``keys``, ``encrypt``, ``decrypt``, ``sign``, ``verify``, ``mac``,
+``public-key``, ``aliases``, ``rotation``, ``key-policy``, ``tags``,
+``identity-policy``, ``grants``, ``access-key``, ``whoami``) call a running
+server (``TRENT_URL``, ``TRENT_TOKEN``) through :mod:`app.cli.rest_client`;
+``policy`` works offline. Every command has ``--help``, prints what it did, and
+exits non-zero on failure with a one-line reason on stderr.
 
 One module per command or group; this package is the only place that imports
 ``click`` for the service, and nothing outside it imports it (an import
@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "app.cli.identity_policy",
     "app.cli.whoami",
     "app.cli.grants",
+    "app.cli.signing",
 )
 
 

@@ -29,11 +29,27 @@ def keys() -> None:
 @click.option("--administrator", "administrators", multiple=True, help="Principal ARN (repeat).")
 @click.option("--user", "users", multiple=True, help="Principal ARN (repeat).")
 @click.option("--policy-file", type=click.File("r"), help="A key policy document.")
+@click.option("--key-spec", default=None, help="e.g. HMAC_256, RSA_3072, ECC_NIST_P256.")
+@click.option(
+    "--key-usage",
+    default=None,
+    help="ENCRYPT_DECRYPT, SIGN_VERIFY or GENERATE_VERIFY_MAC (needed unless symmetric).",
+)
 def create(
-    description: str, administrators: tuple[str, ...], users: tuple[str, ...], policy_file: Any
+    description: str,
+    administrators: tuple[str, ...],
+    users: tuple[str, ...],
+    policy_file: Any,
+    key_spec: str | None,
+    key_usage: str | None,
 ) -> None:
-    """Create a symmetric key (default policy, administrators/users, or --policy-file)."""
+    """Create a key, symmetric unless --key-spec says otherwise (default policy,
+    administrators/users, or --policy-file)."""
     body: dict[str, Any] = {"Description": description}
+    if key_spec is not None:
+        body["KeySpec"] = key_spec
+    if key_usage is not None:
+        body["KeyUsage"] = key_usage
     if administrators:
         body["Administrators"] = list(administrators)
     if users:

@@ -85,6 +85,8 @@ def pages(path: str, member: str, query: Mapping[str, str | None] | None = None)
 def _error_text(exc: urllib.error.HTTPError) -> str:
     try:
         error = json.loads(exc.read())["error"]
-        return f"{error['code']}: {error['message']} (HTTP {exc.code})"
+        # Some errors say nothing but their code (an invalid signature or MAC).
+        said = f": {error['message']}" if error["message"] else ""
+        return f"{error['code']}{said} (HTTP {exc.code})"
     except (ValueError, KeyError, TypeError):
         return f"HTTP {exc.code} {exc.reason}"

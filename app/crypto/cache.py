@@ -17,13 +17,18 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import NoReturn
 
+from app.crypto.hmac_keys import HmacKeyMaterial
 from app.crypto.material import KeyMaterial
+from app.crypto.private_keys import PrivateKeyMaterial
+
+#: What the cache may hold: unsealed material of one key version, of any spec.
+CachedMaterial = KeyMaterial | HmacKeyMaterial | PrivateKeyMaterial
 
 CacheKey = tuple[str, int]
 
 
 class MaterialCache:
-    """Bounded, expiring map of ``(key_arn, version)`` to :class:`KeyMaterial`.
+    """Bounded, expiring map of ``(key_arn, version)`` to unsealed material.
 
     A ``ttl_seconds`` of 0 disables caching. Thread-safe. Least recently
     used entries are evicted first once ``max_entries`` is reached.
@@ -43,9 +48,9 @@ class MaterialCache:
         self._max = max_entries
         self._clock = clock
         self._lock = threading.Lock()
-        self._entries: OrderedDict[CacheKey, tuple[float, KeyMaterial]] = OrderedDict()
+        self._entries: OrderedDict[CacheKey, tuple[float, CachedMaterial]] = OrderedDict()
 
-    def get(self, key_arn: str, version: int) -> KeyMaterial | None:
+    def get(self, key_arn: str, version: int) -> CachedMaterial | None:
         """The cached material, or ``None`` if absent or expired."""
         key = (key_arn, version)
         with self._lock:
@@ -59,10 +64,10 @@ class MaterialCache:
             self._entries.move_to_end(key)
             return material
 
-    def put(self, key_arn: str, version: int, material: KeyMaterial) -> None:
+    def put(self, key_arn: str, version: int, material: CachedMaterial) -> None:
         """Remember ``material`` for ``ttl_seconds`` from now."""
-        if not isinstance(material, KeyMaterial):
-            raise TypeError("MaterialCache holds KeyMaterial only")
+        if not isinstance(material, KeyMaterial | HmacKeyMaterial | PrivateKeyMaterial):
+            raise TypeError("MaterialCache holds unsealed key material only")
         if self._ttl == 0:
             return
         key = (key_arn, version)
@@ -76,8 +81,8 @@ class MaterialCache:
                 self._entries.popitem(last=False)
 
     def get_or_load(
-        self, key_arn: str, version: int, load: Callable[[], KeyMaterial]
-    ) -> KeyMaterial:
+        self, key_arn: str, version: int, load: Callable[[], CachedMaterial]
+    ) -> CachedMaterial:
         """The cached material, or ``load()``'s result, which is then cached.
 
         ``load`` runs outside the lock: a slow unseal does not block other keys.

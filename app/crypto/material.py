@@ -67,8 +67,8 @@ def unseal_material(
     return KeyMaterial(root.unseal(sealed.blob, aad))
 
 
-def material_id(key_id: uuid.UUID, material: KeyMaterial) -> KeyMaterialId:
-    """A public identifier of one key version's material.
+def material_id(key_id: uuid.UUID, material: SecretBytes) -> KeyMaterialId:
+    """A public identifier of one key version's material (of any key spec).
 
     HMAC-SHA256 keyed with the material over a label and the key id: a PRF
     output, so it reveals nothing about the material, yet identifies it.

@@ -19,15 +19,19 @@ class SecretBytes:
 
     __slots__ = ("_secret",)
 
-    #: Exact length in bytes every instance of the subclass must have.
-    length: ClassVar[int] = 32
+    #: Exact length in bytes every instance of the subclass must have;
+    #: ``None`` for secrets whose length varies (HMAC keys, DER private keys).
+    length: ClassVar[int | None] = 32
 
     def __init__(self, secret: bytes) -> None:
         # A bytearray or memoryview could be changed behind our back, and a
         # str is a mistake; accept only immutable bytes of the right length.
         if type(secret) is not bytes:
             raise TypeError(f"{type(self).__name__} needs bytes")
-        if len(secret) != self.length:
+        if self.length is None:
+            if not secret:
+                raise ValueError(f"{type(self).__name__} must not be empty")
+        elif len(secret) != self.length:
             raise ValueError(f"{type(self).__name__} must be exactly {self.length} bytes")
         self._secret = secret
 
@@ -36,7 +40,7 @@ class SecretBytes:
         return self._secret
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(<{self.length} secret bytes>)"
+        return f"{type(self).__name__}(<{len(self._secret)} secret bytes>)"
 
     __str__ = __repr__
 

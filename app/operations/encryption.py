@@ -22,7 +22,7 @@ from app.errors import (
     ValidationError,
 )
 from app.keys.model import ENCRYPT_DECRYPT, SYMMETRIC_DEFAULT, Key, require_state
-from app.operations import access
+from app.operations import access, asymmetric_encryption
 from app.operations.context import OperationContext
 from app.operations.grant_tokens import check_grant_tokens
 from app.operations.kinds import read_only
@@ -52,6 +52,11 @@ def _check_algorithm(key: Key, algorithm: str | None) -> None:
 
 
 def _check_symmetric(key: Key, operation: str) -> None:
+    if key.key_usage == ENCRYPT_DECRYPT and key.key_spec != SYMMETRIC_DEFAULT:
+        # An RSA encryption key: its usage fits, the (default) algorithm does not.
+        raise InvalidKeyUsageError(
+            f"Algorithm SYMMETRIC_DEFAULT is incompatible with key spec {key.key_spec}."
+        )
     if key.key_spec != SYMMETRIC_DEFAULT or key.key_usage != ENCRYPT_DECRYPT:
         raise InvalidKeyUsageError(
             f"{key.arn} key usage is {key.key_usage} which is not valid for {operation}."
@@ -102,6 +107,15 @@ class EncryptRequest:
 @read_only
 def encrypt(services: Services, ctx: OperationContext, req: EncryptRequest) -> dict[str, Any]:
     check_grant_tokens(services, req.grant_tokens)
+    if req.encryption_algorithm in asymmetric_encryption.ASYMMETRIC_ENCRYPTION_ALGORITHMS:
+        return asymmetric_encryption.encrypt(
+            services,
+            ctx,
+            key_id=req.key_id,
+            plaintext=req.plaintext,
+            algorithm=req.encryption_algorithm,
+            context=req.encryption_context,
+        )
     key = _usable_key(
         services,
         ctx,
@@ -182,6 +196,15 @@ def _open(
 @read_only
 def decrypt(services: Services, ctx: OperationContext, req: DecryptRequest) -> dict[str, Any]:
     check_grant_tokens(services, req.grant_tokens)
+    if req.encryption_algorithm in asymmetric_encryption.ASYMMETRIC_ENCRYPTION_ALGORITHMS:
+        return asymmetric_encryption.decrypt(
+            services,
+            ctx,
+            key_id=req.key_id,
+            ciphertext=req.ciphertext_blob,
+            algorithm=req.encryption_algorithm,
+            context=req.encryption_context,
+        )
     key, plaintext, used_material = _open(
         services,
         ctx,

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.crypto.material import generate_material, material_id, seal_material
+from app.crypto.material import material_id
+from app.crypto.typed_material import new_material, seal_any
 from app.errors import LimitExceededError, ValidationError
 from app.keys.identifiers import key_arn
 from app.keys.model import (
@@ -19,6 +20,7 @@ from app.keys.model import (
     KeyState,
     require_state,
 )
+from app.keys.specs import KEY_SPECS, Family, describe_algorithms
 from app.operations import access, policy_documents
 from app.operations.context import OperationContext
 from app.operations.grant_tokens import check_grant_tokens
@@ -34,7 +36,8 @@ MAX_KEYS_PER_ACCOUNT = 100_000
 @dataclass(frozen=True)
 class CreateKeyRequest:
     description: str = ""
-    key_usage: str = ENCRYPT_DECRYPT
+    #: ``None``: not given (only a symmetric key may leave it out).
+    key_usage: str | None = None
     key_spec: str = SYMMETRIC_DEFAULT
     origin: str = ORIGIN_AWS_KMS
     policy: str | None = None
@@ -47,7 +50,8 @@ class CreateKeyRequest:
 
 
 def key_metadata(key: Key) -> dict[str, Any]:
-    """``KeyMetadata`` exactly as AWS shapes it for a symmetric key."""
+    """``KeyMetadata`` exactly as AWS shapes it: the algorithm list of the
+    key's usage, and the current material id for symmetric keys only."""
     metadata: dict[str, Any] = {
         "AWSAccountId": key.account,
         "KeyId": key.key_id,
@@ -61,10 +65,10 @@ def key_metadata(key: Key) -> dict[str, Any]:
         "KeyManager": "CUSTOMER",
         "CustomerMasterKeySpec": key.key_spec,
         "KeySpec": key.key_spec,
-        "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"],
+        **describe_algorithms(key.key_spec, key.key_usage),
         "MultiRegion": False,
     }
-    if key.current_material_id is not None:
+    if key.current_material_id is not None and key.key_spec == SYMMETRIC_DEFAULT:
         metadata["CurrentKeyMaterialId"] = key.current_material_id
     if key.state is KeyState.PENDING_DELETION and key.deletion_date is not None:
         metadata["DeletionDate"] = key.deletion_date
@@ -74,17 +78,7 @@ def key_metadata(key: Key) -> dict[str, Any]:
 def create_key(services: Services, ctx: OperationContext, req: CreateKeyRequest) -> dict[str, Any]:
     settings = services.settings
     account = ctx.principal.account
-    if req.key_spec != SYMMETRIC_DEFAULT:
-        raise ValidationError(
-            f"KeySpec {req.key_spec} is not supported by this service yet; "
-            "only SYMMETRIC_DEFAULT keys can be created.",
-            field="KeySpec",
-        )
-    if req.key_usage != ENCRYPT_DECRYPT:
-        raise ValidationError(
-            f"KeyUsage {req.key_usage} is not compatible with KeySpec {req.key_spec}",
-            field="KeyUsage",
-        )
+    key_usage = _key_usage(req)
     if req.origin != ORIGIN_AWS_KMS:
         raise ValidationError(
             f"Origin {req.origin} is not supported by this service; use AWS_KMS.", field="Origin"
@@ -98,7 +92,7 @@ def create_key(services: Services, ctx: OperationContext, req: CreateKeyRequest)
         "kms:CreateKey",
         conditions={
             "kms:KeySpec": req.key_spec,
-            "kms:KeyUsage": req.key_usage,
+            "kms:KeyUsage": key_usage,
             "kms:KeyOrigin": req.origin,
             "kms:MultiRegion": req.multi_region,
             "kms:BypassPolicyLockoutSafetyCheck": req.bypass_policy_lockout_safety_check,
@@ -116,14 +110,14 @@ def create_key(services: Services, ctx: OperationContext, req: CreateKeyRequest)
     policy = policy_documents.policy_for_new_key(services, ctx, req, arn)
     ctx.notes.add_resource(arn)
     now = services.now()
-    material = generate_material(services.random_bytes)
-    sealed = seal_material(services.root_key, material, key_arn=arn, version=1)
+    material = new_material(req.key_spec, services.random_bytes)
+    sealed = seal_any(services.root_key, material, key_arn=arn, version=1, key_spec=req.key_spec)
     key = Key(
         key_id=key_id,
         account=account,
         arn=arn,
         description=req.description,
-        key_usage=req.key_usage,
+        key_usage=key_usage,
         key_spec=req.key_spec,
         origin=req.origin,
         state=KeyState.ENABLED,
@@ -139,6 +133,33 @@ def create_key(services: Services, ctx: OperationContext, req: CreateKeyRequest)
         assert key.current_material_id is not None
         services.keys.insert_key(key, sealed, key.current_material_id, tags)
     return {"KeyMetadata": key_metadata(key)}
+
+
+def _key_usage(req: CreateKeyRequest) -> str:
+    """The usage of the new key, after AWS's checks of KeySpec and KeyUsage."""
+    spec = KEY_SPECS.get(req.key_spec)
+    if spec is None:
+        raise ValidationError(
+            f"KeySpec {req.key_spec} is not supported by this service.", field="KeySpec"
+        )
+    if req.key_usage is None:
+        if spec.family is not Family.SYMMETRIC:
+            raise ValidationError(
+                "You must specify a KeyUsage value for all KMS keys except for symmetric "
+                "encryption keys.",
+                field="KeyUsage",
+            )
+        return ENCRYPT_DECRYPT
+    if req.key_usage == "KEY_AGREEMENT":
+        raise ValidationError(
+            "KeyUsage KEY_AGREEMENT is not supported by this service.", field="KeyUsage"
+        )
+    if not spec.allows(req.key_usage):
+        raise ValidationError(
+            f"KeyUsage {req.key_usage} is not compatible with KeySpec {req.key_spec}",
+            field="KeyUsage",
+        )
+    return req.key_usage
 
 
 @dataclass(frozen=True)

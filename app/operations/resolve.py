@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from app.crypto.material import KeyMaterial, unseal_material
+from app.crypto.material import KeyMaterial
+from app.crypto.typed_material import AnyMaterial, unseal_any
 from app.errors import NotFoundError
 from app.keys.identifiers import alias_arn, key_arn, parse_key_reference
 from app.keys.model import Key
@@ -49,15 +50,26 @@ def resolve_key(
 
 
 def load_material(services: Services, key: Key, version: int) -> KeyMaterial | None:
-    """The unsealed material of ``key`` at ``version`` (cached briefly), or
-    ``None`` if that version does not exist."""
+    """The unsealed material of symmetric ``key`` at ``version`` (cached
+    briefly), or ``None`` if that version does not exist."""
+    material = load_any_material(services, key, version)
+    if material is not None and not isinstance(material, KeyMaterial):
+        raise TypeError(f"{key.arn} is not a symmetric key")
+    return material
+
+
+def load_any_material(services: Services, key: Key, version: int) -> AnyMaterial | None:
+    """The unsealed material of ``key`` (of any spec) at ``version``, cached
+    briefly; ``None`` if that version does not exist."""
     cached = services.materials.get(key.arn, version)
     if cached is not None:
         return cached
     sealed = services.keys.sealed_version(key.key_id, version)
     if sealed is None:
         return None
-    material = unseal_material(services.root_key, sealed, key_arn=key.arn, version=version)
+    material = unseal_any(
+        services.root_key, sealed, key_arn=key.arn, version=version, key_spec=key.key_spec
+    )
     services.materials.put(key.arn, version, material)
     return material
 

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from app import markers
-from app.crypto.material import generate_material, material_id, seal_material
+from app.crypto.material import material_id
+from app.crypto.typed_material import new_material, seal_any
 from app.errors import ConflictError, LimitExceededError, UnsupportedOperationError
 from app.keys.model import SYMMETRIC_DEFAULT, Key, KeyState, VersionTaken, require_state
+from app.keys.specs import Family, family_of
 from app.operations import access
 from app.operations.context import OperationContext
 from app.operations.key_updates import DAY, apply_changes, service_event
@@ -31,15 +33,30 @@ DEFAULT_ROTATION_PERIOD_DAYS = 365
 MAX_ON_DEMAND_ROTATIONS = 25
 ON_DEMAND_CONFLICT_WINDOW = 20 * 60.0
 
+#: Key families whose material is rotated automatically: symmetric and HMAC
+#: keys (a new version of an asymmetric key would be a new public key, which
+#: every verifier and encryptor holding the old one would need to learn).
+AUTOMATIC_ROTATION_FAMILIES = frozenset({Family.SYMMETRIC, Family.HMAC})
+
+
+def _require_rotatable(key: Key, operation: str) -> None:
+    """Automatic rotation (and its status and history) for symmetric and HMAC
+    keys; RotateKeyOnDemand for symmetric keys only, as AWS allows."""
+    if operation == "RotateKeyOnDemand":
+        allowed = key.key_spec == SYMMETRIC_DEFAULT
+    else:
+        allowed = family_of(key.key_spec) in AUTOMATIC_ROTATION_FAMILIES
+    if not allowed:
+        raise UnsupportedOperationError(
+            f"{key.arn} key spec is {key.key_spec} which is not valid for this operation."
+        )
+
 
 def _rotatable_key(services: Services, ctx: OperationContext, key_id: str, operation: str) -> Key:
     key = resolve_key(services, ctx, key_id, allow_alias=False).key
     access.authorize_key_action(services, ctx, f"kms:{operation}", key)
     require_state(operation, key)
-    if key.key_spec != SYMMETRIC_DEFAULT:
-        raise UnsupportedOperationError(
-            f"{key.arn} key spec is {key.key_spec} which is not valid for this operation."
-        )
+    _require_rotatable(key, operation)
     return key
 
 
@@ -47,8 +64,10 @@ def add_version(services: Services, key: Key, rotation_type: str) -> int:
     """Create the next version of ``key`` and make it current (inside the
     caller's unit of work). Returns the new version number."""
     version = key.current_version + 1
-    material = generate_material(services.random_bytes)
-    sealed = seal_material(services.root_key, material, key_arn=key.arn, version=version)
+    material = new_material(key.key_spec, services.random_bytes)
+    sealed = seal_any(
+        services.root_key, material, key_arn=key.arn, version=version, key_spec=key.key_spec
+    )
     services.keys.add_version(
         key.key_id,
         version,
@@ -79,8 +98,7 @@ def enable_key_rotation(
             conditions={"kms:RotationPeriodInDays": req.rotation_period_in_days},
         )
         require_state("EnableKeyRotation", key)
-        if key.key_spec != SYMMETRIC_DEFAULT:
-            raise UnsupportedOperationError(f"{key.arn} is not a symmetric encryption key.")
+        _require_rotatable(key, "EnableKeyRotation")
         apply_changes(
             services,
             key,

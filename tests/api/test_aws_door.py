@@ -181,7 +181,7 @@ def test_dialect_errors(client: FlaskClient, credentials: Credentials, root: Kms
         400,
         "UnknownOperationException",
     )
-    assert aws_error(signed(client, credentials, "Sign", {})) == (
+    assert aws_error(signed(client, credentials, "DeriveSharedSecret", {})) == (
         400,
         "UnsupportedOperationException",
     )

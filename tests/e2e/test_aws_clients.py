@@ -148,7 +148,9 @@ def test_boto3_paginators(clients: dict[str, Any]) -> None:
 
 def test_unknown_and_unsupported_operations(clients: dict[str, Any]) -> None:
     with pytest.raises(ClientError) as info:
-        clients["root"].sign(KeyId="alias/e2e", Message=b"m", SigningAlgorithm="ECDSA_SHA_256")
+        clients["root"].derive_shared_secret(
+            KeyId="alias/e2e", KeyAgreementAlgorithm="ECDH", PublicKey=b"m"
+        )
     assert info.value.response["Error"]["Code"] == "UnsupportedOperationException"
 
 
