@@ -541,3 +541,37 @@ def test_key_policies_condition_create_grant_on_the_grant_keys(world: FakeWorld)
     ]:
         with pytest.raises(AccessDeniedError):
             grant(world, key_id, grantee, *operations, ctx=BOB, constraints=constraints, **extra)
+
+
+# -- grants on the other key types --
+
+
+def test_grants_on_hmac_and_signing_keys_carry_their_own_operations(world: FakeWorld) -> None:
+    from app.operations import mac, signing
+
+    hmac_key = new_key(world, key_spec="HMAC_256", key_usage="GENERATE_VERIFY_MAC")
+    signing_key = new_key(world, key_spec="ECC_NIST_P256", key_usage="SIGN_VERIFY")
+    with pytest.raises(ValidationError, match="HMAC_256"):
+        grant(world, hmac_key, ALICE_ARN, "Encrypt")
+    with pytest.raises(ValidationError, match="symmetric encryption keys"):
+        grant(world, signing_key, ALICE_ARN, "Sign", constraints=subset(tenant="t-1"))
+    token = grant(world, hmac_key, ALICE_ARN, "GenerateMac")["GrantToken"]
+    made = mac.generate_mac(
+        world.services,
+        ALICE,
+        mac.GenerateMacRequest(hmac_key, b"message", "HMAC_SHA_256", grant_tokens=[token]),
+    )
+    assert len(made["Mac"]) == 32
+    with pytest.raises(AccessDeniedError):  # VerifyMac was not granted
+        mac.verify_mac(
+            world.services,
+            ALICE,
+            mac.VerifyMacRequest(hmac_key, b"message", made["Mac"], "HMAC_SHA_256"),
+        )
+    grant(world, signing_key, ALICE_ARN, "Sign", "GetPublicKey")
+    signed = signing.sign(
+        world.services, ALICE, signing.SignRequest(signing_key, b"message", "ECDSA_SHA_256")
+    )
+    assert signed["SigningAlgorithm"] == "ECDSA_SHA_256"
+    public = signing.get_public_key(world.services, ALICE, signing.GetPublicKeyRequest(signing_key))
+    assert public["KeyUsage"] == "SIGN_VERIFY"
