@@ -33,14 +33,14 @@ from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as prometheus_multiprocess
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from app.metrics import multiprocess
 
-#: The media type of :meth:`Metrics.exposition` (Prometheus text format 0.0.4).
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+#: The media type of :meth:`Metrics.exposition`: the Prometheus text format
+#: 0.0.4, which every Prometheus reads (no name here needs a newer one).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 #: Request latencies: most answers take milliseconds; the top buckets catch
 #: a database or audit writer that stalls (answered 503 after seconds).

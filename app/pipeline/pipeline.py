@@ -195,7 +195,8 @@ class Pipeline:
             return self._unrouted(environ, method, path, exc)
         door, route = entry.door, entry.route
         if method == "OPTIONS":
-            call = Call(environ, door.name, route.name, audited=True)  # type: ignore[arg-type]
+            # Whichever route matched first, it is not what runs: only Allow.
+            call = Call(environ, door.name, "Options", audited=True)  # type: ignore[arg-type]
             return call, _empty(call, self._allowed(path, None))
         if route.probe is not None:
             return self._probe(environ, door, route)
