@@ -204,4 +204,4 @@ def test_configure_writes_the_trent_loggers_in_the_chosen_format() -> None:
     document = json.loads(first)
     assert document["message"] == "audit batch of 3 events"
     assert (document["level"], document["logger"]) == ("INFO", "trent.audit")
-    assert second.endswith(" WARNING [%d] trent.audit a warning" % document["pid"])
+    assert second.endswith(f" WARNING [{document['pid']}] trent.audit a warning")
