@@ -203,10 +203,11 @@ class Pipeline:
         call = Call(environ, door.name, route.name, audited=False)  # type: ignore[arg-type]
         try:
             chosen = door.begin(call, route)
+            if chosen is not None:
+                call.operation = chosen.name
             call.principal = door.authenticate(call, route)
             if chosen is None:
                 chosen = door.choose(call)
-            call.operation = chosen.name
             call.params = door.members(call, chosen, arguments)
             result = self._run(call, chosen, door)
             return call, self._answer(call, chosen, door, result)

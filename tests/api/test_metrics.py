@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+from pathlib import Path
 
+from botocore.credentials import Credentials
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -14,8 +17,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from app import create_app
 from app.config import Settings
 from tests.api.kms import Kms
+from tests.api.test_aws_door import signed
 from tests.conftest import TokenFactory, b64, services_of
 
+ROOT = Path(__file__).resolve().parents[2]
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -130,3 +135,28 @@ def test_metrics_is_a_probe_in_the_api_document(client: FlaskClient) -> None:
 
 def app_settings(app: Flask) -> Settings:
     return services_of(app).settings
+
+
+def test_a_refused_signature_is_counted_under_the_operation_it_named(
+    client: FlaskClient, credentials: Credentials
+) -> None:
+    unknown = Credentials("AKIA" + "Z" * 16, credentials.secret_key)
+    assert signed(client, unknown, "ListKeys", {}).status_code == 400
+    samples = scrape(client)
+    refused = {"door": "aws", "operation": "ListKeys", "outcome": "denied", "status": "400"}
+    assert value(samples, "trent_requests_total", **refused) == 1
+
+
+def test_the_grafana_dashboard_uses_only_metrics_the_server_exports(
+    app: Flask, client: FlaskClient, token: TokenFactory
+) -> None:
+    root = Kms(client, token(root=True))
+    root.post(f"/v1/keys/{root.new_key()}/encrypt", {"Plaintext": b64(b"x")})
+    services = services_of(app)
+    with services.connection():
+        services.audit.checkpoint()
+    exported = {name for name, _ in scrape(client)}
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    expressions = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    used = {name for expr in expressions for name in re.findall(r"\btrent_[a-z_]+", expr)}
+    assert used and used <= exported, used - exported
