@@ -28,6 +28,7 @@ reveals no names.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
@@ -207,8 +208,8 @@ class Metrics:
         self._sampler.start()
 
     def _sample_forever(self) -> None:
-        stop = threading.Event()
-        while not stop.wait(SAMPLE_SECONDS):
+        while True:  # a daemon: it ends with its process
+            time.sleep(SAMPLE_SECONDS)
             self.sample()
 
     # -- scraped ---------------------------------------------------------------
