@@ -20,6 +20,7 @@ from app.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from app.crypto.root_key import RootKeyProvider
+    from app.metrics import Metrics
     from app.operations.services import Services
     from app.store.database import Store
 
@@ -63,11 +64,14 @@ def build_services(
     *,
     root_key: RootKeyProvider | None = None,
     clock: Callable[[], float] = time.time,
+    metrics: Metrics | None = None,
 ) -> Services:
     """The operations' :class:`~app.operations.services.Services` on ``store``:
     its repositories, the root key (loaded from ``settings`` if not given;
-    no root key, no service), the clock."""
+    no root key, no service), the clock, the metrics (which watch the
+    store's pool and read cache)."""
     from app.crypto.root_key import load_root_key
+    from app.metrics import Metrics
     from app.operations.services import Services
     from app.store.access_keys import SqlAccessKeyRepository
     from app.store.audit.repository import SqlAuditRepository
@@ -75,6 +79,8 @@ def build_services(
     from app.store.identity_policies import SqlIdentityPolicyRepository
     from app.store.keys import SqlKeyRepository
 
+    metrics = metrics or Metrics()
+    metrics.watch(pool_use=store.pool_use, cache_lookups=store.read_cache.lookups)
     return Services(
         settings=settings,
         root_key=root_key or load_root_key(settings),
@@ -85,6 +91,7 @@ def build_services(
         grants=SqlGrantRepository(store),
         audit_repository=SqlAuditRepository(store),
         clock=clock,
+        metrics=metrics,
     )
 
 
@@ -96,9 +103,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.auth.jwt_verifier import TokenVerifier
     from app.auth.local_issuer import LocalIssuer
     from app.awsapi.door import AwsDoor
+    from app.metrics.multiprocess import directory as shared_metrics_directory
     from app.operations.access_keys import sigv4_verifier
     from app.operations.scheduler import Scheduler
-    from app.pipeline.pipeline import Pipeline, refuse_flask_hooks
+    from app.pipeline.flask_hooks import refuse_flask_hooks
+    from app.pipeline.pipeline import Pipeline
     from app.pipeline.runtime import Runtime, install
 
     settings = settings or load_settings()
@@ -129,6 +138,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.url_map = pipeline.url_map
     refuse_flask_hooks(app)
     app.wsgi_app = pipeline  # type: ignore[method-assign]
+    if shared_metrics_directory() is not None:
+        # One of `trent serve`'s workers: keep its gauges current for the
+        # scrapes another worker answers.
+        services.metrics.start_sampling()
     if settings.scheduler_interval_seconds > 0:
         scheduler = Scheduler(services, settings.scheduler_interval_seconds)
         scheduler.start()

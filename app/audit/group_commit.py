@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -75,10 +76,14 @@ class GroupCommitter:
         audit: AuditLog,
         connection: Callable[[], AbstractContextManager[None]],
         transaction: Callable[[], AbstractContextManager[None]],
+        *,
+        on_batch: Callable[[int, float], None] | None = None,
     ) -> None:
         self._audit = audit
         self._connection = connection
         self._transaction = transaction
+        #: Told ``(events, seconds)`` of each batch made durable (the metrics).
+        self._on_batch = on_batch
         self._queue: queue.Queue[_Pending] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -119,6 +124,7 @@ class GroupCommitter:
 
     def _run(self) -> None:
         for batch in self._batches():
+            started = time.monotonic()
             try:
                 with self._connection(), self._transaction():
                     seqs = self._audit.append_prepared([p.event for p in batch])
@@ -128,6 +134,8 @@ class GroupCommitter:
                     pending.failed = True
                     pending.done.set()
                 continue
+            if self._on_batch is not None:
+                self._on_batch(len(batch), time.monotonic() - started)
             for pending, seq in zip(batch, seqs, strict=True):
                 pending.seq = seq
                 pending.done.set()

@@ -159,9 +159,13 @@ class WriterServer:
         path: Path,
         connection: Callable[[], AbstractContextManager[None]],
         transaction: Callable[[], AbstractContextManager[None]],
+        *,
+        on_batch: Callable[[int, float], None] | None = None,
     ) -> None:
         self._audit = audit
         self.path = path
+        #: Told ``(events, seconds)`` of each batch made durable (the metrics).
+        self._on_batch = on_batch
         self._connection = connection
         self._transaction = transaction
         self._selector = selectors.DefaultSelector()
@@ -295,6 +299,7 @@ class WriterServer:
     def _commit(self, batch: list[tuple[_Connection, PreparedEvent]]) -> None:
         if not batch:
             return
+        started = time.monotonic()
         try:
             # One connection for the writer's life (taken again after a failure):
             # a pool checkout per batch is work every request would wait for.
@@ -308,6 +313,9 @@ class WriterServer:
             log.error("audit batch of %d events failed: %s", len(batch), describe_failure(exc))
             seqs = [_FAILED] * len(batch)
             self._release_connection()
+        else:
+            if self._on_batch is not None:
+                self._on_batch(len(batch), time.monotonic() - started)
         for (conn, _), seq in zip(batch, seqs, strict=True):
             self._answer(conn, seq)
 

@@ -22,8 +22,11 @@ def _helper_audit_log(settings: Settings, *, pool_size: int) -> tuple[AuditLog, 
     from app import open_store
     from app.audit.log import AuditLog
     from app.crypto.root_key import RootKeyUnavailable, load_root_key
+    from app.logs import configure
     from app.store.audit.repository import SqlAuditRepository
 
+    # Started by `trent serve`: its lines go where the server's go, as they go.
+    configure(settings.log_format, settings.log_level)
     try:
         root_key = load_root_key(settings)
     except RootKeyUnavailable as exc:
@@ -73,14 +76,18 @@ def audit_writer() -> None:
     import signal
 
     from app.audit.writer_service import WriterServer
+    from app.metrics import Metrics
 
     settings = settings_or_exit()
     audit, store = _helper_audit_log(settings, pool_size=2)
+    # Its batches are counted with the workers' requests (app.metrics.multiprocess).
+    metrics = Metrics()
     server = WriterServer(
         audit,
         settings.audit_writer_socket,
         store.connection,
         lambda: store.transaction(invalidates=False),
+        on_batch=lambda events, seconds: metrics.audit_batch("process", events, seconds),
     )
     parent = os.getppid()
     signal.signal(signal.SIGTERM, lambda *_: server.stop())

@@ -52,10 +52,9 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
         click.echo("trent: --threads has no effect: each connection is a greenlet", err=True)
     address = bind or settings.bind
     _refuse_if_taken(address)
-    # gunicorn's own "Listening at" line is empty when each worker binds for itself.
-    click.echo(f"trent: serving http://{address} (each worker on its own socket)", err=True)
     if banner:
         _print_banner(address, settings)
+    _start_logs_and_metrics(settings)
     supervisors = []
     if settings.audit_writer == "process":
         from app.audit.writer_service import socket_path_fits
@@ -83,6 +82,18 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
     finally:
         for supervisor in supervisors:
             supervisor.stop()
+
+
+def _start_logs_and_metrics(settings: Settings) -> None:
+    """Before any worker or helper starts (they inherit both): the ``trent``
+    loggers write to stderr (app.logs), and, unless TRENT_METRICS is off,
+    every process shares its metric values (app.metrics.multiprocess)."""
+    from app.logs import configure
+    from app.metrics import multiprocess
+
+    configure(settings.log_format, settings.log_level)
+    if settings.metrics != "off":
+        multiprocess.enable(settings.metrics_dir)
 
 
 def _pin_database_identity(settings: Settings) -> Settings:

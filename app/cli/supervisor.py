@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from app.metrics.multiprocess import process_gone
+
 if TYPE_CHECKING:
     import subprocess
 
@@ -66,6 +68,7 @@ class ChildSupervisor:
             started = time.monotonic()
             self._process = self._subprocess.Popen(command)
             code = self._watch(self._process)
+            process_gone(self._process.pid)
             if self._stopping.is_set():
                 break
             if time.monotonic() - started >= self.STABLE_SECONDS:

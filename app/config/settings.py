@@ -89,6 +89,13 @@ class Settings:
     #: connection); still read, so that configurations that set it start.
     threads: int = 8
     log_level: str = "INFO"
+    #: ``text`` (one ``key=value`` line per record) or ``json`` (one object
+    #: per line), for every line ``trent serve`` writes to stderr.
+    log_format: str = "text"
+    #: ``open``: ``GET /metrics`` answers without authentication, like
+    #: ``/readyz``; ``off``: it answers 404 and nothing is shared between
+    #: processes for it (see docs/operators.md, "Metrics").
+    metrics: str = "open"
     #: Trust the local issuer created by ``trent init``.
     local_issuer: bool = True
     jwt_audience: str = "trent"
@@ -189,6 +196,12 @@ class Settings:
     def audit_writer_socket(self) -> Path:
         """Where the audit writer process listens (a Unix socket)."""
         return self.data_dir / "audit-writer.sock"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where ``trent serve``'s processes keep their metric values for
+        ``/metrics`` to add up (emptied when the server starts)."""
+        return self.data_dir / "metrics"
 
     @property
     def issuer_dir(self) -> Path:

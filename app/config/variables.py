@@ -117,6 +117,20 @@ def _parse_log_level(name: str, raw: str) -> str:
     return level
 
 
+def _parse_log_format(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("text", "json"):
+        raise ConfigError(f"{name} must be text or json (got {raw!r})")
+    return value
+
+
+def _parse_metrics(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("off", "open"):
+        raise ConfigError(f"{name} must be off or open (got {raw!r})")
+    return value
+
+
 def _parse_root_key_provider(name: str, raw: str) -> str:
     if raw not in ("file", "env"):
         raise ConfigError(f"{name} must be 'file' or 'env' (got {raw!r})")
@@ -193,6 +207,8 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("TRENT_WORKERS", "workers", _int_between(1, 256)),
     Variable("TRENT_THREADS", "threads", _int_between(1, 64)),
     Variable("TRENT_LOG_LEVEL", "log_level", _parse_log_level),
+    Variable("TRENT_LOG_FORMAT", "log_format", _parse_log_format),
+    Variable("TRENT_METRICS", "metrics", _parse_metrics),
     Variable("TRENT_LOCAL_ISSUER", "local_issuer", _parse_bool),
     Variable("TRENT_JWT_AUDIENCE", "jwt_audience", _parse_text),
     Variable("TRENT_JWT_LEEWAY", "jwt_leeway_seconds", _int_between(0, 60)),

@@ -27,6 +27,7 @@ from app.config import Settings
 from app.crypto.cache import MaterialCache
 from app.crypto.randomness import random_bytes
 from app.crypto.root_key import RootKeyProvider
+from app.metrics import Metrics
 from app.operations.repositories import (
     AccessKeyRepository,
     GrantRepository,
@@ -65,6 +66,8 @@ class Services:
     clock: Callable[[], float] = field(default=time.time)
     #: ``n`` random bytes; the only source of randomness operations use.
     random_bytes: Callable[[int], bytes] = field(default=random_bytes)
+    #: What the process measures of itself (``GET /metrics``).
+    metrics: Metrics = field(default_factory=Metrics)
     materials: MaterialCache = field(init=False)
     audit: AuditLog = field(init=False)
     #: Commits the events of read and cryptographic requests in shared batches.
@@ -87,6 +90,9 @@ class Services:
             self.audit,
             self.database.connection,
             lambda: self.database.transaction(invalidates=False),
+            on_batch=lambda events, seconds: self.metrics.audit_batch(
+                "in-process", events, seconds
+            ),
         )
         self.audit_writer = (
             RemoteCommitter(

@@ -26,7 +26,6 @@ from app.errors import (
 from app.operations.services import Services
 from app.pipeline.call import Call
 
-log = logging.getLogger("trent.auth")
 audit_log = logging.getLogger("trent.audit")
 
 
@@ -71,9 +70,9 @@ def audit_failure(
     if call.audited:
         return error
     call.audited = True
+    # Why authentication failed is in the audit event and the request log
+    # line (app.pipeline.request_log), never in the answer.
     reason = getattr(cause, "reason", None)
-    if isinstance(error, UnauthenticatedError) or reason is not None and call.principal is None:
-        log.info("request %s: authentication failed: %s", call.request_id, reason or error.code)
     denied = isinstance(error, AccessDeniedError | UnauthenticatedError) or reason is not None
     outcome: Outcome = "denied" if denied else "failed"
     written = write_failure_event(

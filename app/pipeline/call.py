@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_input_stream
 
 from app.auth.principal import Principal
-from app.errors import ValidationError
+from app.errors import KmsError, ValidationError
 from app.operations.context import Door, OperationContext, RequestInfo
 
 
@@ -37,6 +37,8 @@ class Call:
         "params",
         "context",
         "audited",
+        "operation",
+        "error",
         "_body",
         "_query",
     )
@@ -53,6 +55,11 @@ class Call:
         self.context: OperationContext | None = None
         #: Whether this request's event is written (or it has none).
         self.audited = audited
+        #: The route that serves it, by name: the metrics' ``operation``
+        #: label (``event_name`` may be a name the caller made up).
+        self.operation = event_name
+        #: The error it was answered with, if any.
+        self.error: KmsError | None = None
         self._body: bytes | None = None
         self._query: MultiDict[str, str] | None = None
 

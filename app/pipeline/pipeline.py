@@ -10,8 +10,8 @@ steps, in this order, built from each route's own declaration.
 2. **Authenticate.** The route's door knows the caller before it looks at
    anything else of the request: a bearer JWT (REST), or SigV4 over the body
    or a bearer JWT (AWS door, which reads the body first because the
-   signature covers it). Probes (``/healthz``, ``/readyz``, ``/openapi.json``)
-   are neither authenticated nor audited.
+   signature covers it). Probes (``/healthz``, ``/readyz``, ``/metrics``,
+   ``/openapi.json``) are neither authenticated nor audited.
 3. **Gather members** from the path, the query string and the JSON body,
    as the route declares; the AWS door picks the operation by ``X-Amz-Target``.
 4. **Load** them with the route's schema (:func:`app.schemas.base.load`).
@@ -24,20 +24,25 @@ steps, in this order, built from each route's own declaration.
    (:func:`app.pipeline.audit.audit_failure`); if that cannot be written
    either, the answer is 503.
 7. **Answer** in the door's dialect: JSON, a stream (``/v1/audit/export``),
-   or an error document.
+   or an error document. Every answer, a probe's or a refusal's too, is then
+   counted (:mod:`app.metrics`) and written to the request log
+   (:mod:`app.pipeline.request_log`), here and nowhere else.
 
 The pipeline is the WSGI application: Flask's own dispatch never runs, and
-:func:`refuse_flask_hooks` makes sure nothing registered on the Flask object
-expects it to (a hook the pipeline would silently skip).
+:func:`~app.pipeline.flask_hooks.refuse_flask_hooks` makes sure nothing
+registered on the Flask object expects it to (a hook the pipeline would
+silently skip).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any, Protocol
 
-from flask import Flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, RequestRedirect, Rule
@@ -49,6 +54,7 @@ from app.operations.services import Services
 from app.pipeline.audit import audit_failure, build_event
 from app.pipeline.call import Call
 from app.pipeline.errors import as_error
+from app.pipeline.request_log import log_request, outcome_of
 from app.pipeline.route import PATH_MEMBERS, Rendered, Route
 from app.pipeline.runtime import Runtime
 from app.schemas.base import load, schema
@@ -146,6 +152,10 @@ class Pipeline:
         self._matches: dict[tuple[str, str], tuple[_Entry, dict[str, str]]] = {}
         settings = runtime.services.settings
         self._max_body = settings.max_body_bytes
+        self._metrics = runtime.services.metrics
+        #: Requests waiting for their event's group commit (a metric).
+        self._waiting = Waiting()
+        self._metrics.watch(waiting=self._waiting.count)
 
     # -- WSGI --------------------------------------------------------------------
 
@@ -162,6 +172,18 @@ class Pipeline:
         if self._before_first is not None:
             self._before_first()
             self._before_first = None
+        call, answer = self._serve(environ)
+        # Every answer, probes and refusals included, is counted and logged
+        # here, once; the time is up to the answer (the body is not sent yet).
+        seconds = time.monotonic() - call.started
+        error = call.error
+        self._metrics.request(
+            call.door, call.operation, outcome_of(answer.status, error), answer.status, seconds
+        )
+        log_request(call, answer.status, error, seconds * 1000.0)
+        return answer
+
+    def _serve(self, environ: dict[str, Any]) -> tuple[Call, Answer]:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "") or "/"
         if not path.isascii():
@@ -173,21 +195,24 @@ class Pipeline:
             return self._unrouted(environ, method, path, exc)
         door, route = entry.door, entry.route
         if method == "OPTIONS":
-            call = Call(environ, door.name, route.name, audited=True)  # type: ignore[arg-type]
-            return _empty(call, self._allowed(path, None))
+            # Whichever route matched first, it is not what runs: only Allow.
+            call = Call(environ, door.name, "Options", audited=True)  # type: ignore[arg-type]
+            return call, _empty(call, self._allowed(path, None))
         if route.probe is not None:
             return self._probe(environ, door, route)
         call = Call(environ, door.name, route.name, audited=False)  # type: ignore[arg-type]
         try:
             chosen = door.begin(call, route)
+            if chosen is not None:
+                call.operation = chosen.name
             call.principal = door.authenticate(call, route)
             if chosen is None:
                 chosen = door.choose(call)
             call.params = door.members(call, chosen, arguments)
             result = self._run(call, chosen, door)
-            return self._answer(call, chosen, door, result)
+            return call, self._answer(call, chosen, door, result)
         except Exception as exc:  # noqa: BLE001 - every failure is answered and audited here
-            return self._failure(call, door, exc)
+            return call, self._failure(call, door, exc)
 
     # -- the steps ---------------------------------------------------------------
 
@@ -225,7 +250,9 @@ class Pipeline:
             # (shared with concurrent requests) and the result is returned only
             # once that batch is durable. The request's connection is back in
             # the pool first, so waiting never holds one the writer might need.
-            services.audit_writer.submit(build_event(services, call, "success", 200, None))
+            event = build_event(services, call, "success", 200, None)
+            with self._waiting:
+                services.audit_writer.submit(event)
         else:
             with services.connection(), services.unit_of_work():
                 result = operation(services, context, typed)
@@ -244,29 +271,36 @@ class Pipeline:
 
     def _failure(self, call: Call, door: Door, exc: BaseException) -> Answer:
         error = audit_failure(self._services, call, as_error(exc, call.request_id), exc)
+        call.error = error
         return door.failure(call, error)
 
-    def _probe(self, environ: dict[str, Any], door: Door, route: Route) -> Answer:
+    def _probe(self, environ: dict[str, Any], door: Door, route: Route) -> tuple[Call, Answer]:
         call = Call(environ, door.name, route.name, audited=True)  # type: ignore[arg-type]
         assert route.probe is not None
         try:
-            return door.success(call, route.probe(self._services))
+            result = route.probe(self._services)
         except Exception as exc:  # noqa: BLE001 - answered like any other failure
-            return door.failure(call, as_error(exc, call.request_id))
+            call.error = as_error(exc, call.request_id)
+            return call, door.failure(call, call.error)
+        if isinstance(result, Rendered):
+            headers = [("Content-Type", result.media_type), *_stamp(call)]
+            return call, Answer(200, headers, _encoded(result.chunks))
+        return call, door.success(call, result)
 
     def _unrouted(
         self, environ: dict[str, Any], method: str, path: str, exc: HTTPException
-    ) -> Answer:
+    ) -> tuple[Call, Answer]:
         """No route: 404, or 405 with the methods the path does answer. Audited
         (through the sampler: the caller is not known) like any failure."""
         door = self._errors_door
         call = Call(environ, door.name, "UnknownRoute", audited=False)  # type: ignore[arg-type]
         error = audit_failure(self._services, call, as_error(exc, call.request_id), exc)
+        call.error = error
         answer = door.failure(call, error)
         if isinstance(error, MethodNotAllowedError):
             # RFC 9110: a 405 names the methods the resource does allow.
             answer.headers.append(("Allow", ", ".join(self._allowed(path, exc))))
-        return answer
+        return call, answer
 
     def _allowed(self, path: str, exc: HTTPException | None) -> list[str]:
         """The methods ``path`` answers. Werkzeug's own list also names those of
@@ -278,6 +312,30 @@ class Pipeline:
         else:
             candidates = {m for rule in self.url_map.iter_rules() for m in rule.methods or ()}
         return sorted(m for m in candidates if self._adapter.test(path, method=m))
+
+
+class Waiting:
+    """How many requests are inside the block at once (``with waiting:``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        with self._lock:
+            self._count -= 1
+
+    def count(self) -> int:
+        return self._count
 
 
 def _stamp(call: Call) -> Headers:
@@ -306,35 +364,3 @@ def _close(body: Iterable[Any]) -> None:
     close = getattr(body, "close", None)
     if close is not None:
         close()
-
-
-def refuse_flask_hooks(app: Flask) -> None:
-    """The pipeline serves every request without Flask's dispatch: a hook,
-    view, error handler or blueprint registered on ``app`` would never run.
-    Refuse to start (or to serve the first request) if one is."""
-    registered = {
-        "before_request": app.before_request_funcs,
-        "after_request": app.after_request_funcs,
-        "teardown_request": app.teardown_request_funcs,
-        "url_value_preprocessor": app.url_value_preprocessors,
-        "url_defaults": app.url_default_functions,
-        "error handler": app.error_handler_spec,
-        "view": app.view_functions,
-        "blueprint": app.blueprints,
-    }
-    for kind, table in registered.items():
-        if _holds_anything(table):
-            raise RuntimeError(
-                f"a Flask {kind} is registered, but requests are served by "
-                "app.pipeline, which never runs it: add the step to the pipeline"
-            )
-
-
-def _holds_anything(table: object) -> bool:
-    """Whether one of Flask's registries (nested dicts and lists, created
-    empty on first access) holds a registration."""
-    if isinstance(table, Mapping):
-        return any(_holds_anything(value) for value in table.values())
-    if isinstance(table, list | tuple | set):
-        return bool(table)
-    return True

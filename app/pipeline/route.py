@@ -55,8 +55,9 @@ class Rendered:
 
 #: Turns an operation's result into the answer (after its event is durable).
 Renderer = Callable[[Services, Mapping[str, Any]], "Rendered | Mapping[str, Any]"]
-#: An unauthenticated, unaudited route's whole work (health, the API document).
-Probe = Callable[[Services], Mapping[str, Any]]
+#: An unauthenticated, unaudited route's whole work (health, the API
+#: document, the metrics): a JSON document, or an answer of another type.
+Probe = Callable[[Services], "Mapping[str, Any] | Rendered"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,7 +82,8 @@ class Route:
     #: Query members defaulted when absent although the schema requires them.
     defaulted: Mapping[str, Any] = field(default_factory=dict)
     render: Renderer | None = None
-    #: For routes that run no operation: ``/healthz``, ``/readyz``, ``/openapi.json``.
+    #: For routes that run no operation: ``/healthz``, ``/readyz``, ``/metrics``,
+    #: ``/openapi.json``.
     probe: Probe | None = None
     #: Values a success makes usable by later calls (OpenAPI links).
     produces: Mapping[str, str] = field(default_factory=dict)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.config import Settings
+from app.metrics.multiprocess import process_gone
+from app.serving.logger import logger_class
 
 #: The worker class: gevent, with Trent's deadlines and caps (app.serving.worker).
 WORKER_CLASS = "app.serving.worker.TrentWorker"
@@ -38,9 +40,13 @@ def gunicorn_options(address: str, workers: int, settings: Settings) -> dict[str
         "limit_request_line": settings.limit_request_line,
         "limit_request_fields": settings.limit_request_fields,
         "limit_request_field_size": settings.request_field_size_limit,
+        # One line per request is written by the pipeline itself (the request
+        # log, app.pipeline.request_log), with what gunicorn's access log
+        # cannot know: the operation, the caller, the key, the error code.
         "accesslog": None,
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
+        "logger_class": logger_class(settings.log_format),
         "proc_name": "trent",
         # No runtime management socket: it would be one more way in, and every
         # gunicorn on the host would share its default path.
@@ -53,7 +59,14 @@ def gunicorn_options(address: str, workers: int, settings: Settings) -> dict[str
         "reuse_port": True,
         "pre_request": _close_after_a_refused_body(settings.max_body_bytes),
         "post_worker_init": _apply_limits(settings),
+        "child_exit": _forget_metrics_gauges,
     }
+
+
+def _forget_metrics_gauges(server: Any, worker: Any) -> None:
+    """gunicorn's ``child_exit`` hook: a worker that exited no longer has
+    requests waiting or connections open (app.metrics.multiprocess)."""
+    process_gone(worker.pid)
 
 
 def _apply_limits(settings: Settings) -> Any:

@@ -267,6 +267,15 @@ class Store:
                 if invalidate:
                     self.changes_committed()
 
+    def pool_use(self) -> tuple[int, int, int]:
+        """``(in use, idle, most)`` connections of this process's pool (for
+        the metrics). peewee's pool has no API for it: its own attributes
+        are read, without its lock (a sample may be a moment old)."""
+        database = self.database
+        in_use = len(getattr(database, "_in_use", ()))
+        idle = len(getattr(database, "_connections", ()))
+        return in_use, idle, int(getattr(database, "_max_connections", 0) or 0)
+
     def ping(self) -> None:
         """Run a trivial query and, on SQLite, check that the file is still the
         database's own and writable; raises :class:`ServiceUnavailableError` if not."""

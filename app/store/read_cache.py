@@ -101,6 +101,10 @@ class ReadCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, tuple[float, tuple[int, int], Any]] = OrderedDict()
+        #: Lookups answered from the cache and those that loaded, since the
+        #: cache was made (counted under the lock each lookup takes anyway).
+        self.hits = 0
+        self.misses = 0
 
     def __repr__(self) -> str:
         return f"ReadCache(entries={len(self._entries)}, ttl_seconds={self._ttl})"
@@ -119,14 +123,20 @@ class ReadCache:
                 expires_at, entry_version, cached_value = entry
                 if entry_version == version and now < expires_at:
                     self._entries.move_to_end(key)
+                    self.hits += 1
                     return cached_value  # type: ignore[no-any-return]
                 del self._entries[key]
+            self.misses += 1
         value = load()
         with self._lock:
             self._entries[key] = (now + self._ttl, version, value)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
         return value
+
+    def lookups(self) -> tuple[int, int]:
+        """``(hits, misses)`` so far (for the metrics)."""
+        return self.hits, self.misses
 
     def clear(self) -> None:
         with self._lock:
