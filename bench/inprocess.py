@@ -4,7 +4,9 @@
 directory in a temporary folder, builds the WSGI application as ``trent serve``
 does (durable audit, the in-process group commit), creates a key, and calls
 the application directly with pre-built WSGI environs, one request at a time:
-REST Encrypt with a bearer JWT, REST Decrypt, REST GenerateDataKey, REST Sign
+REST Encrypt with a bearer JWT, REST Encrypt by a user whom only a grant allows
+(with its grant token: the token and the key's grants are read from the
+database on every such request), REST Decrypt, REST GenerateDataKey, REST Sign
 and Verify with an ECC_NIST_P256 key and GenerateMac with an HMAC_256 key, and the
 bare Flask echo of :mod:`bench.echo_app` for comparison. It prints the CPU
 time of this process per request (``time.process_time``), which on a busy
@@ -137,7 +139,30 @@ def _key_type_cells(app: WsgiApp, headers: dict[str, str], message: str) -> list
     ]
 
 
-def _trent(data_dir: Path) -> tuple[WsgiApp, str]:
+def _grant_cell(
+    app: WsgiApp, headers: dict[str, str], user_token: str, key_id: str, body: bytes
+) -> Cell:
+    """REST Encrypt by a user no policy allows, through a grant and its token."""
+    grant = {
+        "GranteePrincipal": f"arn:aws:iam::{ACCOUNT}:user/grantee",
+        "Operations": ["Encrypt"],
+    }
+    created = Cell(
+        "CreateGrant", app, "POST", f"/v1/keys/{key_id}/grants", headers, json.dumps(grant).encode()
+    ).once()
+    with_token = {**json.loads(body), "GrantTokens": [json.loads(created)["GrantToken"]]}
+    user = {**headers, "Authorization": f"Bearer {user_token}"}
+    return Cell(
+        "GrantEncrypt",
+        app,
+        "POST",
+        f"/v1/keys/{key_id}/encrypt",
+        user,
+        json.dumps(with_token).encode(),
+    )
+
+
+def _trent(data_dir: Path) -> tuple[WsgiApp, str, str]:
     env = {**os.environ, "TRENT_DATA_DIR": str(data_dir)}
     trent = str(Path(sys.executable).with_name("trent"))
     subprocess.run([trent, "init"], env=env, check=True, capture_output=True)
@@ -149,8 +174,10 @@ def _trent(data_dir: Path) -> tuple[WsgiApp, str]:
     from app.config import load_settings
 
     settings = load_settings()
-    token = LocalIssuer.load(settings).mint(ACCOUNT, root=True, tags={})
-    return create_app(settings), token
+    issuer = LocalIssuer.load(settings)
+    token = issuer.mint(ACCOUNT, root=True, tags={})
+    grantee = issuer.mint(ACCOUNT, user="grantee", tags={})
+    return create_app(settings), token, grantee
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -161,7 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lines", type=int, default=40, help="cProfile rows (default 40)")
     parser.add_argument(
         "--only",
-        help="one cell: Encrypt, Decrypt, GenerateDataKey, AwsEncrypt, AwsSigV4Encrypt, Sign, "
+        help="one cell: Encrypt, GrantEncrypt, Decrypt, GenerateDataKey, AwsEncrypt, "
+        "AwsSigV4Encrypt, Sign, "
         "Verify, GenerateMac, Echo",
     )
     arguments = parser.parse_args(argv)
@@ -169,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     from bench.echo_app import create_app as echo_app
 
     with tempfile.TemporaryDirectory(prefix="trent-inprocess-") as folder:
-        app, token = _trent(Path(folder) / "var")
+        app, token, grantee_token = _trent(Path(folder) / "var")
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         plaintext = base64.b64encode(os.urandom(1024)).decode()
         body = json.dumps({"Plaintext": plaintext}).encode()
@@ -187,6 +215,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         cells = [
             encrypt,
+            _grant_cell(app, headers, grantee_token, key_id, body),
             Cell(
                 "Decrypt",
                 app,

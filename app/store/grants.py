@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from app.store.database import Store
 from app.store.models import GrantRow
@@ -19,6 +20,34 @@ from policies.grants import (
     constraints_from_json,
     constraints_json,
 )
+
+# The two lookups a request may make are written out once (building them with
+# the query builder cost more than the rest of a grant-allowed request).
+# ``{p}`` is the driver's parameter placeholder.
+_COLUMNS = (
+    "grant_id, key_arn, grantee_principal, retiring_principal, operations, constraints, "
+    "name, issuing_account, created_at"
+)
+_GET_SQL = f'SELECT {_COLUMNS} FROM "grant" WHERE grant_id = {{p}}'
+_FOR_GRANTEES_SQL = (
+    f'SELECT {_COLUMNS} FROM "grant" WHERE key_id = {{p}} AND grantee_principal IN ({{ps}}) '
+    "ORDER BY seq"
+)
+
+
+def _from_columns(row: tuple[Any, ...]) -> Grant:
+    grant_id, key_arn, grantee, retiring, operations, constraints, name, issuer, created = row
+    return Grant(
+        grant_id=grant_id,
+        key_arn=key_arn,
+        grantee_principal=grantee,
+        operations=frozenset(json.loads(operations)),
+        constraints=constraints_from_json(None if constraints is None else json.loads(constraints)),
+        retiring_principal=retiring,
+        name=name,
+        issuing_account=issuer,
+        created_at=created,
+    )
 
 
 def _to_grant(row: GrantRow) -> Grant:
@@ -46,6 +75,7 @@ class SqlGrantRepository:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._get_sql = _GET_SQL.format(p=store.param)
 
     def __repr__(self) -> str:
         return f"SqlGrantRepository({self._store!r})"
@@ -66,16 +96,16 @@ class SqlGrantRepository:
         )
 
     def get(self, grant_id: str) -> Grant | None:
-        row = GrantRow.get_or_none(GrantRow.grant_id == grant_id)
-        return None if row is None else _to_grant(row)
+        row = self._store.execute_sql(self._get_sql, (grant_id,)).fetchone()
+        return None if row is None else _from_columns(row)
 
     def for_grantees(self, key_id: str, grantees: Sequence[str]) -> list[Grant]:
         if not grantees:
             return []
-        rows = GrantRow.select().where(
-            (GrantRow.key == key_id) & (GrantRow.grantee_principal.in_(list(grantees)))
-        )
-        return [_to_grant(row) for row in rows]
+        p = self._store.param
+        sql = _FOR_GRANTEES_SQL.format(p=p, ps=", ".join([p] * len(grantees)))
+        rows = self._store.execute_sql(sql, (key_id, *grantees)).fetchall()
+        return [_from_columns(row) for row in rows]
 
     def named(self, key_id: str, name: str) -> list[Grant]:
         rows = (
