@@ -39,6 +39,7 @@ _COUNT = "count"
 _SHA256_OF_BYTES = "sha256-of-bytes"
 _SHA256_OF_TEXT = "sha256-of-text"
 _SHA256_HEX = "sha256-hex"
+_GRANT_CONSTRAINTS = "grant-constraints"
 
 #: PascalCase parameter name -> (recorded lowerCamel name, how its value is recorded).
 ALLOWED_PARAMETERS: dict[str, tuple[str, str]] = {
@@ -89,6 +90,7 @@ ALLOWED_PARAMETERS: dict[str, tuple[str, str]] = {
     "GranteePrincipal": ("granteePrincipal", _STRING),
     "RetiringPrincipal": ("retiringPrincipal", _STRING),
     "Operations": ("operations", _STRING_LIST),
+    "Constraints": ("constraints", _GRANT_CONSTRAINTS),
     # Identity.
     "PrincipalArn": ("principalArn", _STRING),
     "AccessKeyId": ("accessKeyId", _STRING),
@@ -203,6 +205,28 @@ def _tags(value: Any) -> list[dict[str, str]] | None:
     ]
 
 
+_CONSTRAINT_NAMES = {
+    "EncryptionContextEquals": "encryptionContextEquals",
+    "EncryptionContextSubset": "encryptionContextSubset",
+}
+
+
+def _grant_constraints(value: Any) -> dict[str, dict[str, str]] | None:
+    """A grant's ``Constraints``: its encryption-context pairs, which the log
+    records for every other call too (never a secret)."""
+    if not isinstance(value, Mapping):
+        return None
+    result: dict[str, dict[str, str]] = {}
+    for name, pairs in value.items():
+        if not isinstance(name, str):
+            continue
+        recorded = _CONSTRAINT_NAMES.get(pascal_name(name))
+        mapped = _string_map(pairs)
+        if recorded is not None and mapped is not None:
+            result[recorded] = mapped
+    return result or None
+
+
 def _decoded_blob(value: Any) -> bytes | None:
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
@@ -242,6 +266,8 @@ def _recorded(kind: str, value: Any) -> Any:
         return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
     if kind == _SHA256_HEX:
         return value if isinstance(value, str) and _SHA256_HEX_RE.match(value) else None
+    if kind == _GRANT_CONSTRAINTS:
+        return _grant_constraints(value)
     raise AssertionError(f"unknown parameter kind {kind}")
 
 

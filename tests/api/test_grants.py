@@ -81,6 +81,9 @@ def test_rest_round_trip_create_use_list_revoke(root: Kms, alice: Kms, settings:
     recorded = events(settings)
     by_name = {(e["eventName"], e["outcome"]): e for e in recorded}
     assert by_name[("CreateGrant", "success")]["grantIds"] == [created["GrantId"]]
+    assert by_name[("CreateGrant", "success")]["requestParameters"]["constraints"] == {
+        "encryptionContextSubset": {"app": "pay"}
+    }
     assert by_name[("Encrypt", "success")]["grantIds"] == [created["GrantId"]]
     assert by_name[("RevokeGrant", "success")]["grantIds"] == [created["GrantId"]]
     assert by_name[("Encrypt", "success")]["requestParameters"]["grantTokenCount"] == 1

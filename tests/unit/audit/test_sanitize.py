@@ -223,3 +223,18 @@ def test_audit_filters_are_recorded_only_for_audit_reads() -> None:
         "since": 5,
     }
     assert sanitize_parameters("CreateKey", filters) == {}
+
+
+def test_grant_constraints_are_recorded_and_sanitising_twice_changes_nothing() -> None:
+    params = {
+        "GranteePrincipal": "arn:aws:iam::111122223333:user/alice",
+        "Operations": ["Decrypt"],
+        "Constraints": {"EncryptionContextSubset": {"tenant": "t-1"}, "Bogus": {"a": "b"}},
+        "GrantTokens": ["secret-token"],
+    }
+    once = sanitize_parameters("CreateGrant", params)
+    assert once["constraints"] == {"encryptionContextSubset": {"tenant": "t-1"}}
+    assert once["grantTokenCount"] == 1
+    assert "secret-token" not in repr(once)
+    assert sanitize_parameters("CreateGrant", once) == once
+    assert "constraints" not in sanitize_parameters("CreateGrant", {"Constraints": "junk"})
