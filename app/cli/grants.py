@@ -3,33 +3,19 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import click
 
+from app.cli.arguments import pairs, show
 from app.cli.rest_client import request
 from policies.grants import GRANT_OPERATIONS
 
 
 def _grants_path(key_id: str) -> str:
     return f"/v1/keys/{quote(key_id, safe='')}/grants"
-
-
-def _show(document: object) -> None:
-    click.echo(json.dumps(document, indent=2, sort_keys=True))
-
-
-def _pairs(option: str, pairs: tuple[str, ...]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise click.ClickException(f"{option} must be KEY=VALUE (got {pair!r})")
-        found[name] = value
-    return found
 
 
 @click.group("grants")
@@ -84,16 +70,16 @@ def create(
     if retiring:
         body["RetiringPrincipal"] = retiring
     if context_subset:
-        subset = _pairs("--context-subset", context_subset)
+        subset = pairs(context_subset, "--context-subset")
         body["Constraints"] = {"EncryptionContextSubset": subset}
     if context_equals:
-        equals = _pairs("--context-equals", context_equals)
+        equals = pairs(context_equals, "--context-equals")
         body["Constraints"] = {"EncryptionContextEquals": equals}
     if name:
         body["Name"] = name
     if bypass_separation_of_duties_check:
         body["BypassSeparationOfDutiesCheck"] = True
-    _show(request("POST", _grants_path(key_id), body))
+    show(request("POST", _grants_path(key_id), body))
 
 
 @grants.command("list")
@@ -118,7 +104,7 @@ def list_grants(key_id: str, grantee: str | None, grant_id: str | None) -> None:
         marker = page.get("NextMarker")
         if not page.get("Truncated") or not marker:
             break
-    _show({"Grants": found})
+    show({"Grants": found})
 
 
 @grants.command("retire")
@@ -169,7 +155,7 @@ def retirable(retiring_principal: str) -> None:
         marker = page.get("NextMarker")
         if not page.get("Truncated") or not marker:
             break
-    _show({"Grants": found})
+    show({"Grants": found})
 
 
 COMMANDS = (grants,)

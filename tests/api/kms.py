@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 from urllib.parse import quote
 
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from app.config import Settings
 from tests.conftest import b64, bearer
 
 JSON_11 = "application/x-amz-json-1.1"
@@ -107,3 +109,13 @@ class Kms:
     def data_key(self, key_id: str, plaintext: bool = True, **body: Any) -> TestResponse:
         suffix = "" if plaintext else "?plaintext=false"
         return self.post(f"/v1/keys/{self._key(key_id)}/data-key{suffix}", body)
+
+
+def audit_events(settings: Settings) -> list[dict[str, Any]]:
+    """Every audit event body in the SQLite database, oldest first."""
+    db = sqlite3.connect(settings.data_dir / "trent.db")
+    try:
+        rows = db.execute("SELECT body FROM audit_event ORDER BY seq").fetchall()
+    finally:
+        db.close()
+    return [json.loads(bytes(row[0])) for row in rows]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -15,7 +14,7 @@ from flask.testing import FlaskClient
 from app.audit.verify import verify
 from app.config import Settings
 from app.pipeline.runtime import runtime
-from tests.api.kms import Kms
+from tests.api.kms import Kms, audit_events
 from tests.conftest import (
     ACCOUNT,
     TokenFactory,
@@ -26,14 +25,7 @@ from tests.conftest import (
     unb64,
 )
 
-
-def events(settings: Settings) -> list[dict[str, Any]]:
-    db = sqlite3.connect(settings.data_dir / "trent.db")
-    try:
-        rows = db.execute("SELECT body FROM audit_event ORDER BY seq").fetchall()
-    finally:
-        db.close()
-    return [json.loads(bytes(row[0])) for row in rows]
+events = audit_events
 
 
 def summary(settings: Settings) -> list[tuple[str, str, str | None, int]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 from urllib.parse import quote
 
@@ -11,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app.config import Settings
-from tests.api.kms import Kms
+from tests.api.kms import Kms, audit_events
 from tests.conftest import ACCOUNT, TokenFactory, b64
 
 ALICE_ARN = f"arn:aws:iam::{ACCOUNT}:user/alice"
@@ -28,13 +27,7 @@ def bob(client: FlaskClient, token: TokenFactory) -> Kms:
     return Kms(client, token(user="bob"))
 
 
-def events(settings: Settings) -> list[dict[str, Any]]:
-    db = sqlite3.connect(settings.data_dir / "trent.db")
-    try:
-        rows = db.execute("SELECT body FROM audit_event ORDER BY seq").fetchall()
-    finally:
-        db.close()
-    return [json.loads(bytes(row[0])) for row in rows]
+events = audit_events
 
 
 def body(response: Any) -> Any:

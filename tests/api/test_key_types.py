@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import sqlite3
 from typing import Any
 from urllib.parse import quote
 
@@ -16,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from werkzeug.test import TestResponse
 
 from app.config import Settings
-from tests.api.kms import Kms
+from tests.api.kms import Kms, audit_events
 from tests.conftest import TokenFactory, b64, unb64
 
 
@@ -41,13 +40,7 @@ def new_key(root: Kms, spec: str, usage: str) -> dict[str, Any]:
     return metadata
 
 
-def events(settings: Settings) -> list[dict[str, Any]]:
-    db = sqlite3.connect(settings.data_dir / "trent.db")
-    try:
-        rows = db.execute("SELECT body FROM audit_event ORDER BY seq").fetchall()
-    finally:
-        db.close()
-    return [json.loads(bytes(row[0])) for row in rows]
+events = audit_events
 
 
 # --- CreateKey and DescribeKey ----------------------------------------------------------

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -168,3 +169,16 @@ def aws_env(server: Server) -> dict[str, str]:
         }
     )
     return env
+
+
+def kms_client(server: Server, akid: str, secret: str) -> Any:
+    """A boto3 KMS client of ``server`` signing with the access key ``akid``."""
+    import boto3
+
+    return boto3.client(
+        "kms",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id=akid,
+        aws_secret_access_key=secret,
+    )

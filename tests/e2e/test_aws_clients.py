@@ -10,27 +10,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from policies import administrators_users_policy
-from tests.e2e.conftest import ACCOUNT, Server
+from tests.e2e.conftest import ACCOUNT, Server, kms_client
 
 pytestmark = pytest.mark.e2e
 
 ADMIN = f"arn:aws:iam::{ACCOUNT}:user/admin"
 APP = f"arn:aws:iam::{ACCOUNT}:role/App"
-
-
-def kms_client(server: Server, akid: str, secret: str) -> Any:
-    return boto3.client(
-        "kms",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id=akid,
-        aws_secret_access_key=secret,
-    )
 
 
 @pytest.fixture(scope="module")

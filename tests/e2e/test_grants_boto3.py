@@ -7,28 +7,17 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from policies import administrators_users_policy
-from tests.e2e.conftest import ACCOUNT, Server
+from tests.e2e.conftest import ACCOUNT, Server, kms_client
 
 pytestmark = pytest.mark.e2e
 
 ADMIN = f"arn:aws:iam::{ACCOUNT}:user/grant-admin"
 APP = f"arn:aws:iam::{ACCOUNT}:role/GrantApp"
 CONTEXT = {"tenant": "acme"}
-
-
-def kms_client(server: Server, akid: str, secret: str) -> Any:
-    return boto3.client(
-        "kms",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id=akid,
-        aws_secret_access_key=secret,
-    )
 
 
 def code(error: ClientError) -> str:

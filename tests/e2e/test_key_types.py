@@ -11,14 +11,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from policies import administrators_users_policy
-from tests.e2e.conftest import ACCOUNT, TRENT, Server
+from tests.e2e.conftest import ACCOUNT, TRENT, Server, kms_client
 
 pytestmark = pytest.mark.e2e
 
@@ -26,16 +25,6 @@ pytestmark = pytest.mark.e2e
 # principal may have only so many.
 ADMIN = f"arn:aws:iam::{ACCOUNT}:user/signing-admin"
 APP = f"arn:aws:iam::{ACCOUNT}:role/SigningApp"
-
-
-def kms_client(server: Server, akid: str, secret: str) -> Any:
-    return boto3.client(
-        "kms",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id=akid,
-        aws_secret_access_key=secret,
-    )
 
 
 @pytest.fixture(scope="module")
