@@ -30,6 +30,8 @@ WRAPPING_KEY_SPECS = ("RSA_2048", "RSA_3072", "RSA_4096", "SM2")
 EXPIRATION_MODELS = ("KEY_MATERIAL_EXPIRES", "KEY_MATERIAL_DOES_NOT_EXPIRE")
 IMPORT_TYPES = ("NEW_KEY_MATERIAL", "EXISTING_KEY_MATERIAL")
 KEY_MATERIAL_ID = r"^[a-f0-9]+$"
+#: 9999-12-31T23:59:59Z, the last second AWS's timestamps can name.
+LAST_TIMESTAMP = 253402300799
 
 
 @plain_field
@@ -39,6 +41,7 @@ class Timestamp(fields.Field[float]):
     json_schema: ClassVar[dict[str, Any]] = {
         "type": "number",
         "minimum": 0,
+        "maximum": LAST_TIMESTAMP,
         "description": "Epoch seconds (a JSON number), as AWS's JSON protocol sends timestamps.",
     }
 
@@ -47,7 +50,7 @@ class Timestamp(fields.Field[float]):
     ) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise constraint("Member must be a timestamp in epoch seconds (a number)")
-        if not math.isfinite(value) or value < 0 or value > 253402300799:
+        if not math.isfinite(value) or value < 0 or value > LAST_TIMESTAMP:
             raise constraint("Member must be a timestamp between 1970 and 9999", str(value))
         return float(value)
 
