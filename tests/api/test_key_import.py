@@ -11,6 +11,7 @@ import hmac
 import json
 import os
 import sqlite3
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -366,7 +367,19 @@ def test_import_states_and_bad_parameters(root: Kms) -> None:
     assert error(unknown)[:2] == (404, "NotFoundException")
 
 
-def test_import_actions_follow_the_condition_keys(root: Kms) -> None:
+def test_import_actions_follow_the_condition_keys(root: Kms, app: Flask) -> None:
+    now = services_of(app).now()
+    limit = datetime.fromtimestamp(now + 30 * DAY, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def deny(action: str, condition: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": action,
+            "Resource": "*",
+            "Condition": condition,
+        }
+
     policy = {
         "Version": "2012-10-17",
         "Statement": [
@@ -376,43 +389,35 @@ def test_import_actions_follow_the_condition_keys(root: Kms) -> None:
                 "Action": "kms:*",
                 "Resource": "*",
             },
-            {
-                "Effect": "Deny",
-                "Principal": {"AWS": "*"},
-                "Action": "kms:GetParametersForImport",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"kms:WrappingKeySpec": "RSA_3072"}},
-            },
-            {
-                "Effect": "Deny",
-                "Principal": {"AWS": "*"},
-                "Action": "kms:ImportKeyMaterial",
-                "Resource": "*",
-                "Condition": {"StringNotEquals": {"kms:ExpirationModel": "KEY_MATERIAL_EXPIRES"}},
-            },
-            {
-                "Effect": "Deny",
-                "Principal": {"AWS": "*"},
-                "Action": "kms:ImportKeyMaterial",
-                "Resource": "*",
-                "Condition": {"DateGreaterThan": {"kms:ValidTo": "2100-01-01T00:00:00Z"}},
-            },
+            deny(
+                "kms:GetParametersForImport",
+                {"StringEquals": {"kms:WrappingKeySpec": "RSA_3072"}},
+            ),
+            deny(
+                "kms:GetParametersForImport",
+                {"StringEquals": {"kms:WrappingAlgorithm": "RSAES_OAEP_SHA_1"}},
+            ),
+            deny(
+                "kms:ImportKeyMaterial",
+                {"StringEquals": {"kms:ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}},
+            ),
+            deny("kms:ImportKeyMaterial", {"DateGreaterThan": {"kms:ValidTo": limit}}),
         ],
     }
     key_id = external(root, Policy=json.dumps(policy))["KeyId"]
-    denied = root.post(
-        path(key_id, "import-parameters"),
-        {"WrappingAlgorithm": "RSAES_OAEP_SHA_1", "WrappingKeySpec": "RSA_3072"},
-    )
-    assert error(denied)[:2] == (403, "AccessDeniedException")
+    for algorithm, spec in (("RSAES_OAEP_SHA_256", "RSA_3072"), ("RSAES_OAEP_SHA_1", "RSA_2048")):
+        denied = root.post(
+            path(key_id, "import-parameters"),
+            {"WrappingAlgorithm": algorithm, "WrappingKeySpec": spec},
+        )
+        assert error(denied)[:2] == (403, "AccessDeniedException")
     material = os.urandom(32)
     assert error(do_import(root, key_id, material))[:2] == (403, "AccessDeniedException")
-    soon = do_import(
-        root, key_id, material, ExpirationModel="KEY_MATERIAL_EXPIRES", ValidTo=4102444800 - 1
-    )
-    # 4102444800 is 2100-01-01; ValidTo must also be within 365 days, so this is refused
-    # by the rule after the policy allowed it.
-    assert error(soon)[:2] == (400, "ValidationException")
+    expires = {"ExpirationModel": "KEY_MATERIAL_EXPIRES"}
+    too_late = do_import(root, key_id, material, **expires, ValidTo=now + 60 * DAY)
+    assert error(too_late)[:2] == (403, "AccessDeniedException")
+    allowed = do_import(root, key_id, material, **expires, ValidTo=now + 10 * DAY)
+    assert allowed.status_code == 200, allowed.get_data(as_text=True)
 
 
 # --- Expiry through the scheduler ---------------------------------------------------------
