@@ -77,6 +77,7 @@ def build_services(
     from app.store.audit.repository import SqlAuditRepository
     from app.store.grants import SqlGrantRepository
     from app.store.identity_policies import SqlIdentityPolicyRepository
+    from app.store.import_tokens import SqlImportTokenRepository
     from app.store.keys import SqlKeyRepository
 
     metrics = metrics or Metrics()
@@ -89,6 +90,7 @@ def build_services(
         access_keys=SqlAccessKeyRepository(store),
         identity_policies=SqlIdentityPolicyRepository(store),
         grants=SqlGrantRepository(store),
+        import_tokens=SqlImportTokenRepository(store),
         audit_repository=SqlAuditRepository(store),
         clock=clock,
         metrics=metrics,

@@ -14,6 +14,7 @@ from app.operations import (
     aliases,
     encryption,
     grants,
+    key_import,
     key_pairs,
     keys,
     mac,
@@ -24,6 +25,7 @@ from app.operations import (
 )
 from app.pipeline.route import Route
 from app.schemas import grants as g
+from app.schemas import key_import as i
 from app.schemas import key_types as t
 from app.schemas import keys as s
 
@@ -78,6 +80,17 @@ KMS: Mapping[str, Route] = {
             "GenerateDataKeyPairWithoutPlaintext",
             key_pairs.generate_data_key_pair,
             t.GenerateDataKeyPairWithoutPlaintextSchema,
+        ),
+        Route(
+            "GetParametersForImport",
+            key_import.get_parameters_for_import,
+            i.GetParametersForImportSchema,
+        ),
+        Route("ImportKeyMaterial", key_import.import_key_material, i.ImportKeyMaterialSchema),
+        Route(
+            "DeleteImportedKeyMaterial",
+            key_import.delete_imported_key_material,
+            i.DeleteImportedKeyMaterialSchema,
         ),
     )
 }

@@ -12,6 +12,9 @@ or internal details. Anything for operators goes to the log, not here.
     ├── InvalidCiphertextError          400 (always an empty message)
     ├── InvalidKeyUsageError            400
     ├── IncorrectKeyError               400
+    ├── IncorrectKeyMaterialError       400
+    ├── InvalidImportTokenError         400
+    ├── ExpiredImportTokenError         400
     ├── InvalidAliasNameError           400
     ├── InvalidArnError                 400
     ├── InvalidMarkerError              400
@@ -104,6 +107,23 @@ class IncorrectKeyError(KmsError):
     default_message = (
         "The key ID in the request does not identify a CMK that can perform this operation."
     )
+
+
+class IncorrectKeyMaterialError(KmsError):
+    code = "IncorrectKeyMaterialException"
+    status = 400
+
+
+class InvalidImportTokenError(KmsError):
+    code = "InvalidImportTokenException"
+    status = 400
+    default_message = "The import token is not valid for this key."
+
+
+class ExpiredImportTokenError(KmsError):
+    code = "ExpiredImportTokenException"
+    status = 400
+    default_message = "The import token has expired; get new parameters for import."
 
 
 class InvalidAliasNameError(KmsError):

@@ -18,7 +18,9 @@ Classification, for separation of duties:
 * **administrative** — everything that manages a key or the account's keys;
 * of the administrative actions, the read-only ones (``Describe*``, ``Get*``,
   ``List*``) are **neutral**: key users may hold them (the console's key-user
-  statement includes ``kms:DescribeKey``) without breaking separation of duties.
+  statement includes ``kms:DescribeKey``) without breaking separation of duties;
+  except the import actions (``kms:GetParametersForImport`` included): they
+  decide a key's material, which is administration.
 """
 
 from __future__ import annotations
@@ -140,9 +142,16 @@ ADMINISTRATIVE_ACTIONS: frozenset[str] = frozenset(
 
 _READ_ONLY_PREFIXES = ("kms:Describe", "kms:Get", "kms:List")
 
+#: The actions that bring, or take away, imported key material (administration).
+IMPORT_ACTIONS: frozenset[str] = frozenset(
+    {"kms:GetParametersForImport", "kms:ImportKeyMaterial", "kms:DeleteImportedKeyMaterial"}
+)
+
 #: Read-only administrative actions: neutral for separation of duties.
 READ_ONLY_ACTIONS: frozenset[str] = frozenset(
-    action for action in ADMINISTRATIVE_ACTIONS if action.startswith(_READ_ONLY_PREFIXES)
+    action
+    for action in ADMINISTRATIVE_ACTIONS
+    if action.startswith(_READ_ONLY_PREFIXES) and action not in IMPORT_ACTIONS
 )
 
 #: Administrative actions that change a key, its policy, aliases, tags or state.

@@ -273,6 +273,10 @@ SUPPLIED_KEYS = frozenset(
         "kms:messagetype",
         "kms:macalgorithm",
         "kms:datakeypairspec",
+        "kms:expirationmodel",
+        "kms:validto",
+        "kms:wrappingalgorithm",
+        "kms:wrappingkeyspec",
     }
 )
 SUPPLIED_PREFIXES = DOCUMENTED_PREFIXES
@@ -344,6 +348,10 @@ _SPELLING = {
         "kms:MessageType",
         "kms:MacAlgorithm",
         "kms:DataKeyPairSpec",
+        "kms:ExpirationModel",
+        "kms:ValidTo",
+        "kms:WrappingAlgorithm",
+        "kms:WrappingKeySpec",
     )
 }
 

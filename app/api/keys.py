@@ -270,6 +270,23 @@ ROUTES = (
         SUB + "/verify-mac",
         "Verify an HMAC (KMSInvalidMacException if it does not match).",
     ),
+    KMS["GetParametersForImport"].at(
+        "POST",
+        SUB + "/import-parameters",
+        "A wrapping public key and an import token (valid 24 hours) for an EXTERNAL key.",
+    ),
+    KMS["ImportKeyMaterial"].at(
+        "POST",
+        SUB + "/key-material",
+        "Import wrapped key material into an EXTERNAL key (ValidTo in epoch seconds).",
+    ),
+    KMS["DeleteImportedKeyMaterial"].at(
+        "DELETE",
+        SUB + "/key-material",
+        "Delete an EXTERNAL key's imported material; the key is PendingImport until the "
+        "same material is imported again.",
+        members="query",
+    ),
     KMS["GetPublicKey"].at(
         "GET",
         SUB + "/public-key",

@@ -60,6 +60,12 @@ ALLOWED_PARAMETERS: dict[str, tuple[str, str]] = {
     "PendingWindowInDays": ("pendingWindowInDays", _INTEGER),
     "RotationPeriodInDays": ("rotationPeriodInDays", _INTEGER),
     "IncludeKeyMaterial": ("includeKeyMaterial", _STRING),
+    # Imported material: the choices only (never the token or the wrapped material).
+    "WrappingAlgorithm": ("wrappingAlgorithm", _STRING),
+    "WrappingKeySpec": ("wrappingKeySpec", _STRING),
+    "ExpirationModel": ("expirationModel", _STRING),
+    "ImportType": ("importType", _STRING),
+    "KeyMaterialId": ("keyMaterialId", _STRING),
     "BypassPolicyLockoutSafetyCheck": ("bypassPolicyLockoutSafetyCheck", _BOOLEAN),
     "BypassSeparationOfDutiesCheck": ("bypassSeparationOfDutiesCheck", _BOOLEAN),
     "Administrators": ("administrators", _STRING_LIST),

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import base64
 import sys
+import time
 from typing import Any
 
 import click
 
 from app.cli.arguments import pairs, show
 from app.cli.rest_client import key_path, pages, request
+from app.crypto.key_import import WRAPPING_ALGORITHMS, material_from_file, wrap_key_material
 
 
 def _context(values: tuple[str, ...]) -> dict[str, str]:
@@ -35,6 +37,13 @@ def keys() -> None:
     default=None,
     help="ENCRYPT_DECRYPT, SIGN_VERIFY or GENERATE_VERIFY_MAC (needed unless symmetric).",
 )
+@click.option(
+    "--origin",
+    type=click.Choice(["AWS_KMS", "EXTERNAL"]),
+    default="AWS_KMS",
+    show_default=True,
+    help="EXTERNAL: no material until `trent keys import` brings it.",
+)
 def create(
     description: str,
     administrators: tuple[str, ...],
@@ -42,10 +51,13 @@ def create(
     policy_file: Any,
     key_spec: str | None,
     key_usage: str | None,
+    origin: str,
 ) -> None:
     """Create a key, symmetric unless --key-spec says otherwise (default policy,
     administrators/users, or --policy-file)."""
     body: dict[str, Any] = {"Description": description}
+    if origin != "AWS_KMS":
+        body["Origin"] = origin
     if key_spec is not None:
         body["KeySpec"] = key_spec
     if key_usage is not None:
@@ -117,6 +129,82 @@ def schedule_deletion(key_id: str, days: int) -> None:
 def cancel_deletion(key_id: str) -> None:
     """Cancel a scheduled deletion (the key is left Disabled)."""
     show(request("POST", key_path(key_id, "/cancel-deletion"), {}))
+
+
+@keys.command("import")
+@click.argument("key_id")
+@click.option(
+    "--material",
+    "material_file",
+    type=click.File("rb"),
+    required=True,
+    help="The key material: 32 raw bytes (symmetric), raw bytes (HMAC), or a private "
+    "key in DER PKCS#8 or PEM (RSA/ECC).",
+)
+@click.option(
+    "--wrapping-algorithm",
+    type=click.Choice(sorted(WRAPPING_ALGORITHMS)),
+    default="RSA_AES_KEY_WRAP_SHA_256",
+    show_default=True,
+)
+@click.option(
+    "--wrapping-key-spec",
+    type=click.Choice(["RSA_2048", "RSA_3072", "RSA_4096"]),
+    default="RSA_3072",
+    show_default=True,
+)
+@click.option(
+    "--valid-days",
+    type=click.IntRange(1, 365),
+    default=None,
+    help="The material expires after this many days (KEY_MATERIAL_EXPIRES).",
+)
+@click.option("--no-expiry", is_flag=True, help="The material does not expire.")
+def import_material(
+    key_id: str,
+    material_file: Any,
+    wrapping_algorithm: str,
+    wrapping_key_spec: str,
+    valid_days: int | None,
+    no_expiry: bool,
+) -> None:
+    """Import key material into an EXTERNAL key in one step: fetch a wrapping
+    key and import token, wrap the material here, import it. The material
+    leaves this machine only wrapped."""
+    if (valid_days is None) == (not no_expiry):
+        raise click.UsageError("give exactly one of --valid-days N and --no-expiry")
+    try:
+        material = material_from_file(material_file.read())
+    except ValueError as exc:
+        raise click.ClickException(f"cannot read the key material: {exc}") from None
+    parameters = request(
+        "POST",
+        key_path(key_id, "/import-parameters"),
+        {"WrappingAlgorithm": wrapping_algorithm, "WrappingKeySpec": wrapping_key_spec},
+    )
+    public_key = base64.b64decode(parameters["PublicKey"])
+    try:
+        wrapped = wrap_key_material(public_key, wrapping_algorithm, material)
+    except ValueError as exc:
+        raise click.ClickException(f"cannot wrap the key material: {exc}") from None
+    body: dict[str, Any] = {
+        "ImportToken": parameters["ImportToken"],
+        "EncryptedKeyMaterial": base64.b64encode(wrapped).decode("ascii"),
+    }
+    if no_expiry:
+        body["ExpirationModel"] = "KEY_MATERIAL_DOES_NOT_EXPIRE"
+    else:
+        assert valid_days is not None
+        body["ExpirationModel"] = "KEY_MATERIAL_EXPIRES"
+        body["ValidTo"] = int(time.time()) + valid_days * 86400
+    show(request("POST", key_path(key_id, "/key-material"), body))
+
+
+@keys.command("delete-material")
+@click.argument("key_id")
+def delete_material(key_id: str) -> None:
+    """Delete an EXTERNAL key's imported material (the key becomes PendingImport)."""
+    show(request("DELETE", key_path(key_id, "/key-material")))
 
 
 @click.command("encrypt")

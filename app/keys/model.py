@@ -20,6 +20,9 @@ class KeyState(enum.StrEnum):
 SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
 ENCRYPT_DECRYPT = "ENCRYPT_DECRYPT"
 ORIGIN_AWS_KMS = "AWS_KMS"
+ORIGIN_EXTERNAL = "EXTERNAL"
+KEY_MATERIAL_EXPIRES = "KEY_MATERIAL_EXPIRES"
+KEY_MATERIAL_DOES_NOT_EXPIRE = "KEY_MATERIAL_DOES_NOT_EXPIRE"
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,19 @@ class Key:
     current_material_id: str | None = None
     revision: int = 1
     tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Imported material only: ``KEY_MATERIAL_EXPIRES`` or ``..._DOES_NOT_EXPIRE``.
+    expiration_model: str | None = None
+    #: Imported material only: when it expires (epoch seconds), if it does.
+    valid_to: float | None = None
 
     @property
     def enabled(self) -> bool:
         return self.state is KeyState.ENABLED
+
+    def material_expired(self, now: float) -> bool:
+        """Imported material past its ``ValidTo``: unusable even before the
+        scheduler has deleted it (fail closed)."""
+        return self.valid_to is not None and now >= self.valid_to
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,21 @@ class KeyVersionInfo:
     material_id: str
     created_at: float
     rotation_type: str | None
+
+
+@dataclass(frozen=True)
+class ImportToken:
+    """The server's half of one GetParametersForImport answer: which key and
+    algorithm the token is for, and the wrapping private key, sealed. Found by
+    the SHA-256 of the token (``digest``); the token itself is never stored."""
+
+    digest: str
+    key_id: str
+    wrapping_algorithm: str
+    wrapping_key_spec: str
+    sealed_wrapping_key: bytes = field(repr=False)
+    created_at: float
+    expires_at: float
 
 
 @dataclass(frozen=True)
@@ -87,13 +114,26 @@ _OK: StateError = None
 _DIS: StateError = DisabledError
 _INV: StateError = InvalidStateError
 
-_USE: StateRule = {KeyState.ENABLED: _OK, KeyState.DISABLED: _DIS, KeyState.PENDING_DELETION: _INV}
-_ANY: StateRule = {KeyState.ENABLED: _OK, KeyState.DISABLED: _OK, KeyState.PENDING_DELETION: _OK}
+_USE: StateRule = {
+    KeyState.ENABLED: _OK,
+    KeyState.DISABLED: _DIS,
+    KeyState.PENDING_DELETION: _INV,
+    KeyState.PENDING_IMPORT: _INV,
+}
+_ANY: StateRule = {
+    KeyState.ENABLED: _OK,
+    KeyState.DISABLED: _OK,
+    KeyState.PENDING_DELETION: _OK,
+    KeyState.PENDING_IMPORT: _OK,
+}
 _MANAGE: StateRule = {
     KeyState.ENABLED: _OK,
     KeyState.DISABLED: _OK,
     KeyState.PENDING_DELETION: _INV,
+    KeyState.PENDING_IMPORT: _OK,
 }
+#: EnableKey and DisableKey: a key without material can be neither.
+_TOGGLE: StateRule = {**_MANAGE, KeyState.PENDING_IMPORT: _INV}
 
 STATE_RULES: dict[str, StateRule] = {
     "Encrypt": _USE,
@@ -126,8 +166,8 @@ STATE_RULES: dict[str, StateRule] = {
     "ListAliases": _ANY,
     "CreateAlias": _MANAGE,
     "UpdateAlias": _MANAGE,
-    "EnableKey": _MANAGE,
-    "DisableKey": _MANAGE,
+    "EnableKey": _TOGGLE,
+    "DisableKey": _TOGGLE,
     "TagResource": _MANAGE,
     "UntagResource": _MANAGE,
     "UpdateKeyDescription": _MANAGE,
@@ -136,13 +176,22 @@ STATE_RULES: dict[str, StateRule] = {
         KeyState.ENABLED: _INV,
         KeyState.DISABLED: _INV,
         KeyState.PENDING_DELETION: _OK,
+        KeyState.PENDING_IMPORT: _INV,
     },
+    # Imported material (the key's origin is checked first: EXTERNAL only).
+    "GetParametersForImport": _MANAGE,
+    "ImportKeyMaterial": _MANAGE,
+    "DeleteImportedKeyMaterial": _ANY,
 }
 
 
-def state_message(key: Key, error: type[DisabledError] | type[InvalidStateError]) -> str:
+def state_message(
+    key: Key, error: type[DisabledError] | type[InvalidStateError], operation: str = ""
+) -> str:
     if error is DisabledError:
         return f"{key.arn} is disabled."
+    if operation == "CancelKeyDeletion":
+        return f"{key.arn} is not pending deletion."
     if key.state is KeyState.PENDING_DELETION:
         return f"{key.arn} is pending deletion."
     if key.state is KeyState.PENDING_IMPORT:
@@ -154,4 +203,4 @@ def require_state(operation: str, key: Key) -> None:
     """Raise AWS's error if ``key``'s state does not allow ``operation``."""
     error = STATE_RULES[operation].get(key.state, InvalidStateError)
     if error is not None:
-        raise error(state_message(key, error))
+        raise error(state_message(key, error, operation))

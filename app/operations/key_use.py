@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.crypto.typed_material import AnyMaterial
-from app.errors import InvalidKeyUsageError
-from app.keys.model import Key, require_state
+from app.errors import InvalidKeyUsageError, InvalidStateError
+from app.keys.model import ORIGIN_EXTERNAL, Key, require_state
 from app.keys.specs import spec_info
 from app.operations import access
 from app.operations.context import OperationContext
@@ -61,6 +61,9 @@ def require_algorithm(key: Key, algorithm: str) -> None:
 def current_material(services: Services, key: Key) -> AnyMaterial:
     """The unsealed material of the key's current version."""
     material = load_any_material(services, key, key.current_version)
+    if material is None and key.origin == ORIGIN_EXTERNAL:
+        # Imported material deleted by another process since the key was read.
+        raise InvalidStateError(f"{key.arn} is pending import.")
     if material is None:  # pragma: no cover - the current version always exists
         raise LookupError(f"{key.arn} has no version {key.current_version}")
     return material

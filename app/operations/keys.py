@@ -15,6 +15,7 @@ from app.keys.identifiers import key_arn
 from app.keys.model import (
     ENCRYPT_DECRYPT,
     ORIGIN_AWS_KMS,
+    ORIGIN_EXTERNAL,
     SYMMETRIC_DEFAULT,
     Key,
     KeyState,
@@ -72,6 +73,10 @@ def key_metadata(key: Key) -> dict[str, Any]:
         metadata["CurrentKeyMaterialId"] = key.current_material_id
     if key.state is KeyState.PENDING_DELETION and key.deletion_date is not None:
         metadata["DeletionDate"] = key.deletion_date
+    if key.origin == ORIGIN_EXTERNAL and key.expiration_model is not None:
+        metadata["ExpirationModel"] = key.expiration_model
+    if key.origin == ORIGIN_EXTERNAL and key.valid_to is not None:
+        metadata["ValidTo"] = key.valid_to
     return metadata
 
 
@@ -79,9 +84,10 @@ def create_key(services: Services, ctx: OperationContext, req: CreateKeyRequest)
     settings = services.settings
     account = ctx.principal.account
     key_usage = _key_usage(req)
-    if req.origin != ORIGIN_AWS_KMS:
+    if req.origin not in (ORIGIN_AWS_KMS, ORIGIN_EXTERNAL):
         raise ValidationError(
-            f"Origin {req.origin} is not supported by this service; use AWS_KMS.", field="Origin"
+            f"Origin {req.origin} is not supported by this service; use AWS_KMS or EXTERNAL.",
+            field="Origin",
         )
     if req.multi_region:
         raise ValidationError("Multi-Region keys are not supported.", field="MultiRegion")
@@ -110,8 +116,14 @@ def create_key(services: Services, ctx: OperationContext, req: CreateKeyRequest)
     policy = policy_documents.policy_for_new_key(services, ctx, req, arn)
     ctx.notes.add_resource(arn)
     now = services.now()
-    material = new_material(req.key_spec, services.random_bytes)
-    sealed = seal_any(services.root_key, material, key_arn=arn, version=1, key_spec=req.key_spec)
+    # EXTERNAL: no material until ImportKeyMaterial brings it.
+    external = req.origin == ORIGIN_EXTERNAL
+    material = None if external else new_material(req.key_spec, services.random_bytes)
+    sealed = (
+        None
+        if material is None
+        else seal_any(services.root_key, material, key_arn=arn, version=1, key_spec=req.key_spec)
+    )
     key = Key(
         key_id=key_id,
         account=account,
@@ -120,17 +132,16 @@ def create_key(services: Services, ctx: OperationContext, req: CreateKeyRequest)
         key_usage=key_usage,
         key_spec=req.key_spec,
         origin=req.origin,
-        state=KeyState.ENABLED,
+        state=KeyState.PENDING_IMPORT if external else KeyState.ENABLED,
         created_at=now,
         policy=policy,
         current_version=1,
-        current_material_id=material_id(key_uuid, material),
+        current_material_id=None if material is None else material_id(key_uuid, material),
         tags=tags,
     )
     with services.unit_of_work():
         if services.keys.count_keys(account) >= MAX_KEYS_PER_ACCOUNT:
             raise LimitExceededError("The number of keys in this account has reached its quota.")
-        assert key.current_material_id is not None
         services.keys.insert_key(key, sealed, key.current_material_id, tags)
     return {"KeyMetadata": key_metadata(key)}
 
@@ -272,10 +283,14 @@ def cancel_key_deletion(
 ) -> dict[str, Any]:
     with services.unit_of_work():
         key = _managed_key(services, ctx, req.key_id, "CancelKeyDeletion")
-        # AWS leaves a key whose deletion was cancelled Disabled, never Enabled.
-        apply_changes(
-            services, key, state=KeyState.DISABLED, deletion_date=None, pending_window_days=None
-        )
+        # AWS leaves a key whose deletion was cancelled Disabled, never Enabled;
+        # an EXTERNAL key whose material was deleted meanwhile is PendingImport.
+        state = KeyState.DISABLED
+        if key.origin == ORIGIN_EXTERNAL and (
+            services.keys.sealed_version(key.key_id, key.current_version) is None
+        ):
+            state = KeyState.PENDING_IMPORT
+        apply_changes(services, key, state=state, deletion_date=None, pending_window_days=None)
     return {"KeyId": key.arn}
 
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import policies
 from app.auth.access_keys import AccessKeyRecord
 from app.crypto.sealed import SealedMaterial
-from app.keys.model import Alias, Key, KeyVersionInfo
+from app.keys.model import Alias, ImportToken, Key, KeyVersionInfo
 
 
 class KeyRepository(Protocol):
@@ -26,9 +26,14 @@ class KeyRepository(Protocol):
     # -- keys --
 
     def insert_key(
-        self, key: Key, sealed: SealedMaterial, material_id: str, tags: Mapping[str, str]
+        self,
+        key: Key,
+        sealed: SealedMaterial | None,
+        material_id: str | None,
+        tags: Mapping[str, str],
     ) -> None:
-        """Store a new key with its first version and its tags."""
+        """Store a new key with its first version and its tags (no version
+        when ``sealed`` is ``None``: material to be imported)."""
         ...
 
     def get_key(self, account: str, key_id: str) -> Key | None:
@@ -67,6 +72,10 @@ class KeyRepository(Protocol):
         """``(key id, account)`` of keys whose waiting period has ended."""
         ...
 
+    def keys_with_expired_material(self, now: float, limit: int = 100) -> list[tuple[str, str]]:
+        """``(key id, account)`` of keys whose imported material's ``ValidTo`` has passed."""
+        ...
+
     def all_key_policies(self) -> Iterator[tuple[str, str]]:
         """``(key ARN, policy document)`` of every key, in ARN order."""
         ...
@@ -85,7 +94,16 @@ class KeyRepository(Protocol):
         """Store a new version; :class:`~app.keys.model.VersionTaken` if it exists."""
         ...
 
-    def sealed_version(self, key_id: str, version: int) -> SealedMaterial | None: ...
+    def sealed_version(self, key_id: str, version: int) -> SealedMaterial | None:
+        """``None`` if the version does not exist or its imported material was deleted."""
+        ...
+
+    def set_version_material(
+        self, key_id: str, version: int, sealed: SealedMaterial | None
+    ) -> None:
+        """Put imported material (back) into a version; ``None`` deletes it,
+        keeping the version and its material id."""
+        ...
 
     def list_versions(self, key_id: str) -> list[KeyVersionInfo]:
         """Every version of the key, oldest first."""
@@ -123,6 +141,18 @@ class KeyRepository(Protocol):
         self, key_id: str, limit: int, marker: str | None
     ) -> tuple[list[tuple[str, str]], str | None]:
         """A page of ``(tag key, tag value)``, in tag key order."""
+        ...
+
+
+class ImportTokenRepository(Protocol):
+    """GetParametersForImport's tokens, by the SHA-256 of the token."""
+
+    def insert(self, token: ImportToken) -> None: ...
+
+    def get(self, digest: str) -> ImportToken | None: ...
+
+    def delete_expired(self, now: float) -> int:
+        """Forget the tokens past their validity; returns how many."""
         ...
 
 

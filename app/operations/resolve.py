@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from app.crypto.material import KeyMaterial
 from app.crypto.typed_material import AnyMaterial, unseal_any
-from app.errors import NotFoundError
+from app.errors import InvalidStateError, NotFoundError
 from app.keys.identifiers import alias_arn, key_arn, parse_key_reference
 from app.keys.model import Key
 from app.operations.context import OperationContext
@@ -60,7 +60,11 @@ def load_material(services: Services, key: Key, version: int) -> KeyMaterial | N
 
 def load_any_material(services: Services, key: Key, version: int) -> AnyMaterial | None:
     """The unsealed material of ``key`` (of any spec) at ``version``, cached
-    briefly; ``None`` if that version does not exist."""
+    briefly; ``None`` if that version does not exist (or its imported
+    material was deleted). Imported material past its ``ValidTo`` is refused
+    at once, before the scheduler deletes it."""
+    if key.material_expired(services.now()):
+        raise InvalidStateError(f"{key.arn} is pending import.")
     cached = services.materials.get(key.arn, version)
     if cached is not None:
         return cached

@@ -18,7 +18,14 @@ from app import markers
 from app.crypto.material import material_id
 from app.crypto.typed_material import new_material, seal_any
 from app.errors import ConflictError, LimitExceededError, UnsupportedOperationError
-from app.keys.model import SYMMETRIC_DEFAULT, Key, KeyState, VersionTaken, require_state
+from app.keys.model import (
+    ORIGIN_EXTERNAL,
+    SYMMETRIC_DEFAULT,
+    Key,
+    KeyState,
+    VersionTaken,
+    require_state,
+)
 from app.keys.specs import Family, family_of
 from app.operations import access
 from app.operations.context import OperationContext
@@ -52,9 +59,19 @@ def _require_rotatable(key: Key, operation: str) -> None:
         )
 
 
+def _require_generated(key: Key, operation: str) -> None:
+    """Imported material is never rotated by the service (AWS's rule [6]/[7]);
+    its rotation history may still be listed."""
+    if key.origin == ORIGIN_EXTERNAL and operation != "ListKeyRotations":
+        raise UnsupportedOperationError(
+            f"{key.arn} origin is EXTERNAL which is not valid for this operation."
+        )
+
+
 def _rotatable_key(services: Services, ctx: OperationContext, key_id: str, operation: str) -> Key:
     key = resolve_key(services, ctx, key_id, allow_alias=False).key
     access.authorize_key_action(services, ctx, f"kms:{operation}", key)
+    _require_generated(key, operation)
     require_state(operation, key)
     _require_rotatable(key, operation)
     return key
@@ -97,6 +114,7 @@ def enable_key_rotation(
             key,
             conditions={"kms:RotationPeriodInDays": req.rotation_period_in_days},
         )
+        _require_generated(key, "EnableKeyRotation")
         require_state("EnableKeyRotation", key)
         _require_rotatable(key, "EnableKeyRotation")
         apply_changes(

@@ -1,5 +1,6 @@
 """The background jobs every server process runs: automatic rotation, the
-deletion of keys whose waiting period has ended, the summaries of suppressed
+deletion of keys whose waiting period has ended, the expiry of imported key
+material whose ``ValidTo`` has passed, the summaries of suppressed
 authentication failures, and a signed audit checkpoint (exported to the
 checkpoint file) over the events written since the last one.
 
@@ -22,6 +23,7 @@ import time
 
 from app.audit.checkpointer import Checkpointer
 from app.audit.checkpoints import CheckpointLock
+from app.operations.key_import import expire_imported_material
 from app.operations.keys import delete_expired_keys
 from app.operations.rotation import rotate_due_keys
 from app.operations.services import Services
@@ -39,6 +41,7 @@ def run_jobs_once(services: Services) -> tuple[list[str], list[str]]:
     with services.connection():
         rotated = rotate_due_keys(services)
         deleted = delete_expired_keys(services)
+        expired = expire_imported_material(services)
         services.audit.flush_auth_failure_summaries()
         lock = CheckpointLock(services.settings.audit_checkpoint_lock)
         if lock.try_acquire():
@@ -48,6 +51,8 @@ def run_jobs_once(services: Services) -> tuple[list[str], list[str]]:
                 lock.release()
     for arn in deleted:
         log.info("deleted %s: its waiting period ended", arn)
+    for arn in expired:
+        log.info("deleted the imported key material of %s: it expired", arn)
     return rotated, deleted
 
 

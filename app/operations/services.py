@@ -32,6 +32,7 @@ from app.operations.repositories import (
     AccessKeyRepository,
     GrantRepository,
     IdentityPolicyRepository,
+    ImportTokenRepository,
     KeyRepository,
 )
 
@@ -61,6 +62,7 @@ class Services:
     access_keys: AccessKeyRepository
     identity_policies: IdentityPolicyRepository
     grants: GrantRepository
+    import_tokens: ImportTokenRepository
     #: Where the audit log keeps its records (the log itself is :attr:`audit`).
     audit_repository: AuditRepository
     clock: Callable[[], float] = field(default=time.time)

@@ -18,7 +18,7 @@ from app.crypto.sealed import SealedMaterial
 from app.errors import AlreadyExistsError
 from app.keys.model import Alias, Key, KeyState, KeyVersionInfo, VersionTaken
 from app.store.database import Store
-from app.store.models import AliasRow, KeyRow, KeyTagRow, KeyVersionRow
+from app.store.models import AliasRow, ImportTokenRow, KeyRow, KeyTagRow, KeyVersionRow
 
 _KEY_FIELDS = {
     "description",
@@ -31,6 +31,8 @@ _KEY_FIELDS = {
     "next_rotation_at",
     "on_demand_rotations",
     "current_version",
+    "expiration_model",
+    "valid_to",
 }
 
 # Every request reads its key: these two statements are written out once
@@ -40,7 +42,8 @@ _KEY_SQL = (
     "SELECT k.id, k.account, k.arn, k.description, k.key_usage, k.key_spec, k.origin, k.state, "
     "k.created_at, k.policy, k.current_version, k.rotation_enabled, k.rotation_period_days, "
     "k.next_rotation_at, k.on_demand_rotations, k.deletion_date, k.pending_window_days, "
-    'v.material_id, k.revision FROM "key" k LEFT JOIN key_version v '
+    "v.material_id, k.revision, k.expiration_model, k.valid_to "
+    'FROM "key" k LEFT JOIN key_version v '
     "ON v.key_id = k.id AND v.version = k.current_version WHERE k.id = {p}"
 )
 _TAGS_SQL = "SELECT tag_key, tag_value FROM key_tag WHERE key_id = {p}"
@@ -70,9 +73,15 @@ class SqlKeyRepository:
     # -- keys --
 
     def insert_key(
-        self, key: Key, sealed: SealedMaterial, material_id: str, tags: Mapping[str, str]
+        self,
+        key: Key,
+        sealed: SealedMaterial | None,
+        material_id: str | None,
+        tags: Mapping[str, str],
     ) -> None:
-        if not isinstance(sealed, SealedMaterial):
+        """``sealed`` is ``None`` for a key whose material is to be imported:
+        it has no version until ImportKeyMaterial adds one."""
+        if sealed is not None and not isinstance(sealed, SealedMaterial):
             raise TypeError("only sealed material may be stored")
         KeyRow.create(
             id=key.key_id,
@@ -89,7 +98,12 @@ class SqlKeyRepository:
             rotation_period_days=key.rotation_period_days,
             next_rotation_at=key.next_rotation_at,
             current_version=key.current_version,
+            expiration_model=key.expiration_model,
+            valid_to=key.valid_to,
         )
+        if sealed is None or material_id is None:
+            self.replace_tags(key.key_id, tags)
+            return
         KeyVersionRow.create(
             key=key.key_id,
             version=key.current_version,
@@ -137,6 +151,8 @@ class SqlKeyRepository:
             pending_window_days=row[16],
             current_material_id=row[17],
             revision=row[18],
+            expiration_model=row[19],
+            valid_to=row[20],
             tags=MappingProxyType(tags),
         )
 
@@ -176,6 +192,7 @@ class SqlKeyRepository:
         material), aliases and tags. Explicit deletes, so the outcome does not
         depend on foreign-key cascades being enabled."""
         KeyVersionRow.delete().where(KeyVersionRow.key == key_id).execute()
+        ImportTokenRow.delete().where(ImportTokenRow.key == key_id).execute()
         AliasRow.delete().where(AliasRow.key == key_id).execute()
         KeyTagRow.delete().where(KeyTagRow.key == key_id).execute()
         KeyRow.delete().where(KeyRow.id == key_id).execute()
@@ -200,6 +217,15 @@ class SqlKeyRepository:
                 (KeyRow.state == KeyState.PENDING_DELETION.value) & (KeyRow.deletion_date <= now)
             )
             .order_by(KeyRow.deletion_date)
+            .limit(limit)
+        )
+        return [(r.id, r.account) for r in rows]
+
+    def keys_with_expired_material(self, now: float, limit: int = 100) -> list[tuple[str, str]]:
+        rows = (
+            KeyRow.select(KeyRow.id, KeyRow.account)
+            .where(KeyRow.valid_to <= now)
+            .order_by(KeyRow.valid_to)
             .limit(limit)
         )
         return [(r.id, r.account) for r in rows]
@@ -238,12 +264,28 @@ class SqlKeyRepository:
             raise VersionTaken(f"version {version} of {key_id} exists already") from exc
 
     def sealed_version(self, key_id: str, version: int) -> SealedMaterial | None:
+        """``None`` also for a version whose imported material was deleted
+        (its row keeps only the material id, an empty blob in its place)."""
         row = (
             KeyVersionRow.select(KeyVersionRow.sealed_material)
             .where((KeyVersionRow.key == key_id) & (KeyVersionRow.version == version))
             .first()
         )
-        return None if row is None else SealedMaterial(bytes(row.sealed_material))
+        if row is None or not row.sealed_material:
+            return None
+        return SealedMaterial(bytes(row.sealed_material))
+
+    def set_version_material(
+        self, key_id: str, version: int, sealed: SealedMaterial | None
+    ) -> None:
+        """Put imported material back into a version (``None``: delete it,
+        keeping the version and its material id)."""
+        if sealed is not None and not isinstance(sealed, SealedMaterial):
+            raise TypeError("only sealed material may be stored")
+        blob = b"" if sealed is None else sealed.blob
+        KeyVersionRow.update(sealed_material=blob).where(
+            (KeyVersionRow.key == key_id) & (KeyVersionRow.version == version)
+        ).execute()
 
     def list_versions(self, key_id: str) -> list[KeyVersionInfo]:
         rows = (

@@ -36,6 +36,9 @@ class KeyRow(BaseModel):
     next_rotation_at = peewee.DoubleField(null=True, index=True)
     on_demand_rotations = peewee.IntegerField(default=0)
     current_version = peewee.IntegerField()
+    #: Imported material only (``Origin=EXTERNAL``): its expiration model and expiry.
+    expiration_model = peewee.CharField(max_length=32, null=True)
+    valid_to = peewee.DoubleField(null=True, index=True)
     #: Bumped on every change, so a cached copy can be checked cheaply.
     revision = peewee.IntegerField(default=1)
 
@@ -116,6 +119,23 @@ class GrantRow(BaseModel):
         indexes = ((("key", "grantee_principal"), False), (("key", "name"), False))
 
 
+class ImportTokenRow(BaseModel):
+    """An import token of GetParametersForImport, by the SHA-256 of the token
+    (the token itself is never stored), with its wrapping private key sealed
+    under the root key. Valid for one key until ``expires_at``."""
+
+    digest = peewee.CharField(primary_key=True, max_length=64)
+    key = peewee.ForeignKeyField(KeyRow, backref="import_tokens", on_delete="CASCADE", index=True)
+    wrapping_algorithm = peewee.CharField(max_length=32)
+    wrapping_key_spec = peewee.CharField(max_length=16)
+    sealed_wrapping_key = peewee.BlobField()
+    created_at = peewee.DoubleField()
+    expires_at = peewee.DoubleField(index=True)
+
+    class Meta:
+        table_name = "import_token"
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     KeyRow,
     KeyVersionRow,
@@ -125,4 +145,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     *AUDIT_MODELS,
     AccessKeyRow,
     GrantRow,
+    ImportTokenRow,
 )

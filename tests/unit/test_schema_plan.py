@@ -27,6 +27,7 @@ from app.api import openapi
 from app.errors import KmsError
 from app.schemas import base, plan
 from app.schemas import keys as key_schemas
+from app.schemas.key_import import LAST_TIMESTAMP, Timestamp
 
 SCHEMA_PACKAGE = "app.schemas"
 #: What every request schema derives from; they build no request themselves.
@@ -179,7 +180,13 @@ def _near_list(field: base.TextList) -> st.SearchStrategy[Any]:
     )
 
 
+def _near_timestamp(field: Timestamp) -> st.SearchStrategy[Any]:
+    edges = [-1, 0, 1.5, LAST_TIMESTAMP, LAST_TIMESTAMP + 1, True, "1700000000"]
+    return st.one_of(st.sampled_from(edges), st.floats(allow_nan=True), st.integers())
+
+
 KINDS: dict[type[Any], tuple[Callable[[Any], list[Any]], Callable[[Any], Any]]] = {
+    Timestamp: (lambda field: [1_700_000_000], _near_timestamp),
     base.Text: (_text_candidates, _near_text),
     base.Int: (lambda field: [field.minimum], _near_int),
     base.Flag: (lambda field: [True], lambda field: st.booleans()),

@@ -34,7 +34,7 @@ from app.config import Settings
 from app.crypto.root_key import EnvRootKeyProvider
 from app.crypto.sealed import SealedMaterial
 from app.errors import AlreadyExistsError
-from app.keys.model import Alias, Key, KeyState, KeyVersionInfo, VersionTaken
+from app.keys.model import Alias, ImportToken, Key, KeyState, KeyVersionInfo, VersionTaken
 from app.operations.services import Services
 
 ACCOUNT = "111122223333"
@@ -44,6 +44,8 @@ T0 = 1_800_000_000.0
 
 _UPDATABLE = {
     "description",
+    "expiration_model",
+    "valid_to",
     "state",
     "deletion_date",
     "pending_window_days",
@@ -154,28 +156,36 @@ class FakeKeyRepository(_Rows):
     def __init__(self) -> None:
         #: Key rows as stored: without tags and material id (joined on read).
         self.keys: dict[str, Key] = {}
-        self.versions: dict[tuple[str, int], tuple[SealedMaterial, str, float, str | None]] = {}
+        #: A version's sealed material is ``None`` once its imported material is deleted.
+        self.versions: dict[
+            tuple[str, int], tuple[SealedMaterial | None, str, float, str | None]
+        ] = {}
         self.aliases: dict[tuple[str, str], Alias] = {}
         self.tags: dict[str, dict[str, str]] = {}
 
     # -- keys --
 
     def insert_key(
-        self, key: Key, sealed: SealedMaterial, material_id: str, tags: Mapping[str, str]
+        self,
+        key: Key,
+        sealed: SealedMaterial | None,
+        material_id: str | None,
+        tags: Mapping[str, str],
     ) -> None:
-        if not isinstance(sealed, SealedMaterial):
+        if sealed is not None and not isinstance(sealed, SealedMaterial):
             raise TypeError("only sealed material may be stored")
         if key.key_id in self.keys:
             raise AlreadyExistsError(f"key {key.key_id} exists")
         self.keys[key.key_id] = dataclasses.replace(
             key, tags=MappingProxyType({}), current_material_id=None, revision=1
         )
-        self.versions[(key.key_id, key.current_version)] = (
-            sealed,
-            material_id,
-            key.created_at,
-            None,
-        )
+        if sealed is not None and material_id is not None:
+            self.versions[(key.key_id, key.current_version)] = (
+                sealed,
+                material_id,
+                key.created_at,
+                None,
+            )
         self.tags[key.key_id] = {}
         self.replace_tags(key.key_id, tags)
 
@@ -251,6 +261,11 @@ class FakeKeyRepository(_Rows):
         due.sort(key=lambda k: k.deletion_date or 0.0)
         return [(k.key_id, k.account) for k in due[:limit]]
 
+    def keys_with_expired_material(self, now: float, limit: int = 100) -> list[tuple[str, str]]:
+        due = [k for k in self.keys.values() if k.valid_to is not None and k.valid_to <= now]
+        due.sort(key=lambda k: k.valid_to or 0.0)
+        return [(k.key_id, k.account) for k in due[:limit]]
+
     def all_key_policies(self) -> Iterator[tuple[str, str]]:
         for key in sorted(self.keys.values(), key=lambda k: k.arn):
             yield key.arn, key.policy
@@ -275,6 +290,13 @@ class FakeKeyRepository(_Rows):
     def sealed_version(self, key_id: str, version: int) -> SealedMaterial | None:
         found = self.versions.get((key_id, version))
         return None if found is None else found[0]
+
+    def set_version_material(
+        self, key_id: str, version: int, sealed: SealedMaterial | None
+    ) -> None:
+        found = self.versions.get((key_id, version))
+        if found is not None:
+            self.versions[(key_id, version)] = (sealed, *found[1:])
 
     def list_versions(self, key_id: str) -> list[KeyVersionInfo]:
         return [
@@ -339,6 +361,23 @@ class FakeKeyRepository(_Rows):
         after = markers.decode(marker, markers.TAGS) if marker is not None else ""
         rows = sorted((k, v) for k, v in self.tags.get(key_id, {}).items() if k > after)
         return _page(rows, limit, markers.TAGS, lambda r: r[0])
+
+
+class FakeImportTokenRepository(_Rows):
+    def __init__(self) -> None:
+        self.tokens: dict[str, ImportToken] = {}
+
+    def insert(self, token: ImportToken) -> None:
+        self.tokens[token.digest] = token
+
+    def get(self, digest: str) -> ImportToken | None:
+        return self.tokens.get(digest)
+
+    def delete_expired(self, now: float) -> int:
+        gone = [d for d, t in self.tokens.items() if t.expires_at <= now]
+        for digest in gone:
+            del self.tokens[digest]
+        return len(gone)
 
 
 class FakeAccessKeyRepository(_Rows):
@@ -570,6 +609,7 @@ class FakeWorld:
     access_keys: FakeAccessKeyRepository
     identity_policies: FakeIdentityPolicyRepository
     grants: FakeGrantRepository
+    import_tokens: FakeImportTokenRepository
     audit: FakeAuditRepository
     clock: FakeClock
     random: SeededRandom
@@ -584,8 +624,9 @@ def fake_world(data_dir: Path) -> FakeWorld:
     access_keys = FakeAccessKeyRepository()
     identity_policies = FakeIdentityPolicyRepository()
     grants = FakeGrantRepository()
+    import_tokens = FakeImportTokenRepository()
     audit = FakeAuditRepository(database)
-    database.repositories = [keys, access_keys, identity_policies, grants, audit]
+    database.repositories = [keys, access_keys, identity_policies, grants, import_tokens, audit]
     clock = FakeClock()
     randomness = SeededRandom()
     services = Services(
@@ -596,10 +637,20 @@ def fake_world(data_dir: Path) -> FakeWorld:
         access_keys=access_keys,
         identity_policies=identity_policies,
         grants=grants,
+        import_tokens=import_tokens,
         audit_repository=audit,
         clock=clock,
         random_bytes=randomness,
     )
     return FakeWorld(
-        services, database, keys, access_keys, identity_policies, grants, audit, clock, randomness
+        services,
+        database,
+        keys,
+        access_keys,
+        identity_policies,
+        grants,
+        import_tokens,
+        audit,
+        clock,
+        randomness,
     )

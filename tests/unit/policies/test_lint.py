@@ -204,8 +204,29 @@ def test_create_grant_counts_as_use() -> None:
 
 def test_read_only_actions_are_neutral() -> None:
     assert not violations(
-        statement("Allow", APP, ["kms:Decrypt", "kms:DescribeKey", "kms:List*", "kms:Get*"])
+        statement(
+            "Allow",
+            APP,
+            ["kms:Decrypt", "kms:DescribeKey", "kms:List*", "kms:GetKeyPolicy", "kms:GetPublicKey"],
+        )
     )
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        "kms:GetParametersForImport",
+        "kms:ImportKeyMaterial",
+        "kms:DeleteImportedKeyMaterial",
+        "kms:Get*",
+        "kms:*Import*",
+    ],
+)
+def test_import_actions_are_administration(action: str) -> None:
+    """Bringing or deleting key material decides what the key is, so a key
+    user may not hold it (kms:Get* included, as it covers GetParametersForImport)."""
+    found = violations(statement("Allow", APP, ["kms:Decrypt", action]))
+    assert len(found) == 1 and APP in found[0].message
 
 
 def test_account_root_is_exempt() -> None:
