@@ -38,7 +38,15 @@ from typing import TYPE_CHECKING, Any
 
 import pkcs11
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
-from pkcs11.exceptions import PKCS11Error, UserAlreadyLoggedIn
+from pkcs11.exceptions import (
+    DeviceError,
+    DeviceRemoved,
+    GeneralError,
+    NoSuchToken,
+    PKCS11Error,
+    TokenNotPresent,
+    UserAlreadyLoggedIn,
+)
 from pkcs11.mechanisms import GCMParams
 
 from app.crypto.root_key import RootKeyError, RootKeyProvider, RootKeyUnavailable
@@ -316,19 +324,30 @@ def _open_session(config: TokenConfig, *, rw: bool) -> Any:
             f"cannot load PKCS#11 module {config.module}: {type(exc).__name__}"
         ) from None
     try:
-        token = library.get_token(token_label=config.token_label)
         try:
-            return token.open(user_pin=config.pin(), rw=rw)
-        except UserAlreadyLoggedIn:
-            # PKCS#11 logs in the application, not the session: another
-            # session of this process is logged in, and a new one shares it.
-            return token.open(rw=rw)
+            return _login(library, config, rw=rw)
+        except (GeneralError, NoSuchToken, TokenNotPresent, DeviceRemoved, DeviceError):
+            # Some modules (SoftHSM among them) find a token that came back
+            # only when the library is initialised again. That closes every
+            # session of this process, which are only this provider's own.
+            library.reinitialize()
+            return _login(library, config, rw=rw)
     except PKCS11Error as exc:
         # The exception's text is not echoed: some modules put the PIN's length in it.
         raise RootKeyUnavailable(
             f"cannot open token {config.token_label!r} with module {config.module}: "
             f"{type(exc).__name__}"
         ) from None
+
+
+def _login(library: Any, config: TokenConfig, *, rw: bool) -> Any:
+    token = library.get_token(token_label=config.token_label)
+    try:
+        return token.open(user_pin=config.pin(), rw=rw)
+    except UserAlreadyLoggedIn:
+        # PKCS#11 logs in the application, not the session: another session
+        # of this process is logged in, and a new one shares that login.
+        return token.open(rw=rw)
 
 
 def _only_key(session: Any, label: str, config: TokenConfig) -> Any:

@@ -13,11 +13,14 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from app.cli import main
 from app.config import Settings, load_settings
 
 MODULE_CANDIDATES = (
@@ -89,3 +92,28 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHsm]:
 @pytest.fixture
 def key_label() -> str:
     return f"root-{uuid.uuid4().hex[:12]}"
+
+
+@contextmanager
+def token_removed(softhsm: SoftHsm) -> Iterator[None]:
+    """While inside, SoftHSM's token directory is gone, as a token pulled out."""
+    away = softhsm.token_dir.with_name("tokens-away")
+    softhsm.token_dir.rename(away)
+    try:
+        yield
+    finally:
+        away.rename(softhsm.token_dir)
+
+
+def init_token_data_dir(softhsm: SoftHsm, data_dir: Path, key_label: str) -> Settings:
+    """`trent init --create-token-key` for a data directory whose root key is in the token."""
+    env = softhsm.environment(data_dir, key_label)
+    result = CliRunner().invoke(main, ["init", "--create-token-key"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "created root key" in result.output and "non-extractable" in result.output
+    return load_settings(env)
+
+
+@pytest.fixture
+def token_settings(softhsm: SoftHsm, tmp_path: Path, key_label: str) -> Settings:
+    return init_token_data_dir(softhsm, tmp_path / "var", key_label)
