@@ -148,7 +148,7 @@ class Pkcs11RootKeyProvider(RootKeyProvider):
                     f"{config.key_label!r}; refusing to replace a root key"
                 )
             key_id = os.urandom(_ID_BYTES)
-            session.generate_key(
+            seal_key = session.generate_key(
                 KeyType.AES,
                 256,
                 label=config.key_label,
@@ -164,22 +164,13 @@ class Pkcs11RootKeyProvider(RootKeyProvider):
                 Attribute.TOKEN: True,
                 Attribute.PRIVATE: True,
             }
-            if derivation_secret is None:
-                session.generate_key(
-                    KeyType.GENERIC_SECRET,
-                    _DERIVE_KEY_BYTES * 8,
-                    store=True,
-                    template=derive_template,
-                )
-            else:
-                session.create_object(
-                    {
-                        **derive_template,
-                        Attribute.CLASS: ObjectClass.SECRET_KEY,
-                        Attribute.KEY_TYPE: KeyType.GENERIC_SECRET,
-                        Attribute.VALUE: derivation_secret,
-                    }
-                )
+            try:
+                _store_derivation_key(session, derive_template, derivation_secret)
+            except PKCS11Error:
+                # Leave no half-made root key behind: a later run could not
+                # use it and would refuse to replace it.
+                seal_key.destroy()
+                raise
         except PKCS11Error as exc:
             raise RootKeyError(
                 f"cannot create the root key in token {config.token_label!r}: {type(exc).__name__}"
@@ -338,6 +329,24 @@ def _open_session(config: TokenConfig, *, rw: bool) -> Any:
             f"cannot open token {config.token_label!r} with module {config.module}: "
             f"{type(exc).__name__}"
         ) from None
+
+
+def _store_derivation_key(
+    session: Any, template: dict[Attribute, Any], secret: bytes | None
+) -> None:
+    if secret is None:
+        session.generate_key(
+            KeyType.GENERIC_SECRET, _DERIVE_KEY_BYTES * 8, store=True, template=template
+        )
+    else:
+        session.create_object(
+            {
+                **template,
+                Attribute.CLASS: ObjectClass.SECRET_KEY,
+                Attribute.KEY_TYPE: KeyType.GENERIC_SECRET,
+                Attribute.VALUE: secret,
+            }
+        )
 
 
 def _login(library: Any, config: TokenConfig, *, rw: bool) -> Any:
