@@ -35,7 +35,7 @@ def root_key() -> None:
     "target",
     type=click.Choice(["pkcs11", "file"]),
     required=True,
-    help="The kind of root key to move to (its TRENT_PKCS11_* or TRENT_ROOT_KEY_FILE settings).",
+    help="The kind of root key to move to (configured by its own settings).",
 )
 def migrate_root_key(target: str) -> None:
     """Re-seal everything under a new root key, verify it, then retire the old key.
@@ -77,7 +77,7 @@ def migrate_root_key(target: str) -> None:
     click.echo(f"verified {count} sealed rows under root key {new.key_id}")
     _retire(settings, old)
     click.echo(
-        f"next: set TRENT_ROOT_KEY_PROVIDER={target} (with the TRENT_PKCS11_* settings) "
+        f"next: set TRENT_ROOT_KEY_PROVIDER={target} (keeping the token settings used here) "
         "and start the service"
     )
 

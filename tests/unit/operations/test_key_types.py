@@ -42,7 +42,7 @@ def test_every_valid_spec_and_usage_makes_a_key_described_as_aws_does(
     metadata = create(world, spec, usage)
     assert metadata["KeySpec"] == metadata["CustomerMasterKeySpec"] == spec
     assert metadata["KeyUsage"] == (usage or "ENCRYPT_DECRYPT")
-    described = keys.describe_key(world.services, ROOT, keys.KeyIdRequest(metadata["KeyId"]))
+    described = keys.describe_key(world.services, ROOT, keys.DescribeKeyRequest(metadata["KeyId"]))
     assert described["KeyMetadata"] == metadata
     lists = {"EncryptionAlgorithms", "SigningAlgorithms", "MacAlgorithms"} & metadata.keys()
     expected = {
