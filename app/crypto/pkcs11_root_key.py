@@ -306,10 +306,21 @@ _LOCKED_DOWN: dict[Attribute, Any] = {
 }
 
 
+#: The process that last initialised the PKCS#11 library (see _open_session).
+_initialised_in: int | None = None
+
+
 def _open_session(config: TokenConfig, *, rw: bool) -> Any:
     """A logged-in session on the configured token, or :class:`RootKeyUnavailable`."""
+    global _initialised_in
     try:
         library = pkcs11.lib(str(config.module))
+        if _initialised_in not in (None, os.getpid()):
+            # A forked child (gunicorn's workers are forked after `trent serve`
+            # loaded the key) must initialise the library again: PKCS#11 state
+            # does not survive fork.
+            library.reinitialize()
+        _initialised_in = os.getpid()
     except (OSError, RuntimeError, PKCS11Error) as exc:
         raise RootKeyUnavailable(
             f"cannot load PKCS#11 module {config.module}: {type(exc).__name__}"
