@@ -1,7 +1,8 @@
 """The ``trent`` command.
 
 Server-side commands (``init``, ``migrate``, ``serve``, ``token issue``, the
-audit commands) read the same ``TRENT_*`` settings as the server; client
+audit commands, ``root-key migrate``) read the same ``TRENT_*`` settings as
+the server; client
 commands (``keys``, ``encrypt``, ``decrypt``, ``sign``, ``verify``, ``mac``,
 ``public-key``, ``aliases``, ``rotation``, ``key-policy``, ``tags``,
 ``identity-policy``, ``grants``, ``access-key``, ``whoami``) call a running
@@ -41,6 +42,7 @@ COMMAND_MODULES = (
     "app.cli.whoami",
     "app.cli.grants",
     "app.cli.signing",
+    "app.cli.root_key",
 )
 
 

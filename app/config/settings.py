@@ -108,6 +108,14 @@ class Settings:
     root_key_provider: str = "file"
     root_key_file: Path | None = None
     root_key_env: Secret | None = field(default=None, repr=True)
+    #: The PKCS#11 root key (``TRENT_ROOT_KEY_PROVIDER=pkcs11``): the token's
+    #: library, the token, its user PIN (given directly or in a file read when
+    #: the token is opened) and the label of the root key objects.
+    pkcs11_module: Path | None = None
+    pkcs11_token_label: str = ""
+    pkcs11_pin: Secret | None = field(default=None, repr=True)
+    pkcs11_pin_file: Path | None = None
+    pkcs11_key_label: str = "trent-root-key"
     #: Seconds between runs of the background scheduler (rotation, deletion);
     #: 0 disables the in-process scheduler.
     scheduler_interval_seconds: float = 60.0

@@ -132,8 +132,8 @@ def _parse_metrics(name: str, raw: str) -> str:
 
 
 def _parse_root_key_provider(name: str, raw: str) -> str:
-    if raw not in ("file", "env"):
-        raise ConfigError(f"{name} must be 'file' or 'env' (got {raw!r})")
+    if raw not in ("file", "env", "pkcs11"):
+        raise ConfigError(f"{name} must be 'file', 'env' or 'pkcs11' (got {raw!r})")
     return raw
 
 
@@ -217,6 +217,11 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("TRENT_ROOT_KEY_PROVIDER", "root_key_provider", _parse_root_key_provider),
     Variable("TRENT_ROOT_KEY_FILE", "root_key_file", _parse_resolved_path),
     Variable("TRENT_ROOT_KEY", "root_key_env", _parse_secret),
+    Variable("TRENT_PKCS11_MODULE", "pkcs11_module", _parse_resolved_path),
+    Variable("TRENT_PKCS11_TOKEN_LABEL", "pkcs11_token_label", _parse_text),
+    Variable("TRENT_PKCS11_PIN", "pkcs11_pin", _parse_secret),
+    Variable("TRENT_PKCS11_PIN_FILE", "pkcs11_pin_file", _parse_resolved_path),
+    Variable("TRENT_PKCS11_KEY_LABEL", "pkcs11_key_label", _parse_text),
     Variable("TRENT_SCHEDULER_INTERVAL", "scheduler_interval_seconds", _float_between(0, 86400)),
     Variable("TRENT_AUDIT_CHECKPOINT_FILE", "audit_checkpoint_file", _parse_checkpoint_file),
     Variable(
@@ -300,10 +305,29 @@ def _check_together(settings: Settings) -> None:
     """What no single variable can be refused for."""
     if settings.root_key_provider == "env" and settings.root_key_env is None:
         raise ConfigError("TRENT_ROOT_KEY must be set when TRENT_ROOT_KEY_PROVIDER=env")
+    if settings.root_key_provider == "pkcs11":
+        _check_pkcs11(settings)
     if not settings.local_issuer and not settings.issuers:
         raise ConfigError(
             "TRENT_LOCAL_ISSUER is false and TRENT_ISSUERS_FILE names no issuer: "
             "no caller could ever authenticate"
+        )
+
+
+def _check_pkcs11(settings: Settings) -> None:
+    if settings.pkcs11_module is None:
+        raise ConfigError(
+            "TRENT_PKCS11_MODULE must name the token's PKCS#11 library when "
+            "TRENT_ROOT_KEY_PROVIDER=pkcs11"
+        )
+    if not settings.pkcs11_token_label:
+        raise ConfigError(
+            "TRENT_PKCS11_TOKEN_LABEL must be set when TRENT_ROOT_KEY_PROVIDER=pkcs11"
+        )
+    if (settings.pkcs11_pin is None) == (settings.pkcs11_pin_file is None):
+        raise ConfigError(
+            "exactly one of TRENT_PKCS11_PIN and TRENT_PKCS11_PIN_FILE must be set when "
+            "TRENT_ROOT_KEY_PROVIDER=pkcs11"
         )
 
 

@@ -54,8 +54,14 @@ def seal_material(
     """Seal ``material`` for storage as version ``version`` of ``key_arn``."""
     if not isinstance(material, KeyMaterial):
         raise TypeError("seal_material seals KeyMaterial only")
-    aad = bound_aad(_PURPOSE_MATERIAL, key_arn, version)
-    return SealedMaterial(root.seal(material.expose_secret_bytes(), aad))
+    return SealedMaterial(
+        root.seal(material.expose_secret_bytes(), material_seal_aad(key_arn, version))
+    )
+
+
+def material_seal_aad(key_arn: str, version: int) -> bytes:
+    """The AAD symmetric material (seal format 1) is sealed with."""
+    return bound_aad(_PURPOSE_MATERIAL, key_arn, version)
 
 
 def unseal_material(

@@ -69,6 +69,10 @@ class RootKeyUnavailable(RootKeyError):
 class RootKeyProvider(ABC):
     """What the rest of the service may do with the root key."""
 
+    #: The first byte of every blob this provider seals: it tells which kind
+    #: of root key sealed a row (``root-key migrate`` resumes by it).
+    seal_format: int
+
     @property
     @abstractmethod
     def key_id(self) -> str:
@@ -98,6 +102,8 @@ class _SoftwareRootKey(RootKeyProvider):
     """A root key held in process memory (the ``file`` and ``env`` providers)."""
 
     __slots__ = ("_root", "_sealer", "_key_id")
+
+    seal_format = SEAL_FORMAT_VERSION
 
     def __init__(self, root: bytes) -> None:
         if type(root) is not bytes or len(root) != ROOT_KEY_BYTES:
@@ -266,9 +272,26 @@ def load_root_key(settings: Settings) -> RootKeyProvider:
                 f"the base64 of {ROOT_KEY_BYTES} random bytes"
             )
         return EnvRootKeyProvider.from_base64(settings.root_key_env.reveal())
+    if provider == "pkcs11":
+        # Imported here: the token provider builds on this module.
+        from app.crypto.pkcs11_root_key import load_pkcs11_root_key
+
+        return load_pkcs11_root_key(settings)
     raise RootKeyUnavailable(
-        f"unknown root key provider {provider!r}; TRENT_ROOT_KEY_PROVIDER must be 'file' or 'env'"
+        f"unknown root key provider {provider!r}; "
+        "TRENT_ROOT_KEY_PROVIDER must be 'file', 'env' or 'pkcs11'"
     )
+
+
+def software_root_secret(provider: RootKeyProvider) -> bytes:
+    """The raw root key of a software provider, for import into a token only.
+
+    ``root-key migrate --to pkcs11`` imports it as the token's derivation
+    secret so that derived service keys (the audit MAC key) do not change.
+    """
+    if not isinstance(provider, _SoftwareRootKey):
+        raise TypeError("only a software root key has raw bytes")
+    return provider._root
 
 
 def _write_private_file(path: Path, data: bytes) -> None:

@@ -67,6 +67,11 @@ def verify(public: bytes, signature: bytes, data: bytes) -> bool:
     return True
 
 
+def signing_key_seal_aad(*, name: str, version: int) -> bytes:
+    """The AAD version ``version`` of the signing key ``name`` is sealed with."""
+    return bound_aad(_PURPOSE_SIGNING_KEY, name, version)
+
+
 def seal_signing_key(
     root: RootKeyProvider, private: SigningPrivateKey, *, name: str, version: int = 1
 ) -> SealedMaterial:

@@ -27,6 +27,7 @@ from app.crypto.material import (
     KeyMaterial,
     bound_aad,
     generate_material,
+    material_seal_aad,
     seal_material,
     unseal_material,
 )
@@ -69,6 +70,14 @@ def seal_any(
         raise TypeError(f"a {key_spec} key's material is {expected.__name__}")
     aad = _typed_aad(key_arn, version, key_spec)
     return SealedMaterial(root.seal(material.expose_secret_bytes(), aad))
+
+
+def version_seal_aad(*, key_arn: str, version: int, key_spec: str) -> bytes:
+    """The AAD a version's material is sealed with (``root-key migrate`` re-seals
+    rows with it without looking at the material's type)."""
+    if spec_info(key_spec).family is Family.SYMMETRIC:
+        return material_seal_aad(key_arn, version)
+    return _typed_aad(key_arn, version, key_spec)
 
 
 def unseal_any(

@@ -82,7 +82,8 @@ def access_key_arn(partition: str, account: str, access_key_id: str) -> str:
     return f"arn:{partition}:iam::{account}:access-key/{access_key_id}"
 
 
-def _seal_aad(access_key_id: str, principal_arn: str, tags: Mapping[str, str]) -> bytes:
+def access_key_seal_aad(access_key_id: str, principal_arn: str, tags: Mapping[str, str]) -> bytes:
+    """The AAD an access key's secret is sealed with: its id, owner and tags."""
     binding = json.dumps(
         [access_key_id, principal_arn, dict(sorted(tags.items()))], separators=(",", ":")
     )
@@ -110,7 +111,7 @@ def create_access_key(services: Services, ctx: OperationContext, _: object) -> d
     now = services.now()
     sealed = SealedMaterial(
         services.root_key.seal(
-            secret.expose_secret_bytes(), _seal_aad(access_key_id, principal.arn, tags)
+            secret.expose_secret_bytes(), access_key_seal_aad(access_key_id, principal.arn, tags)
         )
     )
     record = AccessKeyRecord(
@@ -273,7 +274,7 @@ def secret_lookup(services: Services) -> Callable[[str], AccessKeyCredential | N
         if principal is None:
             return None
         blob = record.sealed_secret.blob
-        aad = _seal_aad(access_key_id, record.principal_arn, record.principal_tags)
+        aad = access_key_seal_aad(access_key_id, record.principal_arn, record.principal_tags)
         secret = cache.get(access_key_id, blob, aad)
         if secret is None:
             secret = SecretAccessKey(services.root_key.unseal(blob, aad))

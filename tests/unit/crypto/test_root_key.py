@@ -199,7 +199,7 @@ def test_load_root_key_env_missing() -> None:
 
 def test_load_root_key_unknown_provider(tmp_path: Path) -> None:
     with pytest.raises(RootKeyUnavailable, match="unknown root key provider"):
-        load_root_key(Settings(data_dir=tmp_path, root_key_provider="pkcs11"))
+        load_root_key(Settings(data_dir=tmp_path, root_key_provider="vault"))
 
 
 # Sealing and derivation --------------------------------------------------------------
