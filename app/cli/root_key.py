@@ -44,6 +44,7 @@ def migrate_root_key(target: str) -> None:
     """
     from app.cli.reseal import MigrationError, Progress, reseal_all, verify_all
     from app.crypto.root_key import RootKeyError, load_root_key
+    from app.store.sealed_rows import discard_import_tokens
 
     settings = settings_or_exit()
     current = settings.root_key_provider
@@ -66,6 +67,12 @@ def migrate_root_key(target: str) -> None:
         old = load_root_key(settings)
         new = _token_root_key(settings, old)
         with database_or_exit(settings) as store:
+            discarded = discard_import_tokens(store)
+            if discarded:
+                click.echo(
+                    f"discarded {discarded} outstanding import parameter set(s): ask "
+                    "GetParametersForImport again after the migration"
+                )
             progress = reseal_all(store, old, new, after_row=report)
             click.echo(
                 f"re-sealed {progress.resealed} rows ({progress.already} already under the "

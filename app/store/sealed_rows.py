@@ -17,7 +17,7 @@ from typing import Any
 from app.store.access_keys import AccessKeyRow
 from app.store.audit.models import AuditSigningKeyRow, as_bytes
 from app.store.database import Store
-from app.store.models import KeyRow, KeyVersionRow
+from app.store.models import ImportTokenRow, KeyRow, KeyVersionRow
 
 KEY_VERSION = "key_version"
 ACCESS_KEY = "access_key"
@@ -59,6 +59,9 @@ def sealed_rows(store: Store) -> Iterator[SealedRow]:
                 version=row.version,
             )
             for row in versions
+            # A version whose imported material was deleted keeps only its id:
+            # nothing is sealed in it.
+            if as_bytes(row.sealed_material)
         ]
         for access in AccessKeyRow.select().order_by(AccessKeyRow.access_key_id):
             tags: Any = json.loads(access.principal_tags)
@@ -82,6 +85,14 @@ def sealed_rows(store: Store) -> Iterator[SealedRow]:
                 )
             )
     yield from rows
+
+
+def discard_import_tokens(store: Store) -> int:
+    """Delete the outstanding import parameters (their wrapping keys are sealed
+    under the old root key). They are valid for a day at most; a caller asks
+    GetParametersForImport again."""
+    with store.connection(), store.transaction():
+        return int(ImportTokenRow.delete().execute())
 
 
 def replace_sealed_blob(store: Store, row: SealedRow, blob: bytes) -> bool:

@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import os
-import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -24,7 +23,7 @@ from werkzeug.test import TestResponse
 from app.config import Settings
 from app.crypto.key_import import wrap_key_material
 from app.operations.scheduler import run_jobs_once
-from tests.api.kms import Kms
+from tests.api.kms import Kms, audit_events
 from tests.conftest import b64, services_of, unb64
 
 DAY = 86400
@@ -78,13 +77,7 @@ def do_import(root: Kms, key_id: str, material: bytes, **extra: Any) -> TestResp
     return root.post(path(key_id, "key-material"), import_body(root, key_id, material, **extra))
 
 
-def events(settings: Settings) -> list[dict[str, Any]]:
-    db = sqlite3.connect(settings.data_dir / "trent.db")
-    try:
-        rows = db.execute("SELECT body FROM audit_event ORDER BY seq").fetchall()
-    finally:
-        db.close()
-    return [json.loads(bytes(row[0])) for row in rows]
+events = audit_events
 
 
 class Clock:

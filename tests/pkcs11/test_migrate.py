@@ -4,6 +4,7 @@ verifies and authenticates afterwards (the audit chain included)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from app import create_app
 from app.auth.local_issuer import LocalIssuer
 from app.cli import main
 from app.config import Settings, load_settings
+from app.crypto.key_import import wrap_key_material
 from app.crypto.pkcs11_root_key import Pkcs11RootKeyProvider, token_config
 from app.operations.access_keys import secret_lookup
 from app.store.sealed_rows import sealed_rows
@@ -125,6 +127,45 @@ def test_migrate_to_the_token_and_everything_still_works(
     # Running it again finds the old key retired and changes nothing.
     again = CliRunner().invoke(main, ["root-key", "migrate", "--to", "pkcs11"], env=env)
     assert again.exit_code != 0 and "does not exist" in again.output
+
+
+def test_migrate_skips_deleted_imported_material_and_discards_import_parameters(
+    softhsm: SoftHsm, tmp_path: Path, key_label: str
+) -> None:
+    settings, _ = _file_service(tmp_path)
+    app = create_app(settings)
+    kms = Kms(app.test_client(), LocalIssuer.load(settings).mint(ACCOUNT, root=True))
+    key_id = kms.new_key(Origin="EXTERNAL")
+    algorithm = {"WrappingAlgorithm": "RSAES_OAEP_SHA_256", "WrappingKeySpec": "RSA_2048"}
+    params = kms.post(f"/v1/keys/{key_id}/import-parameters", algorithm).get_json()
+    wrapped = wrap_key_material(
+        base64.b64decode(params["PublicKey"]), "RSAES_OAEP_SHA_256", bytes(range(32))
+    )
+    imported = kms.post(
+        f"/v1/keys/{key_id}/key-material",
+        {
+            "ImportToken": params["ImportToken"],
+            "EncryptedKeyMaterial": b64(wrapped),
+            "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE",
+        },
+    )
+    assert imported.status_code == 200, imported.get_data(as_text=True)
+    assert kms.delete(f"/v1/keys/{key_id}/key-material").status_code == 200
+    pending = kms.post(f"/v1/keys/{key_id}/import-parameters", algorithm)
+    assert pending.status_code == 200
+    env = _migration_env(softhsm, settings, key_label)
+    result = CliRunner().invoke(main, ["root-key", "migrate", "--to", "pkcs11"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "outstanding import parameter set(s)" in result.output  # both tokens the key was given
+    stale = kms.post(
+        f"/v1/keys/{key_id}/key-material",
+        {
+            "ImportToken": pending.get_json()["ImportToken"],
+            "EncryptedKeyMaterial": b64(wrapped),
+            "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE",
+        },
+    )
+    assert stale.status_code == 400
 
 
 _KILLED_MIDWAY = """
