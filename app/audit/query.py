@@ -79,10 +79,17 @@ class AuditQuery:
 
 @dataclass(frozen=True)
 class AliasReference:
-    """An alias a key filter names: its account when an alias ARN gave one."""
+    """An alias a key filter names: its account, partition and region when an
+    alias ARN gave them."""
 
     name: str
     account: str | None = None
+    partition: str | None = None
+    region: str | None = None
+
+    def elsewhere(self, partition: str, region: str) -> bool:
+        """True when an alias ARN names another partition or region than the service's."""
+        return self.partition is not None and (self.partition, self.region) != (partition, region)
 
 
 def alias_in_key_filter(key: str | None) -> AliasReference | None:
@@ -92,7 +99,9 @@ def alias_in_key_filter(key: str | None) -> AliasReference | None:
     if key.startswith("alias/"):
         return AliasReference(key)
     match = ALIAS_ARN_RE.match(key)
-    return AliasReference(match["name"], match["account"]) if match else None
+    if match is None:
+        return None
+    return AliasReference(match["name"], match["account"], match["partition"], match["region"])
 
 
 def with_key(audit_query: AuditQuery, key_arn: str) -> AuditQuery:

@@ -23,6 +23,9 @@ MAX_TIME_TEXT = 64
 
 _EPOCH_RE = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+#: A time whose offset's ``+`` became a space: an unencoded ``+`` in a query
+#: string is a space once decoded (``since=2026-12-05T10:00+01:00``).
+_DECODED_PLUS_RE = re.compile(r"^([0-9-]+T[0-9:.]+) ([0-9]{2}(:?[0-9]{2})?)$")
 _FORMS = "ISO 8601 (2026-12-05, 2026-12-05T10:00Z, 2026-12-05T10:00:00+01:00) or epoch seconds"
 
 
@@ -64,6 +67,7 @@ def _parse_text(name: str, text: str, *, end_of_day: bool) -> float:
             ) from None
         start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
         return start + 86400 - 0.000001 if end_of_day else start
+    text = _DECODED_PLUS_RE.sub(r"\1+\2", text)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

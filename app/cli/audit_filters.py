@@ -78,7 +78,9 @@ def _alias_target(
             f"--key names an alias of account {alias.account}, --account is {account}"
         )
     owner = alias.account or account
-    if owner is not None:
+    if alias.elsewhere(settings.partition, settings.region):
+        candidates = []
+    elif owner is not None:
         candidates = [found] if (found := keys.get_alias(owner, alias.name)) else []
     else:
         candidates = keys.aliases_named(alias.name)

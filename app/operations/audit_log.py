@@ -79,7 +79,9 @@ def resolved_query(
         return audit_query
     settings = services.settings
     account = ctx.principal.account
-    own = alias.account in (None, account)
+    own = alias.account in (None, account) and not alias.elsewhere(
+        settings.partition, settings.region
+    )
     found = services.keys.get_alias(account, alias.name) if own else None
     if found is None:
         arn = alias_arn(settings.partition, settings.region, alias.account or account, alias.name)

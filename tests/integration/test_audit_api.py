@@ -139,6 +139,10 @@ def test_an_alias_that_does_not_exist_is_404_not_an_empty_list(
     ours = f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/ours"
     for key in ("alias/ours", ours):
         assert other.get("/v1/audit/events", key=key).status_code == 404
+    # The right name in another region is another alias.
+    assert root.get("/v1/audit/events", key=ours).status_code == 200
+    elsewhere = ours.replace("us-east-1", "eu-west-1")
+    assert root.get("/v1/audit/events", key=elsewhere).status_code == 404
 
 
 def test_times_are_iso_8601_in_and_out(root: Kms, key_id: str) -> None:

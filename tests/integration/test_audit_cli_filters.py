@@ -98,6 +98,9 @@ def test_an_alias_that_does_not_exist_fails_instead_of_finding_nothing(written: 
         assert result.stdout == ""
     scoped = run(written.env, "search", "--key", "alias/solo", "--account", OTHER_ACCOUNT)
     assert scoped.exit_code == 1 and "NotFoundException" in scoped.stderr
+    solo = written.ours_arn.replace(f"key/{written.ours}", "alias/solo")
+    elsewhere = run(written.env, "search", "--key", solo.replace("us-east-1", "eu-west-1"))
+    assert elsewhere.exit_code == 1 and "NotFoundException" in elsewhere.stderr
 
 
 def test_operation_in_any_case_and_unknown_ones_refused(written: Written) -> None:
