@@ -20,11 +20,11 @@ from typing import Any
 
 from app import markers
 from app.audit.event_names import canonical_event_name
+from app.audit.key_filter import alias_in_key_filter
 from app.audit.record import OUTCOMES
 from app.audit.repository import AuditRepository, EventFilter, StoredEvent
 from app.audit.times import filter_micros, iso
 from app.errors import NotFoundError, ValidationError
-from app.keys.identifiers import ALIAS_ARN_RE
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -64,7 +64,7 @@ class AuditQuery:
     #: one is refused (:mod:`app.audit.event_names`).
     operation: str | None = None
     #: A key ARN, or a bare key id (the ARN's suffix after ``key/``). Aliases
-    #: are resolved by the caller first (:func:`alias_in_key_filter`): only
+    #: are resolved by the caller first (:func:`~app.audit.key_filter.alias_in_key_filter`): only
     #: the alias's owner knows which key it names.
     key: str | None = None
     outcome: str | None = None
@@ -75,33 +75,6 @@ class AuditQuery:
     #: seconds, or text: ISO 8601 or epoch seconds (:mod:`app.audit.times`).
     since: float | str | None = None
     until: float | str | None = None
-
-
-@dataclass(frozen=True)
-class AliasReference:
-    """An alias a key filter names: its account, partition and region when an
-    alias ARN gave them."""
-
-    name: str
-    account: str | None = None
-    partition: str | None = None
-    region: str | None = None
-
-    def elsewhere(self, partition: str, region: str) -> bool:
-        """True when an alias ARN names another partition or region than the service's."""
-        return self.partition is not None and (self.partition, self.region) != (partition, region)
-
-
-def alias_in_key_filter(key: str | None) -> AliasReference | None:
-    """The alias the ``key`` filter names (``alias/payments`` or an alias ARN), if any."""
-    if key is None:
-        return None
-    if key.startswith("alias/"):
-        return AliasReference(key)
-    match = ALIAS_ARN_RE.match(key)
-    if match is None:
-        return None
-    return AliasReference(match["name"], match["account"], match["partition"], match["region"])
 
 
 def with_key(audit_query: AuditQuery, key_arn: str) -> AuditQuery:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from app.audit import query
+from app.audit.key_filter import AliasReference, alias_in_key_filter
 from app.config.settings import Settings
 from app.keys.identifiers import alias_arn
 from app.store.database import Store
@@ -62,14 +63,14 @@ def audit_query(options: dict[str, Any], store: Store, settings: Settings) -> qu
         since=options["since"],
         until=options["until"],
     )
-    alias = query.alias_in_key_filter(found.key)
+    alias = alias_in_key_filter(found.key)
     if alias is None:
         return found
     return query.with_key(found, _alias_target(store, settings, alias, options["account"]))
 
 
 def _alias_target(
-    store: Store, settings: Settings, alias: query.AliasReference, account: str | None
+    store: Store, settings: Settings, alias: AliasReference, account: str | None
 ) -> str:
     """The ARN of the key ``alias`` names; a usage error when it names none or is ambiguous."""
     keys = SqlKeyRepository(store)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.audit import query
+from app.audit.key_filter import alias_in_key_filter
 from app.audit.verify import verify
 from app.errors import NotFoundError
 from app.keys.identifiers import alias_arn
@@ -74,7 +75,7 @@ def resolved_query(
     A missing alias is NotFoundException rather than an empty result, which
     would read as "the key was never used".
     """
-    alias = query.alias_in_key_filter(audit_query.key)
+    alias = alias_in_key_filter(audit_query.key)
     if alias is None:
         return audit_query
     settings = services.settings
