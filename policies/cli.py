@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             out=out,
             err=err,
             grants=arguments.grants,
+            summary=arguments.summary,
         )
     return run_test_files(arguments.files, out, err)
 
@@ -77,6 +78,11 @@ def _argument_parser() -> argparse.ArgumentParser:
         "--grants",
         metavar="FILE",
         help="the key's grants: a JSON list of GrantListEntry objects (as ListGrants shows them)",
+    )
+    simulate_command.add_argument(
+        "--summary",
+        action="store_true",
+        help="one line per action (decision, basis, deciding statement or grant) instead of JSON",
     )
     test_command = commands.add_parser("test", help="run policy test files")
     test_command.add_argument("files", nargs="+", metavar="FILE")

@@ -23,6 +23,7 @@ from policies.model import Policy, PolicyKind
 from policies.parser import parse_policy
 from policies.request import ContextError, ContextValue
 from policies.simulate import simulate
+from policies.simulation_report import summary_lines
 from policies.testing import TestFileError, run_test_file
 
 
@@ -133,11 +134,14 @@ def simulate_files(
     out: TextIO,
     err: TextIO,
     grants: str | None = None,
+    summary: bool = False,
 ) -> int:
-    """Decide ``actions`` and print the explained result as JSON. ``context``
-    and ``principal_tags`` are ``KEY=VALUE`` texts; a context key given more
-    than once is a list; ``grants`` is a file of the key's grants (a JSON list
-    of ``GrantListEntry`` objects, or ListGrants' own answer)."""
+    """Decide ``actions`` and print the explained result as JSON, or with
+    ``summary`` one line per action (decision, basis, deciding statements or
+    grants). ``context`` and ``principal_tags`` are ``KEY=VALUE`` texts; a
+    context key given more than once is a list; ``grants`` is a file of the
+    key's grants (a JSON list of ``GrantListEntry`` objects, or ListGrants'
+    own answer). Warnings go to ``err`` either way (and into the JSON)."""
     try:
         values: dict[str, ContextValue] = {
             key: found[0] if len(found) == 1 else list(found)
@@ -165,7 +169,13 @@ def simulate_files(
     except (ContextError, ValueError) as error:
         print(f"error: {error}", file=err)
         return 1
-    print(json.dumps(result, indent=2, sort_keys=True), file=out)
+    for warning in result["Warnings"]:
+        print(f"warning: {warning}", file=err)
+    if summary:
+        for line in summary_lines(result):
+            print(line, file=out)
+    else:
+        print(json.dumps(result, indent=2, sort_keys=True), file=out)
     return 0
 
 

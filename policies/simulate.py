@@ -7,7 +7,9 @@ the KMS action catalogue, decides each action as the service would (key actions 
 :func:`~policies.authorize.decide_account_action`) and explains the result:
 decisive and matched statements with their source spans, every statement whose
 principal and action matched with its per-condition outcome, the keys the policies
-read that the request did not supply, and each policy's own verdict.
+read that the request did not supply, and each policy's own verdict. ``Warnings``
+names what in the request is probably a mistake (an unknown action, a context key
+without a namespace).
 
 Grants are an input like the policies (``grants``: :class:`~policies.grants.Grant`
 objects or AWS's ``GrantListEntry`` JSON), so a decision a grant made is explained
@@ -36,6 +38,7 @@ from policies.model import Policy, PolicyKind, StatementRef
 from policies.operands import display_value
 from policies.parser import parse_policy
 from policies.request import ContextValue, Request
+from policies.simulation_report import warnings
 
 KEY_POLICY_SOURCE = "key-policy"
 IdentityPolicies = Sequence[str | Policy] | Mapping[str, str | Policy]
@@ -95,6 +98,9 @@ def simulate(
         "Resource": resource,
         "Context": {name: _context_json(value) for name, value in sorted((context or {}).items())},
         "EvaluationResults": results,
+        # Mistakes in the request that would otherwise pass as a decision
+        # (policies.simulation_report).
+        "Warnings": warnings(actions, sorted(context or {})),
     }
 
 

@@ -1,9 +1,11 @@
 """REST routes for reading the audit log (``/v1/audit``).
 
 Query parameters are lowerCamel, like the audit event's own fields:
-``principal, operation, key, outcome, errorCode, since, until`` (epoch
-seconds), ``limit`` (1-1000) and ``cursor``. Unknown or repeated parameters
-are refused.
+``principal, operation`` (any case; an unknown name is refused with the
+valid ones), ``key`` (key id or ARN, alias name or ARN), ``outcome,
+errorCode, since, until`` (ISO 8601 or epoch seconds), ``limit`` (1-1000)
+and ``cursor``. Unknown or repeated parameters are refused. Events carry
+their times as UTC ISO 8601, as the export does.
 """
 
 from __future__ import annotations

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import heapq
 import json
-import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app import markers
-from app.audit.record import OUTCOMES, micros
+from app.audit.event_names import canonical_event_name
+from app.audit.key_filter import alias_in_key_filter
+from app.audit.record import OUTCOMES
 from app.audit.repository import AuditRepository, EventFilter, StoredEvent
+from app.audit.times import filter_micros, iso
 from app.errors import NotFoundError, ValidationError
 
 DEFAULT_LIMIT = 50
@@ -56,19 +57,29 @@ _READ_ONLY_PREFIXES = (
 
 @dataclass(frozen=True)
 class AuditQuery:
-    """Search filters; all given ones must match. Times are epoch seconds."""
+    """Search filters; all given ones must match."""
 
     principal: str | None = None
+    #: An operation name in any case (``decrypt`` is ``Decrypt``); an unknown
+    #: one is refused (:mod:`app.audit.event_names`).
     operation: str | None = None
-    #: A key ARN, or a bare key id (the ARN's suffix after ``key/``).
+    #: A key ARN, or a bare key id (the ARN's suffix after ``key/``). Aliases
+    #: are resolved by the caller first (:func:`~app.audit.key_filter.alias_in_key_filter`): only
+    #: the alias's owner knows which key it names.
     key: str | None = None
     outcome: str | None = None
     error_code: str | None = None
     #: Bounds (inclusive) on when the log recorded the event (``recordedAt``:
     #: the request's time plus its duration, and never earlier than the event
-    #: before it), which makes a time range an exact ``seq`` range.
-    since: float | None = None
-    until: float | None = None
+    #: before it), which makes a time range an exact ``seq`` range. Epoch
+    #: seconds, or text: ISO 8601 or epoch seconds (:mod:`app.audit.times`).
+    since: float | str | None = None
+    until: float | str | None = None
+
+
+def with_key(audit_query: AuditQuery, key_arn: str) -> AuditQuery:
+    """``audit_query`` with its key filter replaced (by the key an alias names)."""
+    return replace(audit_query, key=key_arn)
 
 
 @dataclass(frozen=True)
@@ -88,22 +99,17 @@ def _text(name: str, value: str | None) -> str | None:
     return value
 
 
-def _time(name: str, value: float | None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValidationError(f"The filter '{name}' must be epoch seconds.", field=name)
-    if value < 0 or value > 253402300799:
-        raise ValidationError(f"The filter '{name}' is out of range.", field=name)
-    return micros(value)
-
-
 def event_filter(query: AuditQuery) -> EventFilter:
     """Validate ``query`` (``ValidationError``) and turn it into store terms."""
     key = _text("key", query.key)
     key_arn: str | None = None
     key_id: str | None = None
     if key is not None:
+        if alias_in_key_filter(key) is not None:
+            # Never a silent empty result: the caller resolves aliases first.
+            raise ValidationError(
+                "The filter 'key' names an alias that was not resolved to its key.", field="key"
+            )
         if key.startswith("arn:"):
             key_arn = key
             resource = key.split(":", 5)[-1]
@@ -117,13 +123,14 @@ def event_filter(query: AuditQuery) -> EventFilter:
         raise ValidationError(
             f"The filter 'outcome' must be one of {', '.join(OUTCOMES)}.", field="outcome"
         )
-    since = _time("since", query.since)
-    until = _time("until", query.until)
+    operation = _text("operation", query.operation)
+    since = filter_micros("since", query.since)
+    until = filter_micros("until", query.until, end_of_day=True)
     if since is not None and until is not None and since > until:
         raise ValidationError("The filter 'since' must not be after 'until'.", field="since")
     return EventFilter(
         principal_arn=_text("principal", query.principal),
-        event_name=_text("operation", query.operation),
+        event_name=None if operation is None else canonical_event_name(operation),
         key_arn=key_arn,
         key_id=key_id,
         outcome=outcome,
@@ -260,10 +267,6 @@ def _body(event: StoredEvent) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _seconds(micros_value: Any) -> float | None:
-    return micros_value / 1_000_000 if isinstance(micros_value, int) else None
-
-
 def _latency_ms(body: Mapping[str, Any]) -> float | None:
     latency = body.get("latencyUs")
     return latency / 1000 if isinstance(latency, int) else None
@@ -290,8 +293,8 @@ def api_event(event: StoredEvent) -> dict[str, Any]:
     principal = body.get("principal") or {}
     result: dict[str, Any] = {
         "eventId": body.get("eventId"),
-        "eventTime": _seconds(body.get("eventTime")),
-        "recordedAt": _seconds(body.get("recordedAt")),
+        "eventTime": iso(body.get("eventTime")),
+        "recordedAt": iso(body.get("recordedAt")),
         "requestId": body.get("requestId"),
         "sourceIp": body.get("sourceIp"),
         "userAgent": body.get("userAgent"),
@@ -338,13 +341,6 @@ def _resource(arn: str) -> dict[str, Any]:
     return {"ARN": arn, "type": kind, "accountId": parts[4] if len(parts) == 6 else None}
 
 
-def _iso(micros_value: Any) -> str | None:
-    if not isinstance(micros_value, int):
-        return None
-    moment = datetime.fromtimestamp(micros_value // 1_000_000, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def cloudtrail_record(event: StoredEvent, region: str) -> dict[str, Any]:
     """The export shape of an event, named as CloudTrail names its fields."""
     body = _body(event)
@@ -361,7 +357,7 @@ def cloudtrail_record(event: StoredEvent, region: str) -> dict[str, Any]:
         "httpStatus": body.get("httpStatus"),
         "decisionSids": body.get("decisionSids", []),
         "latencyMs": _latency_ms(body),
-        "recordedAt": _iso(body.get("recordedAt")),
+        "recordedAt": iso(body.get("recordedAt")),
         "seq": event.seq,
         "prevHash": event.prev_hash.hex(),
         "hash": event.entry_hash.hex(),
@@ -373,7 +369,7 @@ def cloudtrail_record(event: StoredEvent, region: str) -> dict[str, Any]:
     return {
         "eventVersion": EVENT_VERSION,
         "eventID": body.get("eventId"),
-        "eventTime": _iso(body.get("eventTime")),
+        "eventTime": iso(body.get("eventTime")),
         "eventSource": EVENT_SOURCE,
         "eventName": name,
         "awsRegion": region,

@@ -31,6 +31,7 @@ from typing import Any
 _STRING = "string"
 _LONG_STRING = "long-string"
 _INTEGER = "integer"
+_TIME = "time"
 _BOOLEAN = "boolean"
 _STRING_MAP = "string-map"
 _STRING_LIST = "string-list"
@@ -116,8 +117,10 @@ _AUDIT_FILTERS: dict[str, tuple[str, str]] = {
     "Key": ("key", _STRING),
     "Outcome": ("outcome", _STRING),
     "ErrorCode": ("errorCode", _STRING),
-    "Since": ("since", _INTEGER),
-    "Until": ("until", _INTEGER),
+    # ISO 8601 or epoch seconds, as the caller wrote them (text; an integer
+    # from callers that pass one).
+    "Since": ("since", _TIME),
+    "Until": ("until", _TIME),
 }
 
 #: Names allowed for one operation only (generic words like ``Key`` must not be
@@ -141,6 +144,7 @@ _DEFAULTS: dict[str, dict[str, str]] = {
 }
 
 MAX_STRING = 2048
+MAX_TIME = 64
 MAX_LONG_STRING = 8192
 MAX_ITEMS = 100
 MAX_MAP_ENTRIES = 64
@@ -253,6 +257,10 @@ def _recorded(kind: str, value: Any) -> Any:
         return _string(value, MAX_LONG_STRING)
     if kind == _INTEGER:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if kind == _TIME:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        return _string(value, MAX_TIME)
     if kind == _BOOLEAN:
         return value if isinstance(value, bool) else None
     if kind == _STRING_MAP:

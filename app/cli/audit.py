@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -22,18 +22,18 @@ from app.audit import query
 from app.audit.checkpoints import CheckpointFileError
 from app.audit.log import AuditLog
 from app.audit.verify import AuditIntegrityError, VerifyReport, verify
+from app.cli.audit_filters import audit_query, filter_options
 from app.cli.context import database_or_exit, settings_or_exit
 from app.cli.progress import Progress, stderr_is_terminal
 from app.crypto.root_key import RootKeyError, load_root_key
 from app.errors import KmsError
 from app.store.audit.repository import SqlAuditRepository
-
-F = TypeVar("F", bound=Callable[..., Any])
+from app.store.database import Store
 
 
 @contextmanager
-def _audit_log() -> Iterator[AuditLog]:
-    """The audit log of the configured database, with a connection held."""
+def _audit_store() -> Iterator[tuple[AuditLog, Store]]:
+    """The audit log of the configured database and that database, with a connection held."""
     settings = settings_or_exit()
     try:
         root_key = load_root_key(settings)
@@ -41,43 +41,24 @@ def _audit_log() -> Iterator[AuditLog]:
         raise click.ClickException(f"root key: {exc}") from None
     try:
         with database_or_exit(settings) as store:
-            yield AuditLog(
-                root_key,
-                settings,
-                SqlAuditRepository(store),
-                checkpoint_file=settings.audit_checkpoint_file,
+            yield (
+                AuditLog(
+                    root_key,
+                    settings,
+                    SqlAuditRepository(store),
+                    checkpoint_file=settings.audit_checkpoint_file,
+                ),
+                store,
             )
     except KmsError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
 
 
-def _filters(command: F) -> F:
-    """The filter options shared by ``search`` and ``export``."""
-    options = [
-        click.option("--principal", help="Principal ARN."),
-        click.option("--operation", help="Operation (event) name, e.g. Decrypt."),
-        click.option("--key", help="Key ARN or key id."),
-        click.option("--outcome", type=click.Choice(["success", "denied", "failed"])),
-        click.option("--error-code", help="Error code, e.g. AccessDeniedException."),
-        click.option("--since", type=click.IntRange(min=0), help="Epoch seconds (inclusive)."),
-        click.option("--until", type=click.IntRange(min=0), help="Epoch seconds (inclusive)."),
-        click.option("--account", help="Only events of this account's principals or keys."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _query(options: dict[str, Any]) -> query.AuditQuery:
-    return query.AuditQuery(
-        principal=options["principal"],
-        operation=options["operation"],
-        key=options["key"],
-        outcome=options["outcome"],
-        error_code=options["error_code"],
-        since=options["since"],
-        until=options["until"],
-    )
+@contextmanager
+def _audit_log() -> Iterator[AuditLog]:
+    """The audit log of the configured database, with a connection held."""
+    with _audit_store() as (log, _):
+        yield log
 
 
 @click.group("audit")
@@ -86,15 +67,18 @@ def audit() -> None:
 
 
 @audit.command()
-@_filters
+@filter_options
 @click.option("--limit", type=click.IntRange(1, query.MAX_LIMIT), default=query.DEFAULT_LIMIT)
 @click.option("--cursor", help="Continue after a previous page (its printed next cursor).")
 def search(limit: int, cursor: str | None, **options: Any) -> None:
-    """Print matching events, newest first, one JSON object per line."""
-    with _audit_log() as log:
+    """Print matching events, newest first, one JSON object per line.
+
+    Times in the events are UTC ISO 8601, as ``export`` writes them.
+    """
+    with _audit_store() as (log, store):
         page = query.search(
             log.repository,
-            _query(options),
+            audit_query(options, store, log.settings),
             account=options["account"],
             limit=limit,
             cursor=cursor,
@@ -106,7 +90,7 @@ def search(limit: int, cursor: str | None, **options: Any) -> None:
 
 
 @audit.command()
-@_filters
+@filter_options
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
 )
@@ -117,9 +101,12 @@ def export(output: Path | None, **options: Any) -> None:
     events themselves go to that terminal).
     """
     shown = stderr_is_terminal() and (output is not None or not sys.stdout.isatty())
-    with _audit_log() as log:
+    with _audit_store() as (log, store):
         lines = query.export_records(
-            log.repository, _query(options), account=options["account"], region=log.settings.region
+            log.repository,
+            audit_query(options, store, log.settings),
+            account=options["account"],
+            region=log.settings.region,
         )
         count = 0
         with (

@@ -122,6 +122,11 @@ def lint(files: tuple[str, ...], identity: bool) -> None:
     type=click.Path(dir_okay=False),
     help="The key's grants: a JSON list of GrantListEntry objects (as ListGrants shows them).",
 )
+@click.option(
+    "--summary",
+    is_flag=True,
+    help="One line per action (decision, basis, deciding statement or grant) instead of JSON.",
+)
 def simulate(
     policy_file: str | None,
     identity_policies: tuple[str, ...],
@@ -131,8 +136,13 @@ def simulate(
     context: tuple[str, ...],
     tags: tuple[str, ...],
     grants_file: str | None,
+    summary: bool,
 ) -> None:
-    """Decide actions for a principal and explain the result (JSON)."""
+    """Decide actions for a principal and explain the result (JSON, or --summary).
+
+    Warnings about the request (an unknown action, a context key without a
+    namespace) go to stderr.
+    """
     _exit(
         simulate_files(
             policy=policy_file,
@@ -143,6 +153,7 @@ def simulate(
             context=context,
             principal_tags=tags,
             grants=grants_file,
+            summary=summary,
             out=sys.stdout,
             err=sys.stderr,
         )

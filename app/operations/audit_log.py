@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.audit import query
+from app.audit.key_filter import alias_in_key_filter
 from app.audit.verify import verify
+from app.errors import NotFoundError
+from app.keys.identifiers import alias_arn
 from app.operations import access
 from app.operations.context import OperationContext
 from app.operations.kinds import read_only
@@ -34,8 +37,9 @@ class AuditFilterRequest:
     key: str | None = None
     outcome: str | None = None
     error_code: str | None = None
-    since: int | None = None
-    until: int | None = None
+    #: ISO 8601 or epoch seconds (:mod:`app.audit.times`).
+    since: str | None = None
+    until: str | None = None
 
     def audit_query(self) -> query.AuditQuery:
         return query.AuditQuery(
@@ -60,6 +64,35 @@ class GetAuditEventRequest:
     event_id: str
 
 
+def resolved_query(
+    services: Services, ctx: OperationContext, audit_query: query.AuditQuery
+) -> query.AuditQuery:
+    """``audit_query`` with an alias in its key filter replaced by the key it names now.
+
+    Only the caller's own aliases are looked up, as for a cryptographic
+    operation: an alias of another account is reported missing like one
+    that does not exist, so the filter reveals nothing about other accounts.
+    A missing alias is NotFoundException rather than an empty result, which
+    would read as "the key was never used".
+    """
+    alias = alias_in_key_filter(audit_query.key)
+    if alias is None:
+        return audit_query
+    settings = services.settings
+    account = ctx.principal.account
+    own = alias.account in (None, account) and not alias.elsewhere(
+        settings.partition, settings.region
+    )
+    found = services.keys.get_alias(account, alias.name) if own else None
+    if found is None:
+        arn = alias_arn(settings.partition, settings.region, alias.account or account, alias.name)
+        raise NotFoundError(f"Alias {arn} is not found.")
+    key = services.keys.get_key(account, found.key_id)
+    if key is None:  # pragma: no cover - the alias row cascades with its key
+        raise NotFoundError(f"Alias {alias.name} is not found.")
+    return query.with_key(audit_query, key.arn)
+
+
 @read_only
 def search_audit_events(
     services: Services, ctx: OperationContext, req: SearchAuditEventsRequest
@@ -67,7 +100,7 @@ def search_audit_events(
     access.authorize_account_action(services, ctx, READ_AUDIT_LOG)
     page = query.search(
         services.audit.repository,
-        req.audit_query(),
+        resolved_query(services, ctx, req.audit_query()),
         account=ctx.principal.account,
         limit=req.limit,
         cursor=req.cursor,
@@ -101,7 +134,7 @@ def export_audit_events(
     access.authorize_account_action(services, ctx, READ_AUDIT_LOG)
     lines = query.export_records(
         services.audit.repository,
-        req.audit_query(),
+        resolved_query(services, ctx, req.audit_query()),
         account=ctx.principal.account,
         region=services.settings.region,
     )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from app.audit.query import MAX_LIMIT
 from app.audit.record import OUTCOMES
+from app.audit.times import MAX_TIME_TEXT
 from app.operations import audit_log
 from app.schemas.base import Int, RequestSchema, Text
-
-_MAX_EPOCH = 253402300799
 
 
 class AuditFilterSchema(RequestSchema):
@@ -18,8 +17,10 @@ class AuditFilterSchema(RequestSchema):
     key = Text(min_length=1, max_length=2048, data_key="key")
     outcome = Text(choices=OUTCOMES, data_key="outcome")
     error_code = Text(min_length=1, max_length=128, data_key="errorCode")
-    since = Int(minimum=0, maximum=_MAX_EPOCH, data_key="since")
-    until = Int(minimum=0, maximum=_MAX_EPOCH, data_key="until")
+    # ISO 8601 or epoch seconds, both as text: the audit log parses them
+    # (app.audit.times), the same way for the REST door and the CLI.
+    since = Text(min_length=1, max_length=MAX_TIME_TEXT, data_key="since")
+    until = Text(min_length=1, max_length=MAX_TIME_TEXT, data_key="until")
 
 
 class SearchAuditEventsSchema(AuditFilterSchema):

@@ -311,6 +311,12 @@ class SqlKeyRepository:
         row = AliasRow.get_or_none((AliasRow.account == account) & (AliasRow.name == name))
         return None if row is None else _to_alias(row)
 
+    def aliases_named(self, name: str, limit: int = 10) -> list[Alias]:
+        """The aliases called ``name`` in any account (for operators' tools
+        on the server's host, which see every account), by account."""
+        query = AliasRow.select().where(AliasRow.name == name).order_by(AliasRow.account)
+        return [_to_alias(row) for row in query.limit(limit)]
+
     def insert_alias(self, alias: Alias, alias_arn: str) -> None:
         try:
             # A savepoint: on PostgreSQL a failed insert would otherwise

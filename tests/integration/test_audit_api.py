@@ -83,6 +83,8 @@ def test_cursor_pages(root: Kms, key_id: str) -> None:
         ({"limit": 1001}, "ValidationException"),
         ({"limit": "ten"}, "ValidationException"),
         ({"since": "yesterday"}, "ValidationException"),
+        ({"until": "2026-02-30"}, "ValidationException"),
+        ({"operation": "Bogus"}, "ValidationException"),
         ({"outcome": "maybe"}, "ValidationException"),
         ({"colour": "blue"}, "ValidationException"),
     ],
@@ -91,6 +93,71 @@ def test_bad_queries_are_400(root: Kms, query: dict[str, object], code: str) -> 
     response = root.get("/v1/audit/events", **query)
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == code
+
+
+def test_an_unknown_operation_lists_the_valid_ones(root: Kms, key_id: str) -> None:
+    response = root.get("/v1/audit/events", operation="Bogus")
+    assert response.status_code == 400
+    message = response.get_json()["error"]["message"]
+    assert "Valid operations: " in message and "Decrypt" in message and "WhoAmI" in message
+    near = root.get("/v1/audit/export", operation="Encrpyt").get_json()["error"]["message"]
+    assert "Did you mean Encrypt" in near
+
+
+def test_operation_in_any_case_is_the_logs_spelling(root: Kms, key_id: str) -> None:
+    assert _events(root, operation="encrypt") == _events(root, operation="Encrypt")
+    assert [e["eventName"] for e in _events(root, operation="ENCRYPT")] == ["Encrypt"]
+
+
+def test_key_filter_takes_ids_arns_aliases_and_alias_arns(root: Kms, key_id: str) -> None:
+    created = root.post("/v1/aliases", {"AliasName": "alias/payments", "TargetKeyId": key_id})
+    assert created.status_code in (200, 201), created.get_data(as_text=True)
+    arn = root.describe(key_id).get_json()["KeyMetadata"]["Arn"]
+    alias_arn = arn.replace(f"key/{key_id}", "alias/payments")
+    by_id = _events(root, key=key_id)
+    assert "Encrypt" in {e["eventName"] for e in by_id}
+    assert _events(root, key=arn) == by_id
+    assert _events(root, key="alias/payments") == by_id
+    assert _events(root, key=alias_arn) == by_id
+    export = root.get("/v1/audit/export", key="alias/payments").get_data(as_text=True)
+    assert {json.loads(line)["eventID"] for line in export.splitlines()} == {
+        e["eventId"] for e in by_id
+    }
+
+
+def test_an_alias_that_does_not_exist_is_404_not_an_empty_list(
+    client: FlaskClient, token: TokenFactory, root: Kms, key_id: str
+) -> None:
+    for path in ("/v1/audit/events", "/v1/audit/export"):
+        response = root.get(path, key="alias/nothing-here")
+        assert response.status_code == 404
+        assert response.get_json()["error"]["code"] == "NotFoundException"
+        assert "alias/nothing-here" in response.get_json()["error"]["message"]
+    # Another account's alias reads as missing: the filter tells nothing about it.
+    root.post("/v1/aliases", {"AliasName": "alias/ours", "TargetKeyId": key_id})
+    other = Kms(client, token(account=OTHER_ACCOUNT, root=True))
+    ours = f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/ours"
+    for key in ("alias/ours", ours):
+        assert other.get("/v1/audit/events", key=key).status_code == 404
+    # The right name in another region is another alias.
+    assert root.get("/v1/audit/events", key=ours).status_code == 200
+    elsewhere = ours.replace("us-east-1", "eu-west-1")
+    assert root.get("/v1/audit/events", key=elsewhere).status_code == 404
+
+
+def test_times_are_iso_8601_in_and_out(root: Kms, key_id: str) -> None:
+    events = _events(root, operation="Encrypt")
+    written = events[0]["eventTime"]
+    assert isinstance(written, str) and written.endswith("Z") and "T" in written
+    export = root.get("/v1/audit/export", operation="Encrypt").get_data(as_text=True)
+    assert json.loads(export.splitlines()[0])["eventTime"] == written
+    day = written[:10]
+    assert _events(root, operation="Encrypt", since=day, until=day) == events
+    minute = written[:16]
+    assert _events(root, operation="Encrypt", since=minute + "Z", until=minute + ":59+00:00") == (
+        events
+    )
+    assert _events(root, operation="Encrypt", until="2000-01-01") == []
 
 
 def test_one_event_and_a_missing_one(root: Kms, key_id: str) -> None:
@@ -168,6 +235,9 @@ def test_audit_reads_are_audited_with_their_filters(root: Kms, key_id: str) -> N
     root.get("/v1/audit/export", operation="Encrypt")
     searches = _events(root, operation="SearchAuditEvents")
     assert searches[0]["requestParameters"] == {"principal": ALICE, "limit": 5}
+    root.get("/v1/audit/events", since="2026-12-05", until="1796428800")
+    searches = _events(root, operation="SearchAuditEvents")
+    assert searches[0]["requestParameters"] == {"since": "2026-12-05", "until": "1796428800"}
     exports = _events(root, operation="ExportAuditEvents")
     assert exports[0]["requestParameters"] == {"operation": "Encrypt"}
 

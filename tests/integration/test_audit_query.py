@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -28,6 +28,11 @@ from tests.integration.test_audit_fixtures import (
 EVE = f"arn:aws:iam::{OTHER_ACCOUNT}:user/eve"
 OTHER_KEY = f"arn:aws:kms:us-east-1:{OTHER_ACCOUNT}:key/33333333-3333-4333-8333-333333333333"
 COUNT = 60
+
+
+def _iso(seconds: float, offset_hours: int = 0) -> str:
+    zone = timezone(timedelta(hours=offset_hours))
+    return datetime.fromtimestamp(seconds, UTC).astimezone(zone).isoformat()
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,10 @@ FILTERS: dict[str, tuple[AuditQuery, Any]] = {
     "everything": (AuditQuery(), lambda m: True),
     "principal": (AuditQuery(principal=ALICE), lambda m: m.principal == ALICE),
     "operation": (AuditQuery(operation="Decrypt"), lambda m: m.operation == "Decrypt"),
+    "operation in another case": (
+        AuditQuery(operation="dEcRyPt"),
+        lambda m: m.operation == "Decrypt",
+    ),
     "key ARN": (AuditQuery(key=KEY_2), lambda m: m.key == KEY_2),
     "key id": (AuditQuery(key=KEY_1.rpartition("/")[2]), lambda m: m.key == KEY_1),
     "outcome": (AuditQuery(outcome="denied"), lambda m: m.outcome == "denied"),
@@ -129,6 +138,22 @@ FILTERS: dict[str, tuple[AuditQuery, Any]] = {
     "time range": (
         AuditQuery(since=int(T0) + 100, until=int(T0) + 300),
         lambda m: T0 + 100 <= m.time <= T0 + 300,
+    ),
+    "ISO 8601 time range": (
+        AuditQuery(since=_iso(T0 + 100), until=_iso(T0 + 300, offset_hours=-5)),
+        lambda m: T0 + 100 <= m.time <= T0 + 300,
+    ),
+    "ISO 8601 without seconds or offset": (
+        AuditQuery(since=_iso(T0 + 120)[:16]),
+        lambda m: m.time >= T0 + 120,
+    ),
+    "epoch seconds as text": (
+        AuditQuery(since=str(int(T0) + 450)),
+        lambda m: m.time >= T0 + 450,
+    ),
+    "a date alone is the whole day": (
+        AuditQuery(principal=ALICE, since=_iso(T0)[:10], until=_iso(T0)[:10]),
+        lambda m: m.principal == ALICE,
     ),
     "since only": (AuditQuery(since=int(T0) + 450), lambda m: m.time >= T0 + 450),
     "until only": (AuditQuery(until=int(T0) + 50), lambda m: m.time <= T0 + 50),
@@ -158,6 +183,12 @@ def test_filters_pages_and_newest_first(made: list[Made], records: AuditReposito
                 assert [e["seq"] for e in events] == expected, (name, account, limit)
 
 
+def test_a_day_before_the_events_finds_none(made: list[Made], records: AuditRepository) -> None:
+    day_before = _iso(T0 - 86400)[:10]
+    assert query.search(records, AuditQuery(until=day_before), account=None).events == []
+    assert len(_all_pages(records, AuditQuery(since=day_before), None, 1000)) == COUNT
+
+
 def test_filters_were_not_vacuous(made: list[Made]) -> None:
     for name, (_, keep) in FILTERS.items():
         count = len([m for m in made if keep(m)])
@@ -181,7 +212,11 @@ def test_event_shape(made: list[Made], records: AuditRepository) -> None:
     event = query.search(records, AuditQuery(), account=None, limit=1).events[0]
     last = made[-1]
     assert event["eventId"] == last.event_id
-    assert event["eventTime"] == last.time
+    # ISO 8601 in UTC to the second, as export writes it.
+    assert event["eventTime"] == datetime.fromtimestamp(last.time, UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    assert event["recordedAt"] == event["eventTime"]
     assert event["principal"] == {
         "arn": last.principal,
         "account": last.account,
@@ -224,6 +259,15 @@ BAD_SEARCHES = [
     (AuditQuery(principal=""), 10),
     (AuditQuery(key="arn:aws:kms:us-east-1:1:alias/x"), 10),
     (AuditQuery(since=-1), 10),
+    (AuditQuery(key="alias/payments"), 10),
+    (AuditQuery(operation="Bogus"), 10),
+    (AuditQuery(operation="Decryptt"), 10),
+    (AuditQuery(since="yesterday"), 10),
+    (AuditQuery(since="2026-02-30"), 10),
+    (AuditQuery(until="2026-12-05T25:00Z"), 10),
+    (AuditQuery(since="-5"), 10),
+    (AuditQuery(since="1e9"), 10),
+    (AuditQuery(since="2026-12-06", until="2026-12-05"), 10),
 ]
 
 
@@ -239,8 +283,11 @@ def test_bad_cursors_and_filters_are_client_errors(
 
 
 def test_filters_are_data_not_sql(made: list[Made], records: AuditRepository) -> None:
-    injected = AuditQuery(principal="x' OR '1'='1", operation='"; DROP TABLE audit_event; --')
+    injected = AuditQuery(principal="x' OR '1'='1", error_code='"; DROP TABLE audit_event; --')
     assert query.search(records, injected, account=None).events == []
+    # An operation is checked against the known names before any query runs.
+    with pytest.raises(ValidationError, match="Valid operations: .*Decrypt"):
+        query.search(records, AuditQuery(operation="' OR 1=1 --"), account=None)
     assert len(_all_pages(records, AuditQuery(), None, 1000)) == COUNT
 
 

@@ -90,6 +90,29 @@ def test_simulate_is_the_same_under_both_commands(
     assert bad[0] == bad[1] and bad[0][0] == 1 and "KEY=VALUE" in bad[0][2]
 
 
+def test_simulate_summary_and_warnings_are_the_same_under_both_commands(
+    files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        "simulate", "--policy", files["clean"], "--principal", APP, "--resource", KEY_ARN,
+        "--action", "kms:Encrypt", "--action", "kms:Decryptt", "--context", "tenant=t-1",
+    ]  # fmt: skip
+    clicked, parsed = both([*args, "--summary"], capsys)
+    assert clicked == parsed and clicked[0] == 0
+    encrypt, decryptt = clicked[1].splitlines()
+    assert encrypt.split()[:3] == ["kms:Encrypt", "allowed", "keyPolicy:"]
+    assert "key-policy statement 'Use'" in encrypt
+    assert decryptt.split()[:2] == ["kms:Decryptt", "implicitDeny"]
+    warnings = clicked[2].splitlines()
+    assert len(warnings) == 2 and all(line.startswith("warning: ") for line in warnings)
+    assert "did you mean kms:Decrypt?" in warnings[0]
+    assert "kms:EncryptionContext:tenant" in warnings[1]
+    # Without --summary: the same warnings on stderr and in the JSON.
+    full = both(args, capsys)
+    assert full[0] == full[1] and full[0][2] == clicked[2]
+    assert [f"warning: {w}" for w in json.loads(full[0][1])["Warnings"]] == warnings
+
+
 def test_test_is_the_same_under_both_commands(capsys: pytest.CaptureFixture[str]) -> None:
     files = sorted(str(path) for path in (VECTORS / "policy_tests").glob("*.json"))
     clicked, parsed = both(["test", *files], capsys)
