@@ -93,11 +93,13 @@ def html_headers(request_id: str, page: bytes) -> list[tuple[str, str]]:
 
 
 def security_headers() -> list[tuple[str, str]]:
+    # ``same-origin``, not ``no-referrer``: under the latter the browser sends
+    # ``Origin: null`` with the console's own forms, which would be refused.
     return [
         ("Content-Security-Policy", CSP),
         ("X-Content-Type-Options", "nosniff"),
         ("X-Frame-Options", "DENY"),
-        ("Referrer-Policy", "no-referrer"),
+        ("Referrer-Policy", "same-origin"),
     ]
 
 
