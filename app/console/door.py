@@ -37,7 +37,6 @@ SIGN_OUT = "ConsoleSignOut"
 _TOKEN = "trent.console.token"
 _COOKIE = "trent.console.cookie"
 _FORM = "trent.console.form"
-_MAX_FORM = 16 * 1024
 _TIMES = ("since", "until")
 _INTEGERS = ("limit",)
 
@@ -88,7 +87,7 @@ class ConsoleDoor:
         form: dict[str, str] | None = call.environ.get(_FORM)
         if form is None:
             mimetype, _ = call.content_type()
-            raw = call.body(_MAX_FORM)
+            raw = call.body(self._services.settings.max_body_bytes)
             if raw and mimetype != "application/x-www-form-urlencoded":
                 raise ValidationError(
                     "A console form is sent as application/x-www-form-urlencoded."
@@ -102,6 +101,9 @@ class ConsoleDoor:
 
     def members(self, call: Call, route: Route, path: Mapping[str, str]) -> dict[str, Any]:
         from_path = {PATH_MEMBERS[name]: value for name, value in path.items()}
+        if route.members == "body":
+            form = {k: v for k, v in self._form(call).items() if k != "csrf" and v.strip()}
+            return {**form, **from_path}
         if route.members != "query":
             return from_path
         params: dict[str, Any] = {}

@@ -31,6 +31,10 @@ TEMPLATES: Mapping[str, str] = {
     "ConsoleGetAuditEvent": "event.html",
     "ConsoleVerifyAuditLog": "verify.html",
     "ConsoleListKeys": "keys.html",
+    "ConsoleKeyAccess": "key.html",
+    "ConsolePlayground": "playground.html",
+    "ConsolePlaygroundRun": "playground.html",
+    "ConsoleApplyPolicy": "applied.html",
     "Error": "error.html",
 }
 STATIC: Mapping[str, str] = {

@@ -9,11 +9,18 @@ from typing import Any
 
 from app.console import pages
 from app.console.door import SIGN_IN, SIGN_OUT
-from app.operations import audit_log, console, identity
+from app.operations import audit_log, console, console_policy, identity
 from app.operations.services import Services
 from app.pipeline.route import Probe, Rendered, Route
 from app.schemas.audit import GetAuditEventSchema
-from app.schemas.console import ConsoleAuditSchema, ConsoleExportSchema, ConsoleKeysSchema
+from app.schemas.console import (
+    ApplyPolicySchema,
+    ConsoleAuditSchema,
+    ConsoleExportSchema,
+    ConsoleKeysSchema,
+    KeyAccessSchema,
+    PlaygroundSchema,
+)
 
 _MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 
@@ -101,5 +108,35 @@ ROUTES = (
         "GET",
         "/console/keys",
         members="query",
+    ),
+    Route(
+        "ConsoleKeyAccess",
+        console_policy.key_access_page,
+        KeyAccessSchema,
+        "GET",
+        "/console/keys/<key_id>",
+        members="none",
+    ),
+    Route(
+        "ConsolePlayground",
+        console_policy.playground,
+        PlaygroundSchema,
+        "GET",
+        "/console/playground",
+        members="query",
+    ),
+    Route(
+        "ConsolePlaygroundRun",
+        console_policy.playground,
+        PlaygroundSchema,
+        "POST",
+        "/console/playground",
+    ),
+    Route(
+        "ConsoleApplyPolicy",
+        console_policy.apply_policy,
+        ApplyPolicySchema,
+        "POST",
+        "/console/playground/apply",
     ),
 )
