@@ -172,3 +172,58 @@ def test_the_token_is_never_in_a_page(browser: Any, console_server: Server) -> N
         page.goto(console_server.url + path)
         assert signature not in page.content()
     context.close()
+
+
+def test_edit_a_policy_until_lint_is_clean_and_the_simulation_allows(
+    browser: Any, console_server: Server, shots: Path
+) -> None:
+    server = console_server
+    root = server.token("--root")
+    created = server.rest("POST", "/v1/keys", root, {"Description": "orders"})
+    assert isinstance(created, dict)
+    key_id = created["KeyMetadata"]["KeyId"]
+    alice = "arn:aws:iam::111122223333:user/alice"
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    _sign_in(page, server, root)
+    page.wait_for_url("**/console/audit")
+    page.goto(f"{server.url}/console/playground?key={key_id}")
+    statement = json.dumps(
+        {
+            "Sid": "AliceEncrypts",
+            "Effect": "Allow",
+            "Principal": {"AWS": alice},
+            "Action": "kms:Encrypt",
+            "Resource": "*",
+        }
+    )
+    current = json.loads(page.input_value("#policy"))
+    # First attempt: a statement without its closing brace.
+    draft = json.dumps(current, indent=2)[:-4] + ",\n    " + statement[:-1] + "\n  ]\n}"
+    page.fill("#policy", draft)
+    page.fill("input[name=principal]", alice)
+    page.fill("input[name=actions]", "kms:Encrypt")
+    page.click("#do-lint")
+    page.wait_for_selector("#lint .findings")
+    assert "line" in page.inner_text("#lint .findings")
+    page.screenshot(path=str(shots / "playground-lint.png"), full_page=True)
+    # Fixed: lint is clean and the simulation allows alice's Encrypt.
+    current["Statement"].append(json.loads(statement))
+    page.fill("#policy", json.dumps(current, indent=2))
+    page.click("#do-lint")
+    page.wait_for_selector("#lint-clean")
+    page.click("#do-simulate")
+    page.wait_for_selector("#simulation")
+    decision = page.inner_text("#simulation tbody tr")
+    assert "allowed" in decision and "AliceEncrypts" in decision
+    page.screenshot(path=str(shots / "playground-simulate.png"), full_page=True)
+    page.click("#do-diff")
+    page.wait_for_selector("#diff")
+    assert "AliceEncrypts" in page.inner_text("#diff")
+    page.screenshot(path=str(shots / "playground-diff.png"), full_page=True)
+    page.click("#apply button")
+    page.wait_for_selector("#applied")
+    page.goto(f"{server.url}/console/keys/{key_id}")
+    assert alice in page.inner_text("#access")
+    page.screenshot(path=str(shots / "key-access.png"), full_page=True)
+    context.close()
