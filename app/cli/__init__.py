@@ -41,6 +41,7 @@ COMMAND_MODULES = (
     "app.cli.whoami",
     "app.cli.grants",
     "app.cli.signing",
+    "app.cli.console",
 )
 
 

@@ -101,6 +101,11 @@ class ConsoleDoor:
 
     def members(self, call: Call, route: Route, path: Mapping[str, str]) -> dict[str, Any]:
         from_path = {PATH_MEMBERS[name]: value for name, value in path.items()}
+        if route.name == SIGN_IN:
+            # Never the token itself: members are recorded in the audit event.
+            issued = session.token_claim(call.environ[_TOKEN], "iat")
+            link = self._form(call).get("link") == "1"
+            return {"link": link, **({"issuedAt": issued} if issued is not None else {})}
         if route.members == "body":
             form = {k: v for k, v in self._form(call).items() if k != "csrf" and v.strip()}
             return {**form, **from_path}

@@ -20,6 +20,7 @@ from app.schemas.console import (
     ConsoleKeysSchema,
     KeyAccessSchema,
     PlaygroundSchema,
+    SignInSchema,
 )
 
 _MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
@@ -65,7 +66,7 @@ ROUTES = (
         rule="/console/static/console.css",
         probe=_static("console.css"),
     ),
-    Route(SIGN_IN, identity.whoami, None, "POST", "/console/login", members="none"),
+    Route(SIGN_IN, console.sign_in, SignInSchema, "POST", "/console/login"),
     Route(SIGN_OUT, identity.whoami, None, "POST", "/console/logout", members="none"),
     Route(
         "ConsoleSearchAudit",

@@ -56,13 +56,18 @@ def csrf_matches(root_key: RootKeyProvider, cookie: str, given: str | None) -> b
 def token_expiry(token: str) -> int | None:
     """The ``exp`` of a token already verified (its signature is not checked
     again here); None if it has none."""
+    return token_claim(token, "exp")
+
+
+def token_claim(token: str, name: str) -> int | None:
+    """A time claim (``exp``, ``iat``) of a token already verified."""
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError, binascii.Error):
         return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
-    return exp if isinstance(exp, int) and not isinstance(exp, bool) else None
+    value = claims.get(name) if isinstance(claims, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def set_cookie(value: str, expires: int, now: float, *, secure: bool) -> str:

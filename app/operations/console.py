@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from app.audit import query
-from app.errors import KmsError
+from app.errors import AccessDeniedError, KmsError
 from app.operations import aliases, audit_log, keys, rotation, tags
 from app.operations.access import authorize_account_action
 from app.operations.context import OperationContext
@@ -209,3 +209,43 @@ def _quietly(call: Any) -> Mapping[str, Any]:
 
 def account_action(services: Services, ctx: OperationContext, action: str) -> None:
     authorize_account_action(services, ctx, action)
+
+
+@dataclass(frozen=True)
+class SignInRequest:
+    #: Signing in with a link of ``trent console login`` (which signs in once).
+    link: bool = False
+    #: When the token was issued (its ``iat``): no earlier event can be its use.
+    issued_at: int | None = None
+
+
+@read_only
+def sign_in(services: Services, ctx: OperationContext, req: SignInRequest) -> dict[str, Any]:
+    """Who signs in; a sign-in link whose token has signed in before is refused."""
+    token_id = ctx.principal.token_id
+    if req.link and (token_id is None or _signed_in_before(services, ctx, req.issued_at)):
+        raise AccessDeniedError("This sign-in link has been used; ask for a new one.")
+    return ctx.principal.as_dict()
+
+
+def _signed_in_before(services: Services, ctx: OperationContext, since: int | None) -> bool:
+    cursor = None
+    while True:
+        page = query.search(
+            services.audit.repository,
+            query.AuditQuery(principal=ctx.principal.arn, since=since),
+            account=ctx.principal.account,
+            limit=query.MAX_LIMIT,
+            cursor=cursor,
+        )
+        for event in page.events:
+            used = (event.get("principal") or {}).get("tokenId") == ctx.principal.token_id
+            if (
+                used
+                and event.get("eventName") == "ConsoleSignIn"
+                and event.get("outcome") == "success"
+            ):
+                return True
+        if page.next_cursor is None:
+            return False
+        cursor = page.next_cursor

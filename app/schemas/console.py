@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from app.operations import console, console_policy
 from app.schemas.audit import AuditFilterSchema, SearchAuditEventsSchema
-from app.schemas.base import Int, RequestSchema, Text, policy_document
+from app.schemas.base import Flag, Int, RequestSchema, Text, policy_document
 
 
 class ConsoleAuditSchema(SearchAuditEventsSchema):
@@ -52,3 +52,10 @@ class ApplyPolicySchema(RequestSchema):
 
     key = Text(min_length=1, max_length=2048, required=True, data_key="key")
     policy = policy_document("policy", required=True)
+
+
+class SignInSchema(RequestSchema):
+    builds = console.SignInRequest
+
+    link = Flag(data_key="link")
+    issued_at = Int(minimum=0, maximum=253402300799, data_key="issuedAt")

@@ -193,3 +193,18 @@ def test_each_page_is_audited_as_the_signed_in_principal(
     assert len(signed_in) == 1
     # The pasted token is not in the event.
     assert root not in json.dumps(signed_in)
+
+
+def test_a_sign_in_link_signs_in_once_and_a_pasted_token_as_often_as_wanted(
+    client: FlaskClient, token: TokenFactory
+) -> None:
+    value = token(user="dana")
+    first = client.post("/console/login", data={"token": value, "link": "1"})
+    assert first.status_code == 303
+    again = client.post("/console/login", data={"token": value, "link": "1"})
+    assert again.status_code == 403
+    assert b"has been used" in again.data
+    assert "Set-Cookie" not in again.headers
+    other = token(user="erin")
+    for _ in range(2):
+        assert client.post("/console/login", data={"token": other}).status_code == 303

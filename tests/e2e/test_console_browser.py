@@ -227,3 +227,44 @@ def test_edit_a_policy_until_lint_is_clean_and_the_simulation_allows(
     assert alice in page.inner_text("#access")
     page.screenshot(path=str(shots / "key-access.png"), full_page=True)
     context.close()
+
+
+def test_a_one_time_sign_in_link_from_trent_console_login(
+    browser: Any, console_server: Server
+) -> None:
+    import subprocess
+
+    from tests.e2e.conftest import ACCOUNT, TRENT
+
+    link = subprocess.run(
+        [
+            TRENT,
+            "console",
+            "login",
+            "--account",
+            ACCOUNT,
+            "--user",
+            "dana",
+            "--url",
+            console_server.url,
+        ],
+        env=console_server.env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert link.startswith(console_server.url + "/console#login=")
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(link)
+    page.wait_for_url("**/console/audit")
+    assert page.inner_text("#principal").endswith(":user/dana")
+    assert "#login=" not in page.url
+    page.click("#sign-out")
+    page.wait_for_url("**/console")
+    # The same link does not sign in twice.
+    page.goto(link)
+    page.wait_for_selector("#refusal")
+    assert "has been used" in page.inner_text("#refusal")
+    assert not [c for c in context.cookies() if c["name"] == "trent_console"]
+    context.close()

@@ -14,3 +14,20 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// A sign-in link (`trent console login`): the token is in the fragment,
+// which never reaches the server. Take it out of the address bar, then sign
+// in (on load, or when only the fragment changed on this page).
+function signInFromLink() {
+  var form = document.getElementById("sign-in");
+  var hash = window.location.hash;
+  if (!form || hash.indexOf("#login=") !== 0) {
+    return;
+  }
+  window.history.replaceState(null, "", window.location.pathname);
+  form.elements.namedItem("token").value = decodeURIComponent(hash.slice(7));
+  form.elements.namedItem("link").value = "1";
+  form.submit();
+}
+document.addEventListener("DOMContentLoaded", signInFromLink);
+window.addEventListener("hashchange", signInFromLink);
