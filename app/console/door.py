@@ -18,7 +18,8 @@ instead of JSON.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -108,11 +109,13 @@ class ConsoleDoor:
             return {"link": link, **({"issuedAt": issued} if issued is not None else {})}
         if route.members == "body":
             form = {k: v for k, v in self._form(call).items() if k != "csrf" and v.strip()}
+            _known_only(route, form)
             return {**form, **from_path}
         if route.members != "query":
             return from_path
         params: dict[str, Any] = {}
         query = call.query()
+        _known_only(route, query)
         for name in query:
             values = [v for v in query.getlist(name) if v.strip()]
             if len(values) > 1:
@@ -177,6 +180,23 @@ class ConsoleDoor:
             "request_id": call.request_id,
             "now": self._services.now(),
         }
+
+
+def _known_only(route: Route, given: Iterable[str]) -> None:
+    """Refuse a field the page does not take before it becomes a request
+    member: members are recorded in the audit event, and a field pasted into
+    the wrong form (a token, say) must not be."""
+    known = _field_names(route)
+    for name in given:
+        if name not in known:
+            raise ValidationError(f"Unknown field {name[:64]!r}.")
+
+
+@cache
+def _field_names(route: Route) -> frozenset[str]:
+    if route.schema is None:
+        return frozenset()
+    return frozenset(f.data_key or n for n, f in route.schema().fields.items())
 
 
 def _cookie(call: Call) -> str | None:

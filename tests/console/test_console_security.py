@@ -208,3 +208,19 @@ def test_a_sign_in_link_signs_in_once_and_a_pasted_token_as_often_as_wanted(
     other = token(user="erin")
     for _ in range(2):
         assert client.post("/console/login", data={"token": other}).status_code == 303
+
+
+def test_an_unknown_form_field_is_refused_and_never_recorded(
+    client: FlaskClient, token: TokenFactory
+) -> None:
+    root = token(root=True)
+    sign_in(client, root)
+    csrf = csrf_of(client.get("/console/playground").data)
+    pasted = token(user="pasted")
+    answer = client.post("/console/playground", data={"csrf": csrf, "token": pasted})
+    assert answer.status_code == 400
+    assert b"Unknown field &#39;token&#39;" in answer.data
+    assert client.get(f"/console/audit?nonsense={pasted}").status_code == 400
+    events = client.get("/v1/audit/export", headers=bearer(root)).data.decode()
+    assert "ConsolePlaygroundRun" in events
+    assert pasted not in events and csrf not in events
