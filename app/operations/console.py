@@ -154,8 +154,8 @@ def _csv(lines: Iterator[str]) -> Iterator[str]:
         yield out.getvalue()
         out.seek(0)
         out.truncate()
-    if not out.tell():
-        yield out.getvalue()
+    # The header alone, when nothing matched.
+    yield out.getvalue()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from app.console.chart import chart
 from app.console.times import epoch_seconds
 from app.errors import ValidationError
+from app.operations.console import CSV_COLUMNS
 from tests.conftest import ACCOUNT, TokenFactory, bearer
 from tests.console.helpers import csrf_of, denied_encrypt, key_with_alias, sign_in
 
@@ -85,6 +86,8 @@ def test_exports_carry_exactly_the_filtered_events(client: FlaskClient, payments
     assert rows[0]["errorCode"] == "AccessDeniedException"
     assert rows[0]["eventTime"].endswith("Z")
     assert client.get("/console/audit/export?format=xml").status_code == 400
+    empty = client.get("/console/audit/export?format=csv&errorCode=NoSuchError")
+    assert empty.data.decode().splitlines() == [",".join(CSV_COLUMNS)]
 
 
 def test_the_chart_counts_outcomes_and_the_detail_shows_the_chain(
