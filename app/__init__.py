@@ -105,6 +105,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.auth.jwt_verifier import TokenVerifier
     from app.auth.local_issuer import LocalIssuer
     from app.awsapi.door import AwsDoor
+    from app.console.door import ConsoleDoor
+    from app.console.routes import ROUTES as CONSOLE_ROUTES
     from app.metrics.multiprocess import directory as shared_metrics_directory
     from app.operations.access_keys import sigv4_verifier
     from app.operations.scheduler import Scheduler
@@ -132,7 +134,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     rest = RestDoor(runtime, REST_ROUTES)
     pipeline = Pipeline(
         runtime,
-        (rest, AwsDoor(runtime)),
+        (rest, AwsDoor(runtime), ConsoleDoor(runtime, CONSOLE_ROUTES)),
         converters={"key": KeyConverter},
         not_found_door=rest,
         before_first_request=lambda: refuse_flask_hooks(app),

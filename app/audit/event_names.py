@@ -10,7 +10,7 @@ match).
 
 The list is every KMS operation (the AWS door records the name a caller
 sent when it is one of KMS's, supported or not), Trent's own REST
-operations, the events the service writes by itself and the names the
+operations, the console's pages, the events the service writes by itself and the names the
 front doors give to requests they could not route. A test checks that every
 route of both doors is here.
 """
@@ -41,8 +41,24 @@ TRENT_OPERATIONS = (
     "WhoAmI",
 )
 
-#: What the service records of its own work (the scheduler's rotations and deletions).
-SERVICE_EVENTS = ("DeleteKey", "RotateKey")
+#: The console's pages, each one audited operation of the signed-in principal.
+CONSOLE_EVENTS = (
+    "ConsoleApplyPolicy",
+    "ConsoleExportAuditEvents",
+    "ConsoleGetAuditEvent",
+    "ConsoleKeyAccess",
+    "ConsoleListKeys",
+    "ConsolePlayground",
+    "ConsolePlaygroundRun",
+    "ConsoleSearchAudit",
+    "ConsoleSignIn",
+    "ConsoleSignOut",
+    "ConsoleVerifyAuditLog",
+)
+
+#: What the service records of its own work (the scheduler's rotations,
+#: deletions and expired imported material).
+SERVICE_EVENTS = ("DeleteExpiredKeyMaterial", "DeleteKey", "RotateKey")
 
 #: Requests no route took, and the summary of sampled authentication failures.
 UNROUTED_EVENTS = ("Options", "UnknownOperation", "UnknownRoute", AUTH_FAILURE_SUMMARY)
@@ -54,7 +70,7 @@ _KMS_EVENTS = tuple(
 ) + ("ReEncrypt",)
 
 EVENT_NAMES: tuple[str, ...] = tuple(
-    sorted({*_KMS_EVENTS, *TRENT_OPERATIONS, *SERVICE_EVENTS, *UNROUTED_EVENTS})
+    sorted({*_KMS_EVENTS, *TRENT_OPERATIONS, *CONSOLE_EVENTS, *SERVICE_EVENTS, *UNROUTED_EVENTS})
 )
 
 _BY_LOWER = {name.lower(): name for name in EVENT_NAMES}

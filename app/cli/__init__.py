@@ -43,6 +43,7 @@ COMMAND_MODULES = (
     "app.cli.grants",
     "app.cli.signing",
     "app.cli.root_key",
+    "app.cli.console",
 )
 
 

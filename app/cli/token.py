@@ -24,6 +24,14 @@ def token_issue(
     account: str, user: str | None, role: str | None, root: bool, tags: tuple[str, ...], ttl: str
 ) -> None:
     """Mint a token for the local issuer; prints the token alone on stdout."""
+    click.echo(mint_token(account, user, role, root, tags, ttl))
+
+
+def mint_token(
+    account: str, user: str | None, role: str | None, root: bool, tags: tuple[str, ...], ttl: str
+) -> str:
+    """A token of the local issuer for one principal (``trent token issue``,
+    ``trent console login``); a usage error exits."""
     from app.auth.local_issuer import LocalIssuer
 
     settings = settings_or_exit()
@@ -43,7 +51,7 @@ def token_issue(
         )
     except (ValueError, ConfigError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(minted)
+    return minted
 
 
 def _duration(text: str) -> int:

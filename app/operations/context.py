@@ -8,7 +8,7 @@ from typing import Literal
 from app.audit.events import AuditNotes
 from app.auth.principal import Principal
 
-Door = Literal["rest", "aws", "cli"]
+Door = Literal["rest", "aws", "cli", "console"]
 
 
 @dataclass(frozen=True)

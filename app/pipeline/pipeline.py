@@ -266,7 +266,7 @@ class Pipeline:
         rendered = route.render(self._services, result)
         if not isinstance(rendered, Rendered):
             return door.success(call, rendered)
-        headers = [("Content-Type", rendered.media_type), *_stamp(call)]
+        headers = [("Content-Type", rendered.media_type), *_stamp(call), *rendered.headers]
         return Answer(200, headers, _encoded(rendered.chunks))
 
     def _failure(self, call: Call, door: Door, exc: BaseException) -> Answer:
@@ -283,7 +283,7 @@ class Pipeline:
             call.error = as_error(exc, call.request_id)
             return call, door.failure(call, call.error)
         if isinstance(result, Rendered):
-            headers = [("Content-Type", result.media_type), *_stamp(call)]
+            headers = [("Content-Type", result.media_type), *_stamp(call), *result.headers]
             return call, Answer(200, headers, _encoded(result.chunks))
         return call, door.success(call, result)
 

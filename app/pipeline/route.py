@@ -51,6 +51,9 @@ class Rendered:
 
     media_type: str
     chunks: Iterable[bytes | str]
+    #: Headers the answer adds (``Content-Disposition``, a page's
+    #: ``Content-Security-Policy``).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 #: Turns an operation's result into the answer (after its event is durable).

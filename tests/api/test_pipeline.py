@@ -33,6 +33,7 @@ from app.api.openapi import ROUTES
 from app.awsapi.targets import TARGETS
 from app.catalogue import KMS
 from app.config import Settings
+from app.console.routes import ROUTES as CONSOLE_ROUTES
 from app.pipeline.pipeline import ROUTE_CACHE_SIZE, Pipeline
 from tests.api.kms import Kms
 from tests.api.test_audit_trail import events
@@ -63,7 +64,8 @@ def _wsgi(app: Flask, environ: dict[str, Any]) -> tuple[str, bytes]:
 
 
 def test_every_declared_route_is_in_the_map_and_nothing_else(app: Flask) -> None:
-    declared = {(route.rule, route.method) for route in ROUTES} | {("/", "POST")}
+    doors = (*ROUTES, *CONSOLE_ROUTES)
+    declared = {(route.rule, route.method) for route in doors} | {("/", "POST")}
     served = {
         (rule.rule, method)
         for rule in app.url_map.iter_rules()

@@ -47,3 +47,11 @@ def test_a_name_with_no_near_match_still_lists_the_valid_ones() -> None:
     with pytest.raises(ValidationError, match="Valid operations: .*WhoAmI") as raised:
         canonical_event_name("Bogus")
     assert "Did you mean" not in raised.value.message
+
+
+def test_every_audited_console_page_is_a_known_name() -> None:
+    from app.console.routes import ROUTES as CONSOLE_ROUTES
+
+    audited = {route.name for route in CONSOLE_ROUTES if route.probe is None}
+    assert audited <= set(EVENT_NAMES)
+    assert {"ConsoleSignIn", "ConsoleSignOut"} <= set(EVENT_NAMES)
