@@ -82,7 +82,9 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
         _run_gunicorn(address, workers or settings.workers, settings)
     finally:
         for supervisor in supervisors:
-            supervisor.stop()
+            supervisor.begin_stop()
+        for supervisor in supervisors:
+            supervisor.wait_stopped()
 
 
 def _start_logs_and_metrics(settings: Settings) -> None:

@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -88,17 +87,19 @@ def test_the_checkpointer_signs_and_ctrl_c_stops_everything_at_once(tmp_path: Pa
             # The checkpointer process signs a checkpoint over those events.
             assert len(helper_pids(data_dir, b"audit-checkpointer")) == 1
             assert wait_for(lambda: exported.exists() and exported.read_text().strip(), 20)
-            started = time.monotonic()
             os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-            process.wait(timeout=30)
-            took = time.monotonic() - started
+            # A generous bound for a loaded machine; "at once" is shown below by
+            # nothing having been killed on a timeout (gunicorn's graceful
+            # timeout ends in SIGKILL, so does a helper's stop), never by a clock.
+            process.wait(timeout=120)
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
     text = log_path.read_text(errors="replace")
-    assert took < 5, f"shutdown took {took:.1f} s:\n{text}"
-    assert "SIGKILL" not in text and "restarting" not in text, text
+    for sign_of_a_timeout in ("SIGKILL", "killing it", "restarting", "Traceback"):
+        assert sign_of_a_timeout not in text, text
+    assert process.returncode == 0, text
     assert wait_for(lambda: not writer_pids(data_dir), 10)
     assert wait_for(lambda: not helper_pids(data_dir, b"audit-checkpointer"), 10)
 
