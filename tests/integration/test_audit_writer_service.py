@@ -220,7 +220,7 @@ def test_a_writer_that_never_answers_fails_the_request_after_the_timeout(
     def accept_read_and_hang() -> None:
         conn, _ = listener.accept()
         conn.recv(1 << 16)
-        release.wait(10)
+        release.wait(300)  # set as soon as the request has failed
         conn.close()
 
     thread = threading.Thread(target=accept_read_and_hang)
@@ -231,11 +231,15 @@ def test_a_writer_that_never_answers_fails_the_request_after_the_timeout(
         with pytest.raises(ServiceUnavailableError):
             remote.submit(event(1))
         waited = time.monotonic() - started
+        # The writer still holds the connection open: the request gave up by
+        # its own timeout, not because the connection closed (no wall-clock bound).
+        still_hanging = thread.is_alive()
     finally:
         release.set()
         thread.join()
         listener.close()
-    assert 0.25 <= waited < 5
+    assert still_hanging
+    assert waited >= 0.25  # it did wait for the answer
     with store.connection():
         assert verify(log).events_checked == 0
 
