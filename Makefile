@@ -48,7 +48,7 @@ test-under-load: $(VENV)/.installed
 		exit 0; \
 	fi; \
 	stress-ng --cpu 2 --quiet & load=$$!; \
-	trap 'kill $$load 2>/dev/null; exit 130' INT TERM; \
+	trap 'kill $$load 2>/dev/null; exit 130' INT TERM HUP PIPE; \
 	echo "test-under-load: stress-ng --cpu 2 (pid $$load) loads both cores"; \
 	$(MAKE) test; status=$$?; \
 	kill $$load 2>/dev/null; wait $$load 2>/dev/null; \
