@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export TRENT_DATA_DIR ?= ./var
 export TRENT_BIND ?= 127.0.0.1:8080
 
-.PHONY: run test lint types contracts policy-tests pytest bench clean
+.PHONY: run test test-under-load lint types contracts policy-tests pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,21 @@ pytest: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint types contracts policy-tests pytest
+
+# `make test` while stress-ng keeps both cores busy: the suite must pass on a
+# loaded machine (tests wait on conditions, never on the clock). Debian:
+# apt-get install stress-ng (.ci/run installs it).
+test-under-load: $(VENV)/.installed
+	@if ! command -v stress-ng >/dev/null 2>&1; then \
+		echo "test-under-load: stress-ng is not installed (Debian: apt-get install stress-ng); skipped"; \
+		exit 0; \
+	fi; \
+	stress-ng --cpu 2 --quiet & load=$$!; \
+	trap 'kill $$load 2>/dev/null; exit 130' INT TERM HUP PIPE; \
+	echo "test-under-load: stress-ng --cpu 2 (pid $$load) loads both cores"; \
+	$(MAKE) test; status=$$?; \
+	kill $$load 2>/dev/null; wait $$load 2>/dev/null; \
+	exit $$status
 
 $(VENV)/.bench-installed: $(VENV)/.installed setup.cfg
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -2,7 +2,9 @@
 
 The server is ``TRENT_URL`` and the caller is whoever ``TRENT_TOKEN`` names
 (:func:`app.config.client_endpoint`). ``create`` prints the secret: it is the
-only time the server ever returns it.
+only time the server ever returns it. ``create --env`` prints it as shell
+lines to ``eval``, with the region and the KMS endpoint an AWS client needs
+(without a region the AWS CLI refuses to start).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from urllib.parse import quote, urlencode
 import click
 
 from app.cli.rest_client import request as _request
+from app.config import client_endpoint
 
 
 def _when(epoch: object) -> str:
@@ -32,9 +35,17 @@ def access_key() -> None:
     "--env",
     "as_env",
     is_flag=True,
-    help="Print `export AWS_ACCESS_KEY_ID=…` and `export AWS_SECRET_ACCESS_KEY=…` lines.",
+    help="Print `export` lines for eval: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+    "AWS_DEFAULT_REGION and AWS_ENDPOINT_URL_KMS (TRENT_URL).",
 )
-def create(as_env: bool) -> None:
+@click.option(
+    "--region",
+    envvar="TRENT_REGION",
+    default="us-east-1",
+    show_default=True,
+    help="The server's region (its TRENT_REGION), for --env.",
+)
+def create(as_env: bool, region: str) -> None:
     """Create an access key for the caller and print its id and secret (shown only once)."""
     key = _request("POST", "/v1/access-keys", {}).get("AccessKey")
     if not isinstance(key, dict):
@@ -44,6 +55,9 @@ def create(as_env: bool) -> None:
     if as_env:
         click.echo(f"export AWS_ACCESS_KEY_ID={shlex.quote(access_key_id)}")
         click.echo(f"export AWS_SECRET_ACCESS_KEY={shlex.quote(secret)}")
+        click.echo(f"export AWS_DEFAULT_REGION={shlex.quote(region)}")
+        endpoint = client_endpoint()[0].rstrip("/")
+        click.echo(f"export AWS_ENDPOINT_URL_KMS={shlex.quote(endpoint)}")
     else:
         click.echo(f"AccessKeyId      {access_key_id}")
         click.echo(f"SecretAccessKey  {secret}")

@@ -4,6 +4,7 @@ the audit writer and checkpointer processes beside it (:mod:`app.cli.supervisor`
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -81,7 +82,9 @@ def serve(workers: int | None, threads: int | None, bind: str | None, banner: bo
         _run_gunicorn(address, workers or settings.workers, settings)
     finally:
         for supervisor in supervisors:
-            supervisor.stop()
+            supervisor.begin_stop()
+        for supervisor in supervisors:
+            supervisor.wait_stopped()
 
 
 def _start_logs_and_metrics(settings: Settings) -> None:
@@ -174,14 +177,18 @@ def _refuse_if_taken(address: str) -> None:
 def _print_banner(address: str, settings: Settings) -> None:
     trent = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "trent"
     trent = ".venv/bin/trent" if Path(".venv/bin/trent").exists() else trent
+    url = f"http://{address}"
+    # A second shell has neither variable: `trent token issue` finds the
+    # issuer's keys through TRENT_DATA_DIR, client commands the server through TRENT_URL.
     click.echo(
         f"""
-Trent is starting on http://{address}  (data: {settings.data_dir}, database: {safe_url(settings)})
+Trent is starting on {url}  (data: {settings.data_dir}, database: {safe_url(settings)})
 
-In a second shell, from this directory:
+In a second shell, from this directory (the README's tour starts the same way):
 
-  export TOKEN=$({trent} token issue --account 111122223333 --user alice)
-  curl -s -H "Authorization: Bearer $TOKEN" http://{address}/v1/whoami
+  export TRENT_DATA_DIR={shlex.quote(str(settings.data_dir))} TRENT_URL={url}
+  export TRENT_TOKEN=$({trent} token issue --account 111122223333 --user alice)
+  curl -s -H "Authorization: Bearer $TRENT_TOKEN" $TRENT_URL/v1/whoami
 
 Stop the server with Ctrl-C.
 """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from app.cli.context import settings_or_exit
@@ -44,6 +46,14 @@ def mint_token(
         if not sep or not key:
             raise click.ClickException(f"--tag must be KEY=VALUE (got {item!r})")
         tag_map[key] = value
+    info_file = settings.issuer_dir / "issuer.json"
+    if not os.path.lexists(info_file):
+        # Usually a second shell without the server's TRENT_DATA_DIR (`make run`
+        # exports it for the server alone).
+        raise click.ClickException(
+            f"{info_file} does not exist: set TRENT_DATA_DIR to the "
+            f"server's data directory (make run: ./var in the repository), or run `trent init`"
+        )
     try:
         issuer = LocalIssuer.load(settings)
         minted = issuer.mint(

@@ -60,6 +60,17 @@ class TrentWorker(GeventWorker):  # type: ignore[misc]
         self._open_by_address: dict[str, int] = {}
         self._refused = 0
         self._refused_reported_at = 0.0
+        self._quitting = False
+
+    def handle_quit(self, sig: Any, frame: Any) -> None:
+        # Ctrl-C reaches a worker twice: from the terminal (SIGINT, sent to
+        # the whole process group) and from the master (SIGQUIT). The second
+        # quit, run while the first unwound, raised SystemExit inside the
+        # interpreter's shutdown (a traceback in the log, cleanup cut short).
+        if self._quitting:
+            return
+        self._quitting = True
+        super().handle_quit(sig, frame)
 
     def patch(self) -> None:
         super().patch()

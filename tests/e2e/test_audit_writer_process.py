@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -24,7 +23,7 @@ def encrypt(server: Server, token: str, key_id: str) -> None:
 
 def test_killing_the_writer_costs_no_request_and_it_comes_back(server: Server) -> None:
     socket_path = server.data_dir / "audit-writer.sock"
-    assert wait_for(socket_path.exists, 10), "no audit writer socket"
+    assert wait_for(socket_path.exists, 60), "no audit writer socket"
     before = writer_pids(server.data_dir)
     assert len(before) == 1, before
     token = server.token("--root")
@@ -37,11 +36,11 @@ def test_killing_the_writer_costs_no_request_and_it_comes_back(server: Server) -
     os.kill(before[0], signal.SIGKILL)
     # A request in flight at the moment it dies gets 503 (its event's fate is
     # unknown); once it is gone, none does.
-    assert wait_for(lambda: not Path(f"/proc/{before[0]}/cmdline").exists(), 10)
+    assert wait_for(lambda: not Path(f"/proc/{before[0]}/cmdline").exists(), 60)
     for _ in range(20):  # while it is away, and while it restarts
         encrypt(server, token, key_id)
-    assert wait_for(lambda: writer_pids(server.data_dir) not in ([], before), 15)
-    assert wait_for(socket_path.exists, 10)
+    assert wait_for(lambda: writer_pids(server.data_dir) not in ([], before), 60)
+    assert wait_for(socket_path.exists, 60)
     for _ in range(5):
         encrypt(server, token, key_id)
 
@@ -88,19 +87,21 @@ def test_the_checkpointer_signs_and_ctrl_c_stops_everything_at_once(tmp_path: Pa
             # The checkpointer process signs a checkpoint over those events.
             assert len(helper_pids(data_dir, b"audit-checkpointer")) == 1
             assert wait_for(lambda: exported.exists() and exported.read_text().strip(), 20)
-            started = time.monotonic()
             os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-            process.wait(timeout=30)
-            took = time.monotonic() - started
+            # A generous bound for a loaded machine; "at once" is shown below by
+            # nothing having been killed on a timeout (gunicorn's graceful
+            # timeout ends in SIGKILL, so does a helper's stop), never by a clock.
+            process.wait(timeout=120)
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
     text = log_path.read_text(errors="replace")
-    assert took < 5, f"shutdown took {took:.1f} s:\n{text}"
-    assert "SIGKILL" not in text and "restarting" not in text, text
-    assert wait_for(lambda: not writer_pids(data_dir), 10)
-    assert wait_for(lambda: not helper_pids(data_dir, b"audit-checkpointer"), 10)
+    for sign_of_a_timeout in ("SIGKILL", "killing it", "restarting", "Traceback"):
+        assert sign_of_a_timeout not in text, text
+    assert process.returncode == 0, text
+    assert wait_for(lambda: not writer_pids(data_dir), 60)
+    assert wait_for(lambda: not helper_pids(data_dir, b"audit-checkpointer"), 60)
 
 
 def _ready(url: str) -> bool:

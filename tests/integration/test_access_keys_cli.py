@@ -60,7 +60,17 @@ def test_create_with_env_prints_export_lines(server: str, token: TokenFactory) -
     lines = out.splitlines()
     assert re.fullmatch(r"export AWS_ACCESS_KEY_ID=AKIA[A-Z2-7]{16}", lines[0])
     assert re.fullmatch(r"export AWS_SECRET_ACCESS_KEY=[A-Za-z0-9+/]{40}", lines[1])
-    assert len(lines) == 2
+    # An AWS client needs a region and the endpoint too (the AWS CLI refuses to start without one).
+    assert lines[2:] == [
+        "export AWS_DEFAULT_REGION=us-east-1",
+        f"export AWS_ENDPOINT_URL_KMS={server}",
+    ]
+
+
+def test_create_with_env_names_the_region_it_is_given(server: str, token: TokenFactory) -> None:
+    code, out, _ = run(server, token(user="alice"), "create", "--env", "--region", "eu-west-3")
+    assert code == 0
+    assert "export AWS_DEFAULT_REGION=eu-west-3" in out.splitlines()
 
 
 def test_the_root_lists_a_principals_keys(server: str, token: TokenFactory) -> None:

@@ -220,7 +220,7 @@ def test_a_writer_that_never_answers_fails_the_request_after_the_timeout(
     def accept_read_and_hang() -> None:
         conn, _ = listener.accept()
         conn.recv(1 << 16)
-        release.wait(10)
+        release.wait(300)  # set as soon as the request has failed
         conn.close()
 
     thread = threading.Thread(target=accept_read_and_hang)
@@ -231,11 +231,15 @@ def test_a_writer_that_never_answers_fails_the_request_after_the_timeout(
         with pytest.raises(ServiceUnavailableError):
             remote.submit(event(1))
         waited = time.monotonic() - started
+        # The writer still holds the connection open: the request gave up by
+        # its own timeout, not because the connection closed (no wall-clock bound).
+        still_hanging = thread.is_alive()
     finally:
         release.set()
         thread.join()
         listener.close()
-    assert 0.25 <= waited < 5
+    assert still_hanging
+    assert waited >= 0.25  # it did wait for the answer
     with store.connection():
         assert verify(log).events_checked == 0
 
@@ -276,7 +280,10 @@ def test_under_load_a_small_batch_waits_for_the_events_on_their_way(
 ) -> None:
     import app.audit.writer_service as service
 
-    monkeypatch.setattr(service, "LINGER_SECONDS", 3.0)
+    # The batch ends when its second event is in, not when a pause runs out:
+    # however slowly this machine runs the two threads, the outcome is the same.
+    monkeypatch.setattr(service, "LINGER_SECONDS", 120.0)
+    monkeypatch.setattr(service, "LINGER_EVENTS", 2)
     # "Just committed" stays true however late the serving thread starts.
     monkeypatch.setattr(service, "BUSY_GAP_SECONDS", 60.0)
     settings, log, store = env
@@ -312,7 +319,7 @@ def test_under_load_a_small_batch_waits_for_the_events_on_their_way(
     worker.start()
     assert lingering.wait(60), "the server never took the first event"
     second.sendall(encode_request(log.prepare(event(2))))
-    worker.join(timeout=10)
+    worker.join(timeout=120)
     assert sizes == [2]
 
     # Idle (nothing committed for a while): one event commits at once.
