@@ -59,6 +59,12 @@ def _to_alias(row: AliasRow) -> Alias:
     )
 
 
+def _due(condition: Any, soonest: Any, limit: int) -> list[tuple[str, str]]:
+    """``(key id, account)`` of the keys a scheduler job is due for, soonest first."""
+    rows = KeyRow.select(KeyRow.id, KeyRow.account).where(condition).order_by(soonest).limit(limit)
+    return [(r.id, r.account) for r in rows]
+
+
 class SqlKeyRepository:
     """Keys, versions, aliases and tags in the store's database."""
 
@@ -198,37 +204,23 @@ class SqlKeyRepository:
         KeyRow.delete().where(KeyRow.id == key_id).execute()
 
     def keys_due_for_rotation(self, now: float, limit: int = 100) -> list[tuple[str, str]]:
-        rows = (
-            KeyRow.select(KeyRow.id, KeyRow.account)
-            .where(
-                (KeyRow.rotation_enabled == True)  # noqa: E712  (peewee expression)
-                & (KeyRow.state == KeyState.ENABLED.value)
-                & (KeyRow.next_rotation_at <= now)
-            )
-            .order_by(KeyRow.next_rotation_at)
-            .limit(limit)
+        return _due(
+            (KeyRow.rotation_enabled == True)  # noqa: E712  (peewee expression)
+            & (KeyRow.state == KeyState.ENABLED.value)
+            & (KeyRow.next_rotation_at <= now),
+            KeyRow.next_rotation_at,
+            limit,
         )
-        return [(r.id, r.account) for r in rows]
 
     def keys_due_for_deletion(self, now: float, limit: int = 100) -> list[tuple[str, str]]:
-        rows = (
-            KeyRow.select(KeyRow.id, KeyRow.account)
-            .where(
-                (KeyRow.state == KeyState.PENDING_DELETION.value) & (KeyRow.deletion_date <= now)
-            )
-            .order_by(KeyRow.deletion_date)
-            .limit(limit)
+        return _due(
+            (KeyRow.state == KeyState.PENDING_DELETION.value) & (KeyRow.deletion_date <= now),
+            KeyRow.deletion_date,
+            limit,
         )
-        return [(r.id, r.account) for r in rows]
 
     def keys_with_expired_material(self, now: float, limit: int = 100) -> list[tuple[str, str]]:
-        rows = (
-            KeyRow.select(KeyRow.id, KeyRow.account)
-            .where(KeyRow.valid_to <= now)
-            .order_by(KeyRow.valid_to)
-            .limit(limit)
-        )
-        return [(r.id, r.account) for r in rows]
+        return _due(KeyRow.valid_to <= now, KeyRow.valid_to, limit)
 
     def all_key_policies(self) -> Iterator[tuple[str, str]]:
         """``(key ARN, policy document)`` of every key, in ARN order."""
