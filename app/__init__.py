@@ -78,6 +78,7 @@ def build_services(
     from app.store.grants import SqlGrantRepository
     from app.store.identity_policies import SqlIdentityPolicyRepository
     from app.store.import_tokens import SqlImportTokenRepository
+    from app.store.key_stores import SqlKeyStoreRepository
     from app.store.keys import SqlKeyRepository
 
     metrics = metrics or Metrics()
@@ -91,6 +92,7 @@ def build_services(
         identity_policies=SqlIdentityPolicyRepository(store),
         grants=SqlGrantRepository(store),
         import_tokens=SqlImportTokenRepository(store),
+        key_stores=SqlKeyStoreRepository(store),
         audit_repository=SqlAuditRepository(store),
         clock=clock,
         metrics=metrics,

@@ -16,6 +16,7 @@ from app.operations import (
     grants,
     key_import,
     key_pairs,
+    key_stores,
     keys,
     mac,
     policy_documents,
@@ -26,6 +27,7 @@ from app.operations import (
 from app.pipeline.route import Route
 from app.schemas import grants as g
 from app.schemas import key_import as i
+from app.schemas import key_stores as ks
 from app.schemas import key_types as t
 from app.schemas import keys as s
 
@@ -92,5 +94,27 @@ KMS: Mapping[str, Route] = {
             key_import.delete_imported_key_material,
             i.DeleteImportedKeyMaterialSchema,
         ),
+        Route(
+            "CreateCustomKeyStore",
+            key_stores.create_custom_key_store,
+            ks.CreateCustomKeyStoreSchema,
+        ),
+        Route(
+            "DescribeCustomKeyStores",
+            key_stores.describe_custom_key_stores,
+            ks.DescribeCustomKeyStoresSchema,
+        ),
+        Route(
+            "UpdateCustomKeyStore",
+            key_stores.update_custom_key_store,
+            ks.UpdateCustomKeyStoreSchema,
+        ),
+        Route("ConnectCustomKeyStore", key_stores.connect_custom_key_store, ks.KeyStoreIdSchema),
+        Route(
+            "DisconnectCustomKeyStore",
+            key_stores.disconnect_custom_key_store,
+            ks.KeyStoreIdSchema,
+        ),
+        Route("DeleteCustomKeyStore", key_stores.delete_custom_key_store, ks.KeyStoreIdSchema),
     )
 }

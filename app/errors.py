@@ -167,6 +167,47 @@ class LimitExceededError(KmsError):
     status = 400
 
 
+class CustomKeyStoreNotFoundError(KmsError):
+    code = "CustomKeyStoreNotFoundException"
+    status = 400
+    default_message = "The specified custom key store does not exist."
+
+
+class CustomKeyStoreInvalidStateError(KmsError):
+    code = "CustomKeyStoreInvalidStateException"
+    status = 400
+
+
+class CustomKeyStoreNameInUseError(KmsError):
+    code = "CustomKeyStoreNameInUseException"
+    status = 400
+
+
+class CustomKeyStoreHasKeysError(KmsError):
+    code = "CustomKeyStoreHasCMKsException"
+    status = 400
+
+
+class CloudHsmClusterNotFoundError(KmsError):
+    code = "CloudHsmClusterNotFoundException"
+    status = 400
+
+
+class CloudHsmClusterInUseError(KmsError):
+    code = "CloudHsmClusterInUseException"
+    status = 400
+
+
+class CloudHsmClusterNotRelatedError(KmsError):
+    code = "CloudHsmClusterNotRelatedException"
+    status = 400
+
+
+class IncorrectTrustAnchorError(KmsError):
+    code = "IncorrectTrustAnchorException"
+    status = 400
+
+
 class KMSInvalidSignatureError(KmsError):
     code = "KMSInvalidSignatureException"
     status = 400

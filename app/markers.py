@@ -24,6 +24,7 @@ TAGS: Final = "t"
 ROTATIONS: Final = "v"
 POLICIES: Final = "p"
 GRANTS: Final = "g"
+CUSTOM_KEY_STORES: Final = "s"
 AUDIT_EVENTS: Final = "audit-seq"
 
 #: Longest marker taken back (AWS's Marker is 1-1024 characters).
@@ -31,7 +32,9 @@ MAX_MARKER_LENGTH: Final = 1024
 #: The largest position a 64-bit signed database integer holds.
 MAX_POSITION: Final = 2**63 - 1
 
-_KINDS = frozenset({KEYS, ALIASES, TAGS, ROTATIONS, POLICIES, GRANTS, AUDIT_EVENTS})
+_KINDS = frozenset(
+    {KEYS, ALIASES, TAGS, ROTATIONS, POLICIES, GRANTS, CUSTOM_KEY_STORES, AUDIT_EVENTS}
+)
 _ALPHABET = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 _POSITION = re.compile(r"^[1-9][0-9]{0,18}$")
 #: What no stored name, id or tag key contains (and PostgreSQL refuses NUL).

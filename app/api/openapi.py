@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.api import access_keys, audit, grants, health, identity, keys, policy
+from app.api import access_keys, audit, grants, health, identity, key_stores, keys, policy
 from app.api.door import error_headers
 from app.api.json_schema import (
     UnexpressedConstraint,
@@ -242,6 +242,7 @@ ROUTES: tuple[Route, ...] = (
     *identity.ROUTES,
     *keys.ROUTES,
     *grants.ROUTES,
+    *key_stores.ROUTES,
     *policy.ROUTES,
     *audit.ROUTES,
     *access_keys.ROUTES,

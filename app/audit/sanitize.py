@@ -56,6 +56,12 @@ ALLOWED_PARAMETERS: dict[str, tuple[str, str]] = {
     "KeyUsage": ("keyUsage", _STRING),
     "Origin": ("origin", _STRING),
     "CustomKeyStoreId": ("customKeyStoreId", _STRING),
+    # Custom key stores: never the KeyStorePassword (the token's PIN).
+    "CustomKeyStoreName": ("customKeyStoreName", _STRING),
+    "NewCustomKeyStoreName": ("newCustomKeyStoreName", _STRING),
+    "CustomKeyStoreType": ("customKeyStoreType", _STRING),
+    "CloudHsmClusterId": ("cloudHsmClusterId", _STRING),
+    "TrustAnchorCertificate": ("trustAnchorCertificateSha256", _SHA256_OF_TEXT),
     "KeyPairSpec": ("keyPairSpec", _STRING),
     "MultiRegion": ("multiRegion", _BOOLEAN),
     "PendingWindowInDays": ("pendingWindowInDays", _INTEGER),
@@ -109,6 +115,7 @@ ALLOWED_PARAMETERS: dict[str, tuple[str, str]] = {
     "GrantTokenCount": ("grantTokenCount", _INTEGER),
     "PolicySha256": ("policySha256", _SHA256_HEX),
     "PolicyDocumentSha256": ("policyDocumentSha256", _SHA256_HEX),
+    "TrustAnchorCertificateSha256": ("trustAnchorCertificateSha256", _SHA256_HEX),
 }
 
 _AUDIT_FILTERS: dict[str, tuple[str, str]] = {

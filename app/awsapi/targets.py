@@ -24,15 +24,9 @@ TARGETS: Mapping[str, Route] = KMS
 #: KMS operations (botocore's model) that Trent does not offer (yet).
 UNSUPPORTED = frozenset(
     {
-        "ConnectCustomKeyStore",
-        "CreateCustomKeyStore",
-        "DeleteCustomKeyStore",
         "DeriveSharedSecret",
-        "DescribeCustomKeyStores",
-        "DisconnectCustomKeyStore",
         "GetKeyLastUsage",
         "ReplicateKey",
-        "UpdateCustomKeyStore",
         "UpdatePrimaryRegion",
     }
 )

@@ -30,6 +30,26 @@ under two keys. Decrypt therefore recomputes the commitment from the
 material it was given and compares it in constant time before GCM runs, on
 every path (the material cache holds material, never derived keys).
 
+Suite 2 is for keys held in a PKCS#11 token (custom key stores,
+:mod:`app.crypto.token_keys`), whose material Trent never holds, so nothing
+can be derived from it outside the token. The token runs AES-256-GCM with
+the key itself::
+
+    offset  len  field
+         0    1  format version       0x01
+         1    1  algorithm suite      0x02 = AES-256-GCM in a PKCS#11 token
+         2   16  key id               UUID bytes
+        18    4  key version
+        22   12  GCM IV               random per message
+        34    n  ciphertext           0 <= n <= 4096
+      34+n   16  GCM tag
+
+with the 34-byte header and the canonical context as the AAD. There is no
+key commitment: the key is the one object the header names, found by the key
+id and version the AAD authenticates, never chosen by trial. Random 96-bit
+IVs under one key keep to NIST's limit of 2^32 messages per key; a token key
+is not rotated (custom key store keys cannot be), so that is its budget.
+
 Every failure to parse or decrypt raises ``InvalidCiphertextError`` with an
 empty message, so the response is not an oracle for which check failed.
 """
@@ -42,6 +62,7 @@ import struct
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol, TypeAlias
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -53,6 +74,7 @@ from app.errors import InvalidCiphertextError, ValidationError
 
 FORMAT_VERSION = 0x01
 SUITE_KBKDF_SHA256_AES256GCM_COMMIT = 0x01
+SUITE_TOKEN_AES256GCM = 0x02
 
 MAX_PLAINTEXT_BYTES = 4096
 SALT_BYTES = 32
@@ -70,6 +92,23 @@ LABEL_ENCRYPTION_KEY = b"trent/ciphertext/v1/aes-256-gcm-key"
 LABEL_COMMITMENT = b"trent/ciphertext/v1/key-commitment"
 
 _PREFIX = struct.Struct(">BB16sI")
+_TOKEN_HEADER_BYTES = _PREFIX.size + IV_BYTES  # 34
+_TOKEN_MIN_BYTES = _TOKEN_HEADER_BYTES + TAG_BYTES  # 50
+
+
+class TokenHeldKey(Protocol):
+    """A key version whose material stays in a token (:class:`app.crypto.token_keys.TokenKey`).
+
+    ``decrypt`` raises :class:`cryptography.exceptions.InvalidTag` when the
+    tag does not verify."""
+
+    def encrypt(self, iv: bytes, plaintext: bytes, aad: bytes) -> bytes: ...
+
+    def decrypt(self, iv: bytes, body: bytes, aad: bytes) -> bytes: ...
+
+
+#: What encrypts and decrypts for one symmetric key version.
+SymmetricKey: TypeAlias = KeyMaterial | TokenHeldKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +117,11 @@ class CiphertextHeader:
 
     key_id: uuid.UUID
     key_version: int
+    suite: int = SUITE_KBKDF_SHA256_AES256GCM_COMMIT
 
 
 def encrypt(
-    material: KeyMaterial,
+    material: SymmetricKey,
     *,
     key_id: uuid.UUID,
     key_version: int,
@@ -94,8 +134,6 @@ def encrypt(
     ``random`` exists so known-answer tests can pin the salt and the IV (drawn
     in that order); production code never passes it.
     """
-    if not isinstance(material, KeyMaterial):
-        raise TypeError("encrypt needs KeyMaterial")
     if not isinstance(key_id, uuid.UUID):
         raise TypeError("key_id must be a uuid.UUID")
     if not 0 <= key_version <= MAX_KEY_VERSION:
@@ -104,7 +142,13 @@ def encrypt(
         raise ValidationError(
             f"Plaintext must be at most {MAX_PLAINTEXT_BYTES} bytes", field="Plaintext"
         )
+    _check_key(material)
     aad_context = canonical_context(context)
+    if not isinstance(material, KeyMaterial):
+        prefix = _PREFIX.pack(FORMAT_VERSION, SUITE_TOKEN_AES256GCM, key_id.bytes, key_version)
+        iv = _draw(random, IV_BYTES)
+        header = prefix + iv
+        return header + material.encrypt(iv, plaintext, header + aad_context)
     salt = _draw(random, SALT_BYTES)
     iv = _draw(random, IV_BYTES)
     kdf_context = (
@@ -122,18 +166,24 @@ def parse_header(blob: bytes) -> CiphertextHeader:
     The result is not authenticated until :func:`decrypt` succeeds; use it to
     find and authorise the key, never as proof of anything.
     """
-    if not isinstance(blob, bytes) or not (
-        MIN_CIPHERTEXT_BYTES <= len(blob) <= MAX_CIPHERTEXT_BYTES
-    ):
+    if not isinstance(blob, bytes) or len(blob) < _TOKEN_MIN_BYTES:
         raise InvalidCiphertextError()
     version, suite, key_id, key_version = _PREFIX.unpack_from(blob)
-    if version != FORMAT_VERSION or suite != SUITE_KBKDF_SHA256_AES256GCM_COMMIT:
+    if version != FORMAT_VERSION:
         raise InvalidCiphertextError()
-    return CiphertextHeader(key_id=uuid.UUID(bytes=key_id), key_version=key_version)
+    if suite == SUITE_KBKDF_SHA256_AES256GCM_COMMIT:
+        if not MIN_CIPHERTEXT_BYTES <= len(blob) <= MAX_CIPHERTEXT_BYTES:
+            raise InvalidCiphertextError()
+    elif suite == SUITE_TOKEN_AES256GCM:
+        if len(blob) > _TOKEN_MIN_BYTES + MAX_PLAINTEXT_BYTES:
+            raise InvalidCiphertextError()
+    else:
+        raise InvalidCiphertextError()
+    return CiphertextHeader(uuid.UUID(bytes=key_id), key_version, suite)
 
 
 def decrypt(
-    material: KeyMaterial,
+    material: SymmetricKey,
     header: CiphertextHeader,
     blob: bytes,
     context: Mapping[str, str],
@@ -145,10 +195,22 @@ def decrypt(
     one ciphertext cannot be applied to another. Raises ``ValidationError``
     for an invalid context and ``InvalidCiphertextError`` for everything else.
     """
-    if not isinstance(material, KeyMaterial):
-        raise TypeError("decrypt needs KeyMaterial")
+    _check_key(material)
     aad_context = canonical_context(context)
     if parse_header(blob) != header:
+        raise InvalidCiphertextError()
+    if not isinstance(material, KeyMaterial):
+        # A token key opens suite 2 only, and software material suite 1 only.
+        if header.suite != SUITE_TOKEN_AES256GCM:
+            raise InvalidCiphertextError()
+        head = blob[:_TOKEN_HEADER_BYTES]
+        try:
+            return material.decrypt(
+                head[_PREFIX.size :], blob[_TOKEN_HEADER_BYTES:], head + aad_context
+            )
+        except InvalidTag:
+            raise InvalidCiphertextError() from None
+    if header.suite != SUITE_KBKDF_SHA256_AES256GCM_COMMIT:
         raise InvalidCiphertextError()
     message_key, expected_commitment = _derive(material, blob[:_KDF_CONTEXT_END])
     # The commitment is compared first, in constant time: GCM alone would let a
@@ -163,6 +225,11 @@ def decrypt(
     except InvalidTag:
         # All failures raise the same error so the response is not a tag oracle.
         raise InvalidCiphertextError() from None
+
+
+def _check_key(material: object) -> None:
+    if not isinstance(material, KeyMaterial) and not callable(getattr(material, "decrypt", None)):
+        raise TypeError("needs KeyMaterial or a token-held key")
 
 
 def _derive(material: KeyMaterial, kdf_context: bytes) -> tuple[bytes, bytes]:

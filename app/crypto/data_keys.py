@@ -9,8 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from app.crypto.ciphertext import encrypt
-from app.crypto.material import KeyMaterial
+from app.crypto.ciphertext import SymmetricKey, encrypt
 from app.crypto.randomness import random_bytes
 from app.errors import ValidationError
 
@@ -33,7 +32,7 @@ class DataKey:
 
 
 def generate_data_key(
-    material: KeyMaterial,
+    material: SymmetricKey,
     *,
     key_id: uuid.UUID,
     key_version: int,

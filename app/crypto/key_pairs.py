@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from app.crypto.ciphertext import encrypt
-from app.crypto.material import KeyMaterial
+from app.crypto.ciphertext import SymmetricKey, encrypt
 from app.crypto.private_keys import generate_private_key, public_key_der
 from app.keys.specs import KEY_PAIR_SPECS
 
@@ -35,7 +34,7 @@ class DataKeyPair:
 
 
 def generate_data_key_pair(
-    material: KeyMaterial,
+    material: SymmetricKey,
     *,
     key_id: uuid.UUID,
     key_version: int,

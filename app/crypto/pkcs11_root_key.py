@@ -36,19 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pkcs11
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
-from pkcs11.exceptions import (
-    DeviceError,
-    DeviceRemoved,
-    GeneralError,
-    NoSuchToken,
-    PKCS11Error,
-    TokenNotPresent,
-    UserAlreadyLoggedIn,
-)
+from pkcs11.exceptions import PKCS11Error
 from pkcs11.mechanisms import GCMParams
 
+from app.crypto.pkcs11_session import TokenUnavailable, generation, open_session
 from app.crypto.root_key import RootKeyError, RootKeyProvider, RootKeyUnavailable
 
 if TYPE_CHECKING:
@@ -121,6 +113,7 @@ class Pkcs11RootKeyProvider(RootKeyProvider):
         self._seal_key: Any = None
         self._derive_key: Any = None
         self._key_id = ""
+        self._generation = -1
         with self._objects():
             pass
 
@@ -234,6 +227,10 @@ class Pkcs11RootKeyProvider(RootKeyProvider):
         """
         with self._lock:
             try:
+                if self._session is not None and self._generation != generation():
+                    # Another token user of this process initialised the
+                    # module again, which closed this session.
+                    self._drop()
                 if self._session is None:
                     self._connect()
                 yield self._seal_key, self._derive_key
@@ -262,6 +259,7 @@ class Pkcs11RootKeyProvider(RootKeyProvider):
                 f"{self._key_id} to {key_id}; restart the service if that is intended"
             )
         self._session, self._seal_key, self._derive_key = session, seal_key, derive_key
+        self._generation = generation()
         self._key_id = key_id
 
     def _drop(self) -> None:
@@ -306,40 +304,12 @@ _LOCKED_DOWN: dict[Attribute, Any] = {
 }
 
 
-#: The process that last initialised the PKCS#11 library (see _open_session).
-_initialised_in: int | None = None
-
-
 def _open_session(config: TokenConfig, *, rw: bool) -> Any:
     """A logged-in session on the configured token, or :class:`RootKeyUnavailable`."""
-    global _initialised_in
     try:
-        library = pkcs11.lib(str(config.module))
-        if _initialised_in not in (None, os.getpid()):
-            # A forked child (gunicorn's workers are forked after `trent serve`
-            # loaded the key) must initialise the library again: PKCS#11 state
-            # does not survive fork.
-            library.reinitialize()
-        _initialised_in = os.getpid()
-    except (OSError, RuntimeError, PKCS11Error) as exc:
-        raise RootKeyUnavailable(
-            f"cannot load PKCS#11 module {config.module}: {type(exc).__name__}"
-        ) from None
-    try:
-        try:
-            return _login(library, config, rw=rw)
-        except (GeneralError, NoSuchToken, TokenNotPresent, DeviceRemoved, DeviceError):
-            # Some modules (SoftHSM among them) find a token that came back
-            # only when the library is initialised again. That closes every
-            # session of this process, which are only this provider's own.
-            library.reinitialize()
-            return _login(library, config, rw=rw)
-    except PKCS11Error as exc:
-        # The exception's text is not echoed: some modules put the PIN's length in it.
-        raise RootKeyUnavailable(
-            f"cannot open token {config.token_label!r} with module {config.module}: "
-            f"{type(exc).__name__}"
-        ) from None
+        return open_session(config.module, config.token_label, config.pin, rw=rw)
+    except TokenUnavailable as exc:
+        raise RootKeyUnavailable(str(exc)) from None
 
 
 def _store_derivation_key(
@@ -358,16 +328,6 @@ def _store_derivation_key(
                 Attribute.VALUE: secret,
             }
         )
-
-
-def _login(library: Any, config: TokenConfig, *, rw: bool) -> Any:
-    token = library.get_token(token_label=config.token_label)
-    try:
-        return token.open(user_pin=config.pin(), rw=rw)
-    except UserAlreadyLoggedIn:
-        # PKCS#11 logs in the application, not the session: another session
-        # of this process is logged in, and a new one shares that login.
-        return token.open(rw=rw)
 
 
 def _only_key(session: Any, label: str, config: TokenConfig) -> Any:

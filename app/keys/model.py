@@ -53,6 +53,8 @@ class Key:
     expiration_model: str | None = None
     #: Imported material only: when it expires (epoch seconds), if it does.
     valid_to: float | None = None
+    #: Keys in a custom key store (``Origin=AWS_CLOUDHSM``) only.
+    custom_key_store_id: str | None = None
 
     @property
     def enabled(self) -> bool:

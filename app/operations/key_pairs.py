@@ -51,6 +51,10 @@ def generate_data_key_pair(
         },
     ).key
     _check_symmetric(key, operation)
+    if key.custom_key_store_id is not None:
+        raise UnsupportedOperationError(
+            f"{key.arn} is in a custom key store, which is not valid for {operation}."
+        )
     if req.key_pair_spec not in KEY_PAIR_SPECS:
         raise UnsupportedOperationError(
             f"KeyPairSpec {req.key_pair_spec} is not supported by this service."

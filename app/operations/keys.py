@@ -4,14 +4,17 @@ deletion of keys whose waiting period has ended."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.crypto.material import material_id
+from app.crypto.sealed import SealedMaterial
 from app.crypto.typed_material import new_material, seal_any
-from app.errors import LimitExceededError, ValidationError
+from app.errors import LimitExceededError, UnsupportedOperationError, ValidationError
 from app.keys.identifiers import key_arn
+from app.keys.key_stores import ORIGIN_AWS_CLOUDHSM
 from app.keys.model import (
     ENCRYPT_DECRYPT,
     ORIGIN_AWS_KMS,
@@ -22,7 +25,7 @@ from app.keys.model import (
     require_state,
 )
 from app.keys.specs import KEY_SPECS, Family, describe_algorithms
-from app.operations import access, policy_documents
+from app.operations import access, key_stores, policy_documents
 from app.operations.context import OperationContext
 from app.operations.grant_tokens import check_grant_tokens
 from app.operations.key_updates import DAY, apply_changes, service_event
@@ -48,9 +51,10 @@ class CreateKeyRequest:
     administrators: list[str] | None = None
     users: list[str] | None = None
     multi_region: bool = False
+    custom_key_store_id: str | None = None
 
 
-def key_metadata(key: Key) -> dict[str, Any]:
+def key_metadata(key: Key, cluster_id: str | None = None) -> dict[str, Any]:
     """``KeyMetadata`` exactly as AWS shapes it: the algorithm list of the
     key's usage, and the current material id for symmetric keys only."""
     metadata: dict[str, Any] = {
@@ -77,18 +81,41 @@ def key_metadata(key: Key) -> dict[str, Any]:
         metadata["ExpirationModel"] = key.expiration_model
     if key.origin == ORIGIN_EXTERNAL and key.valid_to is not None:
         metadata["ValidTo"] = key.valid_to
+    if key.custom_key_store_id is not None:
+        metadata["CustomKeyStoreId"] = key.custom_key_store_id
+        if cluster_id is not None:
+            metadata["CloudHsmClusterId"] = cluster_id
     return metadata
+
+
+def _check_origin(req: CreateKeyRequest) -> None:
+    if req.origin not in (ORIGIN_AWS_KMS, ORIGIN_EXTERNAL, ORIGIN_AWS_CLOUDHSM):
+        raise ValidationError(
+            f"Origin {req.origin} is not supported by this service; use AWS_KMS, EXTERNAL or "
+            "AWS_CLOUDHSM.",
+            field="Origin",
+        )
+    if req.origin == ORIGIN_AWS_CLOUDHSM and req.custom_key_store_id is None:
+        raise ValidationError(
+            "A key of origin AWS_CLOUDHSM needs the CustomKeyStoreId of the store to hold it.",
+            field="CustomKeyStoreId",
+        )
+    if req.custom_key_store_id is not None and req.origin != ORIGIN_AWS_CLOUDHSM:
+        raise ValidationError(
+            "CustomKeyStoreId requires Origin AWS_CLOUDHSM.", field="CustomKeyStoreId"
+        )
+    if req.origin == ORIGIN_AWS_CLOUDHSM and req.key_spec != SYMMETRIC_DEFAULT:
+        raise UnsupportedOperationError(
+            f"KeySpec {req.key_spec} is not supported in a custom key store: it holds "
+            "SYMMETRIC_DEFAULT keys only."
+        )
 
 
 def create_key(services: Services, ctx: OperationContext, req: CreateKeyRequest) -> dict[str, Any]:
     settings = services.settings
     account = ctx.principal.account
     key_usage = _key_usage(req)
-    if req.origin not in (ORIGIN_AWS_KMS, ORIGIN_EXTERNAL):
-        raise ValidationError(
-            f"Origin {req.origin} is not supported by this service; use AWS_KMS or EXTERNAL.",
-            field="Origin",
-        )
+    _check_origin(req)
     if req.multi_region:
         raise ValidationError("Multi-Region keys are not supported.", field="MultiRegion")
     tags = validate_new_tags(req.tags, existing={})
@@ -116,6 +143,8 @@ def create_key(services: Services, ctx: OperationContext, req: CreateKeyRequest)
     policy = policy_documents.policy_for_new_key(services, ctx, req, arn)
     ctx.notes.add_resource(arn)
     now = services.now()
+    if req.custom_key_store_id is not None:
+        return _create_in_store(services, ctx, req, key_uuid, arn, policy, key_usage, tags)
     # EXTERNAL: no material until ImportKeyMaterial brings it.
     external = req.origin == ORIGIN_EXTERNAL
     material = None if external else new_material(req.key_spec, services.random_bytes)
@@ -139,11 +168,55 @@ def create_key(services: Services, ctx: OperationContext, req: CreateKeyRequest)
         current_material_id=None if material is None else material_id(key_uuid, material),
         tags=tags,
     )
+    _insert_new_key(services, key, sealed, tags)
+    return {"KeyMetadata": key_metadata(key)}
+
+
+def _insert_new_key(
+    services: Services, key: Key, sealed: SealedMaterial | None, tags: Mapping[str, str]
+) -> None:
     with services.unit_of_work():
-        if services.keys.count_keys(account) >= MAX_KEYS_PER_ACCOUNT:
+        if services.keys.count_keys(key.account) >= MAX_KEYS_PER_ACCOUNT:
             raise LimitExceededError("The number of keys in this account has reached its quota.")
         services.keys.insert_key(key, sealed, key.current_material_id, tags)
-    return {"KeyMetadata": key_metadata(key)}
+
+
+def _create_in_store(
+    services: Services,
+    ctx: OperationContext,
+    req: CreateKeyRequest,
+    uuid_of_key: uuid.UUID,
+    arn: str,
+    policy: str,
+    key_usage: str,
+    tags: Mapping[str, str],
+) -> dict[str, Any]:
+    """A key whose material the store's token generates and keeps."""
+    assert req.custom_key_store_id is not None
+    store = key_stores.connected_store(services, ctx, req.custom_key_store_id)
+    made = key_stores.new_token_key(services, store, key_uuid=uuid_of_key, arn=arn)
+    key = Key(
+        key_id=str(uuid_of_key),
+        account=ctx.principal.account,
+        arn=arn,
+        description=req.description,
+        key_usage=key_usage,
+        key_spec=req.key_spec,
+        origin=ORIGIN_AWS_CLOUDHSM,
+        state=KeyState.ENABLED,
+        created_at=services.now(),
+        policy=policy,
+        current_version=1,
+        current_material_id=made.material_id,
+        tags=tags,
+        custom_key_store_id=store.store_id,
+    )
+    try:
+        _insert_new_key(services, key, made.sealed, tags)
+    except BaseException:
+        key_stores.discard_token_key(services, store, made.ref)
+        raise
+    return {"KeyMetadata": key_metadata(key, store.cluster_id)}
 
 
 def _key_usage(req: CreateKeyRequest) -> str:
@@ -193,7 +266,9 @@ def describe_key(
     access.authorize_key_action(
         services, ctx, "kms:DescribeKey", resolved.key, request_alias=resolved.alias_name
     )
-    return {"KeyMetadata": key_metadata(resolved.key)}
+    return {
+        "KeyMetadata": key_metadata(resolved.key, key_stores.cluster_of(services, resolved.key))
+    }
 
 
 @dataclass(frozen=True)
@@ -312,6 +387,9 @@ def delete_expired_keys(services: Services) -> list[str]:
                 or key.deletion_date > services.now()
             ):
                 continue
+            if key.custom_key_store_id is not None:
+                # Its material goes with it (if its store is connected).
+                key_stores.destroy_token_keys(services, key)
             services.grants.delete_for_key(key_id)
             services.keys.delete_key(key_id)
             services.audit.append(service_event(services, "DeleteKey", key.arn))

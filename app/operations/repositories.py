@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import policies
 from app.auth.access_keys import AccessKeyRecord
 from app.crypto.sealed import SealedMaterial
+from app.keys.key_stores import CustomKeyStore
 from app.keys.model import Alias, ImportToken, Key, KeyVersionInfo
 
 
@@ -153,6 +154,30 @@ class ImportTokenRepository(Protocol):
 
     def delete_expired(self, now: float) -> int:
         """Forget the tokens past their validity; returns how many."""
+        ...
+
+
+class KeyStoreRepository(Protocol):
+    """Custom key stores (tokens of the PKCS#11 module), their PINs sealed."""
+
+    def insert(self, store: CustomKeyStore) -> None: ...
+
+    def get(self, store_id: str) -> CustomKeyStore | None: ...
+
+    def all_stores(self) -> list[CustomKeyStore]: ...
+
+    def list_for(self, account: str) -> list[CustomKeyStore]:
+        """The account's stores, oldest first."""
+        ...
+
+    def update(self, store: CustomKeyStore) -> None: ...
+
+    def delete(self, store_id: str) -> None: ...
+
+    def count_keys(self, store_id: str) -> int: ...
+
+    def keys_in(self, store_id: str) -> list[tuple[str, str]]:
+        """``(key id, key ARN)`` of every key in the store."""
         ...
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from app.crypto.ciphertext import SymmetricKey
 from app.crypto.material import KeyMaterial
 from app.crypto.typed_material import AnyMaterial, unseal_any
 from app.errors import InvalidStateError, NotFoundError
 from app.keys.identifiers import alias_arn, key_arn, parse_key_reference
 from app.keys.model import Key
 from app.operations.context import OperationContext
+from app.operations.key_stores import token_key
 from app.operations.services import Services
 
 
@@ -49,9 +51,12 @@ def resolve_key(
     return ResolvedKey(key)
 
 
-def load_material(services: Services, key: Key, version: int) -> KeyMaterial | None:
-    """The unsealed material of symmetric ``key`` at ``version`` (cached
-    briefly), or ``None`` if that version does not exist."""
+def load_material(services: Services, key: Key, version: int) -> SymmetricKey | None:
+    """What encrypts for symmetric ``key`` at ``version``: its unsealed
+    material (cached briefly), or the key object in its custom key store's
+    token; ``None`` if that version does not exist."""
+    if key.custom_key_store_id is not None:
+        return token_key(services, key, version)
     material = load_any_material(services, key, version)
     if material is not None and not isinstance(material, KeyMaterial):
         raise TypeError(f"{key.arn} is not a symmetric key")

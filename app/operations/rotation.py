@@ -19,7 +19,7 @@ from app.crypto.material import material_id
 from app.crypto.typed_material import new_material, seal_any
 from app.errors import ConflictError, LimitExceededError, UnsupportedOperationError
 from app.keys.model import (
-    ORIGIN_EXTERNAL,
+    ORIGIN_AWS_KMS,
     SYMMETRIC_DEFAULT,
     Key,
     KeyState,
@@ -60,11 +60,12 @@ def _require_rotatable(key: Key, operation: str) -> None:
 
 
 def _require_generated(key: Key, operation: str) -> None:
-    """Imported material is never rotated by the service (AWS's rule [6]/[7]);
-    its rotation history may still be listed."""
-    if key.origin == ORIGIN_EXTERNAL and operation != "ListKeyRotations":
+    """Imported material, and a custom key store's, is never rotated by the
+    service (AWS's rule [6]/[7]); its rotation history may still be listed."""
+    if key.origin != ORIGIN_AWS_KMS and operation != "ListKeyRotations":
+        # EXTERNAL (imported) and AWS_CLOUDHSM (a custom key store's) keys.
         raise UnsupportedOperationError(
-            f"{key.arn} origin is EXTERNAL which is not valid for this operation."
+            f"{key.arn} origin is {key.origin} which is not valid for this operation."
         )
 
 

@@ -27,6 +27,7 @@ from app.config import Settings
 from app.crypto.cache import MaterialCache
 from app.crypto.randomness import random_bytes
 from app.crypto.root_key import RootKeyProvider
+from app.crypto.token_keys import TokenConnections
 from app.metrics import Metrics
 from app.operations.repositories import (
     AccessKeyRepository,
@@ -34,6 +35,7 @@ from app.operations.repositories import (
     IdentityPolicyRepository,
     ImportTokenRepository,
     KeyRepository,
+    KeyStoreRepository,
 )
 
 
@@ -63,6 +65,7 @@ class Services:
     identity_policies: IdentityPolicyRepository
     grants: GrantRepository
     import_tokens: ImportTokenRepository
+    key_stores: KeyStoreRepository
     #: Where the audit log keeps its records (the log itself is :attr:`audit`).
     audit_repository: AuditRepository
     clock: Callable[[], float] = field(default=time.time)
@@ -71,11 +74,14 @@ class Services:
     #: What the process measures of itself (``GET /metrics``).
     metrics: Metrics = field(default_factory=Metrics)
     materials: MaterialCache = field(init=False)
+    #: This process's sessions on custom key stores' tokens.
+    tokens: TokenConnections = field(init=False)
     audit: AuditLog = field(init=False)
     #: Commits the events of read and cryptographic requests in shared batches.
     audit_writer: GroupCommitter | RemoteCommitter = field(init=False)
 
     def __post_init__(self) -> None:
+        self.tokens = TokenConnections(self.settings.pkcs11_module)
         self.materials = MaterialCache(
             ttl_seconds=self.settings.key_cache_seconds, max_entries=10_000
         )

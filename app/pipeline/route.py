@@ -33,6 +33,7 @@ PATH_MEMBERS: Mapping[str, str] = {
     "event_id": "EventId",
     "access_key_id": "AccessKeyId",
     "grant_id": "GrantId",
+    "custom_key_store_id": "CustomKeyStoreId",
 }
 
 

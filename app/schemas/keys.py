@@ -10,7 +10,6 @@ from typing import Any
 
 from marshmallow import fields
 
-from app.errors import UnsupportedOperationError
 from app.operations import aliases, encryption, keys, policy_documents, rotation
 from app.operations import tags as tag_ops
 from app.schemas.base import (
@@ -85,6 +84,7 @@ class CreateKeySchema(RequestSchema):
     customer_master_key_spec = Text(choices=KEY_SPECS, data_key="CustomerMasterKeySpec")
     key_spec = Text(choices=KEY_SPECS, data_key="KeySpec")
     origin = Text(choices=ORIGINS, data_key="Origin")
+    custom_key_store_id = Text(min_length=1, max_length=64, data_key="CustomKeyStoreId")
     bypass_policy_lockout_safety_check = Flag(data_key="BypassPolicyLockoutSafetyCheck")
     bypass_separation_of_duties_check = Flag(data_key="BypassSeparationOfDutiesCheck")
     tags = fields.List(fields.Nested(TagSchema), data_key="Tags")
@@ -279,11 +279,6 @@ class GenerateRandomSchema(RequestSchema):
 
     number_of_bytes = Int(minimum=1, maximum=1024, data_key="NumberOfBytes")
     custom_key_store_id = Text(min_length=1, max_length=64, data_key="CustomKeyStoreId")
-
-    def arguments(self, data: dict[str, Any]) -> dict[str, Any]:
-        if "custom_key_store_id" in data:
-            raise UnsupportedOperationError("Custom key stores are not supported.")
-        return data
 
 
 class GetKeyPolicySchema(RequestSchema):

@@ -42,7 +42,7 @@ _KEY_SQL = (
     "SELECT k.id, k.account, k.arn, k.description, k.key_usage, k.key_spec, k.origin, k.state, "
     "k.created_at, k.policy, k.current_version, k.rotation_enabled, k.rotation_period_days, "
     "k.next_rotation_at, k.on_demand_rotations, k.deletion_date, k.pending_window_days, "
-    "v.material_id, k.revision, k.expiration_model, k.valid_to "
+    "v.material_id, k.revision, k.expiration_model, k.valid_to, k.custom_key_store_id "
     'FROM "key" k LEFT JOIN key_version v '
     "ON v.key_id = k.id AND v.version = k.current_version WHERE k.id = {p}"
 )
@@ -106,6 +106,7 @@ class SqlKeyRepository:
             current_version=key.current_version,
             expiration_model=key.expiration_model,
             valid_to=key.valid_to,
+            custom_key_store_id=key.custom_key_store_id,
         )
         if sealed is None or material_id is None:
             self.replace_tags(key.key_id, tags)
@@ -159,6 +160,7 @@ class SqlKeyRepository:
             revision=row[18],
             expiration_model=row[19],
             valid_to=row[20],
+            custom_key_store_id=row[21],
             tags=MappingProxyType(tags),
         )
 

@@ -41,6 +41,8 @@ class KeyRow(BaseModel):
     valid_to = peewee.DoubleField(null=True, index=True)
     #: Bumped on every change, so a cached copy can be checked cheaply.
     revision = peewee.IntegerField(default=1)
+    #: Keys in a custom key store (``Origin=AWS_CLOUDHSM``) only.
+    custom_key_store_id = peewee.CharField(max_length=64, null=True, index=True)
 
     class Meta:
         table_name = "key"
@@ -136,6 +138,26 @@ class ImportTokenRow(BaseModel):
         table_name = "import_token"
 
 
+class CustomKeyStoreRow(BaseModel):
+    """A custom key store: a token of the PKCS#11 module, its user PIN sealed
+    under the root key, and its connection state (shared by every process)."""
+
+    id = peewee.CharField(primary_key=True, max_length=64)
+    account = peewee.CharField(max_length=12)
+    name = peewee.CharField(max_length=256)
+    cluster_id = peewee.CharField(max_length=24)
+    token_label = peewee.CharField(max_length=64)
+    trust_anchor = peewee.TextField()
+    sealed_password = peewee.BlobField()
+    connection_state = peewee.CharField(max_length=16)
+    connection_error = peewee.CharField(max_length=32, null=True)
+    created_at = peewee.DoubleField()
+
+    class Meta:
+        table_name = "custom_key_store"
+        indexes = ((("account", "name"), True),)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     KeyRow,
     KeyVersionRow,
@@ -146,4 +168,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     AccessKeyRow,
     GrantRow,
     ImportTokenRow,
+    CustomKeyStoreRow,
 )

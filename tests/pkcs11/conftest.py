@@ -31,6 +31,9 @@ MODULE_CANDIDATES = (
 )
 TOKEN_LABEL = "trent-test"
 PIN = "4321-test-pin"
+#: A second token, for custom key stores (its PIN is a KeyStorePassword: 7-32 characters).
+STORE_TOKEN_LABEL = "trent-key-store"
+STORE_PIN = "store-pin-2468"
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,12 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHsm]:
     )
     previous = os.environ.get("SOFTHSM2_CONF")
     os.environ["SOFTHSM2_CONF"] = str(config)
-    subprocess.run(
-        [util, "--init-token", "--free", "--label", TOKEN_LABEL, "--pin", PIN, "--so-pin", "8765"],
-        check=True,
-        capture_output=True,
-    )
+    for label, pin in ((TOKEN_LABEL, PIN), (STORE_TOKEN_LABEL, STORE_PIN)):
+        subprocess.run(
+            [util, "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", "8765"],
+            check=True,
+            capture_output=True,
+        )
     yield SoftHsm(module=module, config=config, token_dir=token_dir)
     if previous is None:
         os.environ.pop("SOFTHSM2_CONF", None)

@@ -90,7 +90,7 @@ def test_serve_refuses_to_start_without_the_token_or_with_a_wrong_pin(
     wrong.write_text("999999\n")
     wrong.chmod(0o600)
     refused = _serve({**env, "TRENT_PKCS11_PIN_FILE": str(wrong)})
-    assert refused.returncode != 0 and "PinIncorrect" in refused.stderr
+    assert refused.returncode != 0 and "refused the PIN" in refused.stderr
     assert "999999" not in refused.stderr
 
 

@@ -204,9 +204,21 @@ def test_parse_header_rejects_garbage(blob: object) -> None:
 
 def test_unknown_version_and_suite_are_rejected(material: KeyMaterial, key_id: uuid.UUID) -> None:
     blob = _seal(material, key_id)
-    for prefix in (b"\x02\x01", b"\x00\x01", b"\x01\x02", b"\x01\x00"):
+    for prefix in (b"\x02\x01", b"\x00\x01", b"\x01\x03", b"\x01\x00"):
         with pytest.raises(InvalidCiphertextError):
             parse_header(prefix + blob[2:])
+
+
+def test_software_material_refuses_the_token_suite(
+    material: KeyMaterial, key_id: uuid.UUID
+) -> None:
+    """Suite 2 belongs to keys held in a token: a blob relabelled as suite 2
+    parses (its length fits) but software material never opens it."""
+    blob = b"\x01\x02" + _seal(material, key_id)[2:]
+    header = parse_header(blob)
+    assert header.suite == 2
+    with pytest.raises(InvalidCiphertextError):
+        decrypt(material, header, blob, CONTEXT)
 
 
 # Encryption context ------------------------------------------------------------

@@ -34,6 +34,7 @@ from app.config import Settings
 from app.crypto.root_key import EnvRootKeyProvider
 from app.crypto.sealed import SealedMaterial
 from app.errors import AlreadyExistsError
+from app.keys.key_stores import CustomKeyStore
 from app.keys.model import Alias, ImportToken, Key, KeyState, KeyVersionInfo, VersionTaken
 from app.operations.services import Services
 
@@ -380,6 +381,43 @@ class FakeImportTokenRepository(_Rows):
         return len(gone)
 
 
+class FakeKeyStoreRepository(_Rows):
+    def __init__(self, keys: FakeKeyRepository) -> None:
+        self.stores: dict[str, CustomKeyStore] = {}
+        self._keys = keys
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"stores": dict(self.stores)}
+
+    def insert(self, store: CustomKeyStore) -> None:
+        self.stores[store.store_id] = store
+
+    def get(self, store_id: str) -> CustomKeyStore | None:
+        return self.stores.get(store_id)
+
+    def all_stores(self) -> list[CustomKeyStore]:
+        return sorted(self.stores.values(), key=lambda s: s.store_id)
+
+    def list_for(self, account: str) -> list[CustomKeyStore]:
+        found = [s for s in self.stores.values() if s.account == account]
+        return sorted(found, key=lambda s: (s.created_at, s.store_id))
+
+    def update(self, store: CustomKeyStore) -> None:
+        if store.store_id in self.stores:
+            self.stores[store.store_id] = store
+
+    def delete(self, store_id: str) -> None:
+        self.stores.pop(store_id, None)
+
+    def count_keys(self, store_id: str) -> int:
+        return len(self.keys_in(store_id))
+
+    def keys_in(self, store_id: str) -> list[tuple[str, str]]:
+        return sorted(
+            (k.key_id, k.arn) for k in self._keys.keys.values() if k.custom_key_store_id == store_id
+        )
+
+
 class FakeAccessKeyRepository(_Rows):
     def __init__(self) -> None:
         self.records: dict[str, AccessKeyRecord] = {}
@@ -610,6 +648,7 @@ class FakeWorld:
     identity_policies: FakeIdentityPolicyRepository
     grants: FakeGrantRepository
     import_tokens: FakeImportTokenRepository
+    key_stores: FakeKeyStoreRepository
     audit: FakeAuditRepository
     clock: FakeClock
     random: SeededRandom
@@ -625,8 +664,17 @@ def fake_world(data_dir: Path) -> FakeWorld:
     identity_policies = FakeIdentityPolicyRepository()
     grants = FakeGrantRepository()
     import_tokens = FakeImportTokenRepository()
+    key_stores = FakeKeyStoreRepository(keys)
     audit = FakeAuditRepository(database)
-    database.repositories = [keys, access_keys, identity_policies, grants, import_tokens, audit]
+    database.repositories = [
+        keys,
+        access_keys,
+        identity_policies,
+        grants,
+        import_tokens,
+        key_stores,
+        audit,
+    ]
     clock = FakeClock()
     randomness = SeededRandom()
     services = Services(
@@ -638,6 +686,7 @@ def fake_world(data_dir: Path) -> FakeWorld:
         identity_policies=identity_policies,
         grants=grants,
         import_tokens=import_tokens,
+        key_stores=key_stores,
         audit_repository=audit,
         clock=clock,
         random_bytes=randomness,
@@ -650,6 +699,7 @@ def fake_world(data_dir: Path) -> FakeWorld:
         identity_policies,
         grants,
         import_tokens,
+        key_stores,
         audit,
         clock,
         randomness,
