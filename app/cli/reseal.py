@@ -19,12 +19,15 @@ from app.audit.checkpoints import SIGNING_KEY_NAME
 from app.crypto import constant_time_equal
 from app.crypto.root_key import RootKeyError, RootKeyProvider
 from app.crypto.signing import signing_key_seal_aad
+from app.crypto.token_keys import token_ref_aad
 from app.crypto.typed_material import version_seal_aad
+from app.keys.key_stores import ORIGIN_AWS_CLOUDHSM, password_aad
 from app.operations.access_keys import access_key_seal_aad
 from app.store.database import Store
 from app.store.sealed_rows import (
     ACCESS_KEY,
     AUDIT_SIGNING_KEY,
+    CUSTOM_KEY_STORE,
     KEY_VERSION,
     SealedRow,
     replace_sealed_blob,
@@ -44,12 +47,17 @@ class Progress:
 
 def aad_of(row: SealedRow) -> bytes:
     """What the row's blob is bound to, exactly as the service seals it."""
+    if row.kind == KEY_VERSION and row.origin == ORIGIN_AWS_CLOUDHSM:
+        # A reference to the key object in a custom key store's token.
+        return token_ref_aad(row.key_arn, row.version)
     if row.kind == KEY_VERSION:
         return version_seal_aad(key_arn=row.key_arn, version=row.version, key_spec=row.key_spec)
     if row.kind == ACCESS_KEY:
         return access_key_seal_aad(row.access_key_id, row.principal_arn, row.principal_tags)
     if row.kind == AUDIT_SIGNING_KEY:
         return signing_key_seal_aad(name=SIGNING_KEY_NAME, version=row.version)
+    if row.kind == CUSTOM_KEY_STORE:
+        return password_aad(row.row_id)
     raise MigrationError(f"unknown sealed row kind {row.kind!r}")
 
 

@@ -113,7 +113,7 @@ class Pkcs11RootKeyProvider(RootKeyProvider):
         self._seal_key: Any = None
         self._derive_key: Any = None
         self._key_id = ""
-        self._generation = -1
+        self._generation: tuple[int, int] = (0, -1)
         with self._objects():
             pass
 
@@ -230,7 +230,7 @@ class Pkcs11RootKeyProvider(RootKeyProvider):
                 if self._session is not None and self._generation != generation():
                     # Another token user of this process initialised the
                     # module again, which closed this session.
-                    self._drop()
+                    self._drop(close=False)
                 if self._session is None:
                     self._connect()
                 yield self._seal_key, self._derive_key
@@ -262,9 +262,11 @@ class Pkcs11RootKeyProvider(RootKeyProvider):
         self._generation = generation()
         self._key_id = key_id
 
-    def _drop(self) -> None:
+    def _drop(self, *, close: bool = True) -> None:
+        """Forget the session; ``close=False`` for one of another generation,
+        whose handle may now name a newer session of this process."""
         session, self._session, self._seal_key, self._derive_key = self._session, None, None, None
-        if session is not None:
+        if session is not None and close:
             try:
                 session.close()
             except PKCS11Error:

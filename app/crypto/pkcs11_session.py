@@ -51,10 +51,11 @@ _initialised_in: int | None = None
 _generation = 0
 
 
-def generation() -> int:
-    """How many times this process's PKCS#11 state was initialised again: a
-    session opened at an older generation is closed."""
-    return _generation
+def generation() -> tuple[int, int]:
+    """This process and how many times its PKCS#11 state was initialised
+    again: a session opened at another generation (or inherited through a
+    fork) is closed."""
+    return os.getpid(), _generation
 
 
 def library(module: Path) -> Any:

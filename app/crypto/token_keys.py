@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from cryptography.exceptions import InvalidTag
+from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.exceptions import (
     EncryptedDataInvalid,
     EncryptedDataLenRange,
@@ -127,7 +127,7 @@ class TokenConnection:
         self._pin = pin
         self._lock = threading.Lock()
         self._session: Any = None
-        self._generation = -1
+        self._generation: tuple[int, int] = (0, -1)
         self._keys: dict[bytes, Any] = {}
 
     def __repr__(self) -> str:
@@ -137,7 +137,7 @@ class TokenConnection:
         """Log in now; :class:`~app.crypto.pkcs11_session.TokenUnavailable`
         (or its ``IncorrectPin``) says why not."""
         with self._lock:
-            self._drop()
+            self._drop(close=self._generation == generation())
             self._session = open_session(self._module, self._token_label, self._pin, rw=True)
             self._generation = generation()
 
@@ -252,7 +252,7 @@ class TokenConnection:
         with self._lock:
             try:
                 if self._session is not None and self._generation != generation():
-                    self._drop()
+                    self._drop(close=False)
                 if self._session is None:
                     self._session = open_session(
                         self._module, self._token_label, self._pin, rw=True
@@ -272,10 +272,12 @@ class TokenConnection:
                     f"token {self._token_label!r} failed the call ({type(exc).__name__})"
                 ) from None
 
-    def _drop(self) -> None:
+    def _drop(self, *, close: bool = True) -> None:
+        """Forget the session; ``close=False`` for one of another generation,
+        whose handle may now name a newer session of this process."""
         session, self._session = self._session, None
         self._keys.clear()
-        if session is not None:
+        if session is not None and close:
             try:
                 session.close()
             except PKCS11Error:
@@ -327,6 +329,12 @@ class TokenConnections:
                 found = TokenConnection(self.module, token_label, pin)
                 self._open[name] = found
             return found
+
+    def close_all(self) -> None:
+        """Close every session (the process is shutting down, or a test ends)."""
+        with self._lock:
+            for name in list(self._open):
+                self._open.pop(name).close()
 
     def forget(self, store_id: str) -> None:
         """Close the store's session (DisconnectCustomKeyStore)."""

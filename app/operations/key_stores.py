@@ -16,9 +16,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cryptography import x509
-
 from app import markers
+from app.crypto.certificates import is_pem_certificate
 from app.crypto.pkcs11_session import IncorrectPin, TokenInfo, TokenUnavailable, list_tokens
 from app.crypto.token_keys import (
     TokenConnection,
@@ -120,12 +119,10 @@ def _seal_password(services: Services, store_id: str, password: str) -> bytes:
 def _check_trust_anchor(pem: str | None) -> str:
     if pem is None:
         return ""
-    try:
-        x509.load_pem_x509_certificate(pem.encode("utf-8"))
-    except ValueError:
+    if not is_pem_certificate(pem):
         raise IncorrectTrustAnchorError(
             "TrustAnchorCertificate must be a PEM-encoded X.509 certificate."
-        ) from None
+        )
     return pem
 
 
@@ -136,6 +133,13 @@ def _check_cluster_free(services: Services, cluster_id: str, but: str | None = N
                 f"The cluster {cluster_id} is already associated with custom key store "
                 f"{account_store.store_id}."
             )
+
+
+def _check_quota(services: Services, account: str) -> None:
+    if len(services.key_stores.list_for(account)) >= MAX_KEY_STORES_PER_ACCOUNT:
+        raise LimitExceededError(
+            f"An account can have at most {MAX_KEY_STORES_PER_ACCOUNT} custom key stores."
+        )
 
 
 def _check_name_free(services: Services, account: str, name: str, but: str | None = None) -> None:
@@ -179,9 +183,10 @@ def create_custom_key_store(
                 field=member,
             )
     assert req.cloud_hsm_cluster_id is not None and req.key_store_password is not None
+    account = ctx.principal.account
+    _check_quota(services, account)
     trust_anchor = _check_trust_anchor(req.trust_anchor_certificate)
     token = _token(services, req.cloud_hsm_cluster_id)
-    account = ctx.principal.account
     store_id = "cks-" + os.urandom(9).hex()[:17]
     store = CustomKeyStore(
         store_id=store_id,
@@ -195,10 +200,7 @@ def create_custom_key_store(
         created_at=services.now(),
     )
     with services.unit_of_work():
-        if len(services.key_stores.list_for(account)) >= MAX_KEY_STORES_PER_ACCOUNT:
-            raise LimitExceededError(
-                f"An account can have at most {MAX_KEY_STORES_PER_ACCOUNT} custom key stores."
-            )
+        _check_quota(services, account)
         _check_name_free(services, account, store.name)
         _check_cluster_free(services, store.cluster_id)
         services.key_stores.insert(store)

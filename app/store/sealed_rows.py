@@ -17,11 +17,12 @@ from typing import Any
 from app.store.access_keys import AccessKeyRow
 from app.store.audit.models import AuditSigningKeyRow, as_bytes
 from app.store.database import Store
-from app.store.models import ImportTokenRow, KeyRow, KeyVersionRow
+from app.store.models import CustomKeyStoreRow, ImportTokenRow, KeyRow, KeyVersionRow
 
 KEY_VERSION = "key_version"
 ACCESS_KEY = "access_key"
 AUDIT_SIGNING_KEY = "audit_signing_key"
+CUSTOM_KEY_STORE = "custom_key_store"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class SealedRow:
     key_id: str = ""
     key_arn: str = ""
     key_spec: str = ""
+    #: A key version's key origin: AWS_CLOUDHSM versions hold a sealed token reference.
+    origin: str = ""
     version: int = 0
     access_key_id: str = ""
     principal_arn: str = ""
@@ -41,10 +44,13 @@ class SealedRow:
 
 
 def sealed_rows(store: Store) -> Iterator[SealedRow]:
-    """Every sealed row, in a stable order (key versions, access keys, signing keys)."""
+    """Every sealed row, in a stable order (key versions, access keys, signing
+    keys, custom key stores' passwords)."""
     with store.connection():
         versions = (
-            KeyVersionRow.select(KeyVersionRow, KeyRow.id, KeyRow.arn, KeyRow.key_spec)
+            KeyVersionRow.select(
+                KeyVersionRow, KeyRow.id, KeyRow.arn, KeyRow.key_spec, KeyRow.origin
+            )
             .join(KeyRow)
             .order_by(KeyRow.id, KeyVersionRow.version)
         )
@@ -56,6 +62,7 @@ def sealed_rows(store: Store) -> Iterator[SealedRow]:
                 key_id=row.key.id,
                 key_arn=row.key.arn,
                 key_spec=row.key.key_spec,
+                origin=row.key.origin,
                 version=row.version,
             )
             for row in versions
@@ -82,6 +89,14 @@ def sealed_rows(store: Store) -> Iterator[SealedRow]:
                     row_id=str(signing.version),
                     blob=as_bytes(signing.sealed_private_key),
                     version=signing.version,
+                )
+            )
+        for key_store in CustomKeyStoreRow.select().order_by(CustomKeyStoreRow.id):
+            rows.append(
+                SealedRow(
+                    kind=CUSTOM_KEY_STORE,
+                    row_id=key_store.id,
+                    blob=as_bytes(key_store.sealed_password),
                 )
             )
     yield from rows
@@ -113,6 +128,11 @@ def replace_sealed_blob(store: Store, row: SealedRow, blob: bytes) -> bool:
             query = AuditSigningKeyRow.update(sealed_private_key=blob).where(
                 (AuditSigningKeyRow.version == row.version)
                 & (AuditSigningKeyRow.sealed_private_key == row.blob)
+            )
+        elif row.kind == CUSTOM_KEY_STORE:
+            query = CustomKeyStoreRow.update(sealed_password=blob).where(
+                (CustomKeyStoreRow.id == row.row_id)
+                & (CustomKeyStoreRow.sealed_password == row.blob)
             )
         else:
             raise ValueError(f"unknown sealed row kind {row.kind!r}")
