@@ -15,7 +15,11 @@ service is configured with (``TRENT_PKCS11_MODULE``):
 
 ``ConnectCustomKeyStore`` logs in to the token at once (Trent has no
 asynchronous ``CONNECTING`` phase): the store is ``CONNECTED``, or ``FAILED``
-with AWS's ``ConnectionErrorCode``.
+with AWS's ``ConnectionErrorCode``. PKCS#11 logs in a *process*, per token,
+for as long as any of its sessions is open: a process that already holds a
+session on the token (its root key lives there too, say) does not check the
+PIN again, so a wrong password is caught by the first process that logs in
+afresh (its calls answer 503 and name the refused PIN in the log).
 """
 
 from __future__ import annotations

@@ -90,9 +90,7 @@ def _token(services: Services, cluster_id: str) -> TokenInfo:
 
 def _connection(services: Services, store: CustomKeyStore) -> TokenConnection:
     def pin() -> str:
-        return services.root_key.unseal(store.sealed_password, password_aad(store.store_id)).decode(
-            "utf-8"
-        )
+        return _unseal_password(services, store)
 
     try:
         return services.tokens.connection(
@@ -100,6 +98,12 @@ def _connection(services: Services, store: CustomKeyStore) -> TokenConnection:
         )
     except TokenKeyError as exc:
         raise ServiceUnavailableError(str(exc)) from None
+
+
+def _unseal_password(services: Services, store: CustomKeyStore) -> str:
+    return services.root_key.unseal(store.sealed_password, password_aad(store.store_id)).decode(
+        "utf-8"
+    )
 
 
 def _store(services: Services, ctx: OperationContext, store_id: str) -> CustomKeyStore:
@@ -305,18 +309,22 @@ def _check_related(
     """A store may move to another token only if that token holds every key
     object of the store's keys (a restored copy of the token, say)."""
     refs = _store_refs(services, store)
-    if not refs:
+    module = services.settings.pkcs11_module
+    if not refs or module is None:
         return
-    moved = replace(store, token_label=token.label)
-    if password is not None:
-        moved = replace(moved, sealed_password=_seal_password(services, store.store_id, password))
-    connection = _connection(services, replace(moved, store_id=store.store_id + "#check"))
+
+    def pin() -> str:
+        if password is not None:
+            return password
+        return _unseal_password(services, store)
+
+    connection = TokenConnection(module, token.label, pin)
     try:
         missing = [ref for ref in refs if not connection.has_key(ref.object_id)]
     except TokenKeyError:
         missing = refs
     finally:
-        services.tokens.forget(store.store_id + "#check")
+        connection.close()
     if missing:
         raise CloudHsmClusterNotRelatedError(
             f"The cluster {token.cluster_id} does not hold the key material of the keys in "

@@ -35,7 +35,14 @@ from app.crypto.pkcs11_session import list_tokens, open_session
 from app.operations.keys import delete_expired_keys
 from tests.api.kms import Kms, audit_events
 from tests.conftest import ACCOUNT
-from tests.pkcs11.conftest import STORE_PIN, STORE_TOKEN_LABEL, SoftHsm, token_removed
+from tests.pkcs11.conftest import (
+    PIN,
+    STORE_PIN,
+    STORE_TOKEN_LABEL,
+    TOKEN_LABEL,
+    SoftHsm,
+    token_removed,
+)
 
 STORES = "/v1/custom-key-stores"
 
@@ -427,3 +434,35 @@ def test_a_token_gone_is_a_503_and_the_store_recovers(
     opened = kms.decrypt(blob)
     assert opened.status_code == 200, opened.get_data(as_text=True)
     assert base64.b64decode(opened.get_json()["Plaintext"]) == b"still here"
+
+
+def test_a_store_moves_only_to_a_token_that_holds_its_keys(
+    kms: Kms, connected: str, settings: Settings
+) -> None:
+    assert settings.pkcs11_module is not None
+    (other,) = [t for t in list_tokens(settings.pkcs11_module) if t.label == TOKEN_LABEL]
+    move = {"CloudHsmClusterId": other.cluster_id, "KeyStorePassword": PIN}
+    _error(kms.patch(f"{STORES}/{connected}", move), 400, "CustomKeyStoreInvalidStateException")
+    _token_key(kms, connected)
+    assert kms.post(f"{STORES}/{connected}/disconnect").status_code == 200
+    refused = kms.patch(f"{STORES}/{connected}", move)
+    _error(refused, 400, "CloudHsmClusterNotRelatedException")
+    assert _describe(kms, connected)["CloudHsmClusterId"] != other.cluster_id
+
+
+def test_an_empty_store_moves_to_another_token(
+    kms: Kms, cluster_id: str, settings: Settings
+) -> None:
+    assert settings.pkcs11_module is not None
+    (other,) = [t for t in list_tokens(settings.pkcs11_module) if t.label == TOKEN_LABEL]
+    store_id = _create_store(kms, cluster_id)
+    moved = kms.patch(
+        f"{STORES}/{store_id}", {"CloudHsmClusterId": other.cluster_id, "KeyStorePassword": PIN}
+    )
+    assert moved.status_code == 200, moved.get_data(as_text=True)
+    assert _describe(kms, store_id)["CloudHsmClusterId"] == other.cluster_id
+    assert kms.post(f"{STORES}/{store_id}/connect").status_code == 200
+    assert _describe(kms, store_id)["ConnectionState"] == "CONNECTED"
+    key_id = _token_key(kms, store_id)["KeyId"]
+    blob = kms.encrypt(key_id, b"on the other token").get_json()["CiphertextBlob"]
+    assert kms.decrypt(blob).status_code == 200
