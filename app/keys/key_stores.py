@@ -19,7 +19,7 @@ with AWS's ``ConnectionErrorCode``. PKCS#11 logs in a *process*, per token,
 for as long as any of its sessions is open: a process that already holds a
 session on the token (its root key lives there too, say) does not check the
 PIN again, so a wrong password is caught by the first process that logs in
-afresh (its calls answer 503 and name the refused PIN in the log).
+afresh (its calls answer 503, and its log says the token refused the PIN).
 """
 
 from __future__ import annotations
