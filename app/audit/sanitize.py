@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import hashlib
+import math
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -71,6 +73,7 @@ ALLOWED_PARAMETERS: dict[str, tuple[str, str]] = {
     "WrappingAlgorithm": ("wrappingAlgorithm", _STRING),
     "WrappingKeySpec": ("wrappingKeySpec", _STRING),
     "ExpirationModel": ("expirationModel", _STRING),
+    "ValidTo": ("validTo", _TIME),
     "ImportType": ("importType", _STRING),
     "KeyMaterialId": ("keyMaterialId", _STRING),
     "BypassPolicyLockoutSafetyCheck": ("bypassPolicyLockoutSafetyCheck", _BOOLEAN),
@@ -256,6 +259,16 @@ def _decoded_blob(value: Any) -> bytes | None:
     return None
 
 
+def _iso_time(value: float) -> str | None:
+    if not math.isfinite(value):
+        return None
+    try:
+        moment = datetime.datetime.fromtimestamp(value, datetime.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _recorded(kind: str, value: Any) -> Any:
     """The recorded form of ``value``, or ``None`` to drop the parameter."""
     if kind == _STRING:
@@ -267,6 +280,10 @@ def _recorded(kind: str, value: Any) -> Any:
     if kind == _TIME:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
+        if isinstance(value, float):
+            # The canonical encoding has no floats: epoch seconds with a
+            # fraction (ValidTo) are recorded as ISO 8601 text, in UTC.
+            return _iso_time(value)
         return _string(value, MAX_TIME)
     if kind == _BOOLEAN:
         return value if isinstance(value, bool) else None

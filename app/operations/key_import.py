@@ -51,6 +51,7 @@ from app.keys.specs import Family, family_of
 from app.operations import access
 from app.operations.context import OperationContext
 from app.operations.key_updates import DAY, apply_changes, service_event
+from app.operations.kinds import read_only
 from app.operations.resolve import key_uuid, resolve_key
 from app.operations.services import Services
 
@@ -87,9 +88,13 @@ class GetParametersForImportRequest:
     wrapping_key_spec: str
 
 
+@read_only
 def get_parameters_for_import(
     services: Services, ctx: OperationContext, req: GetParametersForImportRequest
 ) -> dict[str, Any]:
+    """A wrapping key pair and its import token. Marked read-only so that the
+    RSA key generation (up to a second or more for RSA_4096) runs outside any
+    transaction: only the token's insert takes the database's write lock."""
     if req.wrapping_algorithm not in WRAPPING_ALGORITHMS:
         raise ValidationError(
             f"WrappingAlgorithm {req.wrapping_algorithm} is not supported by this service.",
@@ -122,19 +127,21 @@ def get_parameters_for_import(
     digest = _digest(token)
     now = services.now()
     expires_at = now + IMPORT_TOKEN_SECONDS
-    services.import_tokens.insert(
-        ImportToken(
-            digest=digest,
-            key_id=key.key_id,
-            wrapping_algorithm=req.wrapping_algorithm,
-            wrapping_key_spec=req.wrapping_key_spec,
-            sealed_wrapping_key=seal_wrapping_key(
-                services.root_key, private, key_arn=key.arn, token_digest=digest
-            ),
-            created_at=now,
-            expires_at=expires_at,
-        )
+    sealed_wrapping_key = seal_wrapping_key(
+        services.root_key, private, key_arn=key.arn, token_digest=digest
     )
+    with services.unit_of_work():
+        services.import_tokens.insert(
+            ImportToken(
+                digest=digest,
+                key_id=key.key_id,
+                wrapping_algorithm=req.wrapping_algorithm,
+                wrapping_key_spec=req.wrapping_key_spec,
+                sealed_wrapping_key=sealed_wrapping_key,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
     return {
         "KeyId": key.arn,
         "ImportToken": token,

@@ -431,6 +431,10 @@ def test_expired_material_refuses_encrypt_and_its_deletion_is_audited(
     assert imported.status_code == 200, imported.get_data(as_text=True)
     described = root.describe(key_id).get_json()["KeyMetadata"]
     assert described["ValidTo"] == valid_to and described["KeyState"] == "Enabled"
+    (recorded,) = [e for e in events(settings) if e["eventName"] == "ImportKeyMaterial"]
+    recorded_valid_to = datetime.fromisoformat(recorded["requestParameters"]["validTo"])
+    assert abs(recorded_valid_to.timestamp() - valid_to) < 0.001
+    assert recorded["requestParameters"]["expirationModel"] == "KEY_MATERIAL_EXPIRES"
     blob = root.ciphertext(key_id, b"short-lived")
 
     later = Clock(valid_to + 1)

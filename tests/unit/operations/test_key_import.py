@@ -161,3 +161,27 @@ def test_new_key_material_for_rotation_is_refused(world: FakeWorld) -> None:
         key_import.import_key_material(
             world.services, ROOT, request(world, key_id, material, import_type="NEW_KEY_MATERIAL")
         )
+
+
+def test_the_wrapping_key_is_made_outside_any_transaction(
+    world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RSA_4096 generation can take a second: it must not hold the write lock."""
+    key_id = external(world)
+    made_in_transaction: list[bool] = []
+    real = key_import.new_wrapping_key
+
+    def watched(spec: str) -> Any:
+        made_in_transaction.append(world.database.in_transaction())
+        return real(spec)
+
+    monkeypatch.setattr(key_import, "new_wrapping_key", watched)
+    commits = world.database.commits
+    key_import.get_parameters_for_import(
+        world.services,
+        ROOT,
+        key_import.GetParametersForImportRequest(key_id, "RSAES_OAEP_SHA_256", "RSA_2048"),
+    )
+    assert made_in_transaction == [False]
+    assert world.database.commits == commits + 1
+    assert len(world.import_tokens.tokens) == 1
