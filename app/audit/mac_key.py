@@ -66,10 +66,10 @@ def audit_mac_key(
         stored = repository.mac_key()
         if stored is None:
             raise RootKeyError("the audit MAC key was stored but cannot be read back")
-    return unseal_mac_key(root_key, stored)
+    return _unseal(root_key, stored)
 
 
-def unseal_mac_key(root_key: RootKeyProvider, stored: StoredMacKey) -> bytes:
+def _unseal(root_key: RootKeyProvider, stored: StoredMacKey) -> bytes:
     """The key in ``stored``, or :class:`RootKeyError` naming the root key it needs."""
     try:
         key = root_key.unseal(stored.sealed_key, _SEAL_AAD)

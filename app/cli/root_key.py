@@ -29,7 +29,7 @@ _PROGRESS_EVERY = 100
 
 @click.group("root-key")
 def root_key() -> None:
-    """The root key that seals every key version, access-key secret and signing key."""
+    """The root key that seals every key version, access-key secret and audit key."""
 
 
 @root_key.command("migrate")
