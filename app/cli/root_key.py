@@ -103,7 +103,7 @@ def migrate_root_key(target: str) -> None:
     else:
         click.echo(
             "next: set TRENT_ROOT_KEY_PROVIDER=file (TRENT_ROOT_KEY_FILE="
-            f"{settings.root_key_path}), remove the TRENT_PKCS11_* settings and start the service"
+            f"{settings.root_key_path}), remove the token settings and start the service"
         )
     click.echo("console sessions signed in before the migration are signed out")
 
