@@ -79,7 +79,7 @@ def check_made_from(old: RootKeyProvider, new: RootKeyProvider) -> None:
         )
 
 
-def check_resumed_with(store: Store, old: RootKeyProvider, new: RootKeyProvider) -> int:
+def check_resumed_with(store: Store, new: RootKeyProvider) -> int:
     """Refuse an existing ``new`` root key unless an interrupted run of this
     migration made it: some rows are already sealed under its kind of root
     key and every one of them unseals under it. The number of such rows."""

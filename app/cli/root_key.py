@@ -78,7 +78,7 @@ def migrate_root_key(target: str) -> None:
             if target == "pkcs11":
                 new = _token_root_key(settings, old)
             else:
-                new = _file_root_key(settings, store, old)
+                new = _file_root_key(settings, store)
             discarded = discard_import_tokens(store)
             if discarded:
                 click.echo(
@@ -125,7 +125,7 @@ def _token_root_key(settings: Settings, old: RootKeyProvider) -> RootKeyProvider
     return new
 
 
-def _file_root_key(settings: Settings, store: Store, old: RootKeyProvider) -> RootKeyProvider:
+def _file_root_key(settings: Settings, store: Store) -> RootKeyProvider:
     """A new file root key at ``TRENT_ROOT_KEY_FILE``, or the one an
     interrupted run of this migration made there (a resumed run)."""
     from app.cli.reseal import check_resumed_with
@@ -134,7 +134,7 @@ def _file_root_key(settings: Settings, store: Store, old: RootKeyProvider) -> Ro
     path = settings.root_key_path
     if path.exists():
         new = FileRootKeyProvider.load(path)
-        resealed = check_resumed_with(store, old, new)
+        resealed = check_resumed_with(store, new)
         click.echo(f"using root key {new.key_id} in {path} ({resealed} rows already under it)")
         return new
     created = FileRootKeyProvider.create(path)

@@ -102,7 +102,7 @@ settings = load_settings()
 old = load_root_key(settings)
 store = open_store(settings, pool_size=1, cache=False)
 store_mac_key(store, old)
-new = _file_root_key(settings, store, old)
+new = _file_root_key(settings, store)
 
 def after_row(progress):
     if progress.resealed == {rows}:
