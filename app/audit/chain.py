@@ -10,11 +10,12 @@ For the event with sequence number ``seq``::
 ``prev_hash`` is the previous event's ``entry_hash`` (32 zero bytes for event
 1). The hash chain alone detects a changed, missing, inserted or reordered
 event *inside* the chain, but anyone who can write the table can recompute
-it. The MAC is the anchor: its key is derived from the root key, never stored,
-and it covers the event's position (``seq`` and ``prev_hash``) as well as its
-body, so without the root key a row cannot be forged, moved, or re-linked
-over a deleted neighbour. What neither can show is a clean cut of the newest
-events; the signed, exported checkpoints (:mod:`app.audit.checkpoints`) do.
+it. The MAC is the anchor: its key is stored only sealed under the root key
+(:mod:`app.audit.mac_key`), and it covers the event's position (``seq`` and
+``prev_hash``) as well as its body, so without the root key a row cannot be
+forged, moved, or re-linked over a deleted neighbour. What neither can show
+is a clean cut of the newest events; the signed, exported checkpoints
+(:mod:`app.audit.checkpoints`) do.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from app.crypto.mac import constant_time_equal, hmac_sha256
 
 __all__ = ["GENESIS_HASH", "MAC_KEY_LABEL", "entry_hash", "entry_mac", "mac_matches"]
 
-#: The label under which the audit MAC key is derived from the root key.
+#: The label under which the first audit MAC key is derived from the root key
+#: (then stored sealed, so that it survives a change of root key).
 MAC_KEY_LABEL = b"trent/audit/mac/v1"
 
 _MAC_TAG = b"trent/audit/mac/v1\x00"

@@ -51,6 +51,7 @@ from app.audit.checkpoints import (
     signer_key_id,
 )
 from app.audit.events import AuditEvent
+from app.audit.mac_key import audit_mac_key
 from app.audit.record import clip, event_body, micros, typed_columns
 from app.audit.report import AuditIntegrityError, Finding
 from app.audit.repository import GENESIS_HASH, AuditRepository, StoredEvent, StoredSigningKey
@@ -122,7 +123,9 @@ class AuditLog:
         self._root_key = root_key
         #: Where the log's events, head, checkpoints and signing keys are kept.
         self.repository = repository
-        self._mac_key = root_key.derive(MAC_KEY_LABEL)
+        # Read (or made) on first use: building the log opens no connection.
+        self._mac_key_lock = threading.Lock()
+        self._mac_key: bytes | None = None
         self.settings = settings
         self._clock = clock
         #: Where :meth:`checkpoint` exports every new checkpoint (append-only).
@@ -179,6 +182,7 @@ class AuditLog:
                 "so that an event commits together with the change it records"
             )
         try:
+            mac_key = self.mac_key()
             head = store.lock_head()
             # Never earlier than the event before it, whatever this process's
             # clock says: a time range is then a seq range (see app.store.audit.search).
@@ -189,7 +193,7 @@ class AuditLog:
             for item in prepared:
                 seq += 1
                 encoded = item.body(recorded_at)
-                mac = entry_mac(self._mac_key, seq, prev_hash, encoded)
+                mac = entry_mac(mac_key, seq, prev_hash, encoded)
                 digest = entry_hash(prev_hash, seq, encoded, mac)
                 columns = {**item.columns, "recorded_at": recorded_at}
                 rows.append(StoredEvent(seq, columns, encoded, mac, prev_hash, digest))
@@ -306,7 +310,7 @@ class AuditLog:
         # Only when there is something to sign: an idle round stays two reads.
         self._check_exported_history(previous)
         walker = ChainWalker(
-            self._mac_key,
+            self.mac_key(),
             start_seq=first_seq,
             prev_hash=previous.head_hash if previous else GENESIS_HASH,
         )
@@ -427,6 +431,18 @@ class AuditLog:
         keys = {key.key_id: key.public_key for key in self.repository.signing_keys()}
         return append_exported(path or self.checkpoint_file, self.checkpoints, keys)
 
+    def mac_key(self) -> bytes:
+        """The audit MAC key (:mod:`app.audit.mac_key`), stored sealed on first use.
+
+        Raises :class:`~app.crypto.root_key.RootKeyError` if it cannot be had.
+        """
+        with self._mac_key_lock:
+            if self._mac_key is None:
+                self._mac_key = audit_mac_key(
+                    self._root_key, self.repository, now_us=micros(self._clock())
+                )
+            return self._mac_key
+
     def _signing_key(self) -> tuple[StoredSigningKey, SigningPrivateKey]:
         """The current checkpoint signing key, created (sealed) on first use."""
         with self._signer_lock:
@@ -461,15 +477,26 @@ class AuditLog:
 
     # -- verification --------------------------------------------------------
 
-    def verifier_keys(self) -> tuple[bytes, dict[str, bytes], list[str]]:
-        """The MAC key, the trusted checkpoint public keys, and problems found.
+    def verifier_keys(self) -> tuple[bytes, dict[str, bytes], list[tuple[str, str]]]:
+        """The MAC key, the trusted checkpoint public keys, and problems found
+        (each a finding kind and its text).
 
         A stored signing key is trusted only if its sealed private key unseals
         under the root key and matches the stored public key: a key swapped in
-        by someone with write access to the database is not.
+        by someone with write access to the database is not. Verifying stores
+        nothing: with no MAC key row yet, the key derived from the root key is
+        used; a MAC key that cannot be had is a problem, and the events are
+        then checked against the derived key (which shows whether they match it).
         """
         trusted: dict[str, bytes] = {}
-        problems: list[str] = []
+        problems: list[tuple[str, str]] = []
+        try:
+            mac_key = self._mac_key or audit_mac_key(
+                self._root_key, self.repository, now_us=micros(self._clock()), create=False
+            )
+        except RootKeyError as exc:
+            problems.append(("mac_key_invalid", str(exc)))
+            mac_key = self._root_key.derive(MAC_KEY_LABEL)
         for key in self.repository.signing_keys():
             try:
                 private = unseal_signing_key(
@@ -479,23 +506,34 @@ class AuditLog:
                     version=key.version,
                 )
             except RootKeyError:
-                problems.append(f"signing key {key.key_id} does not unseal under the root key")
+                problems.append(
+                    (
+                        "signing_key_invalid",
+                        f"signing key {key.key_id} does not unseal under the root key",
+                    )
+                )
                 continue
             if (
                 public_key_bytes(private) != key.public_key
                 or signer_key_id(key.public_key) != key.key_id
             ):
-                problems.append(f"signing key {key.key_id} does not match its public key")
+                problems.append(
+                    (
+                        "signing_key_invalid",
+                        f"signing key {key.key_id} does not match its public key",
+                    )
+                )
                 continue
             trusted[key.key_id] = key.public_key
-        return self._mac_key, trusted, problems
+        return mac_key, trusted, problems
 
     def public_keys(self) -> dict[str, bytes]:
         """Trusted checkpoint verification keys: key id → raw Ed25519 public key."""
         return self.verifier_keys()[1]
 
     def ready(self) -> None:
-        """Raise :class:`ServiceUnavailableError` unless the chain head is readable."""
+        """Raise :class:`ServiceUnavailableError` unless the chain head is
+        readable and the MAC key usable."""
         try:
             head = self.repository.read_head()
         except Exception as exc:
@@ -503,3 +541,9 @@ class AuditLog:
         if head is None:
             log.error("the audit chain head row is missing: run `trent migrate`")
             raise ServiceUnavailableError()
+        try:
+            self.mac_key()
+        except Exception as exc:
+            # A MAC key that cannot be had fails every append: not ready.
+            log.error("the audit MAC key cannot be used: %s", exc)
+            raise ServiceUnavailableError() from exc

@@ -1,7 +1,8 @@
 """What the audit log keeps, and the repository it keeps it in.
 
 The records here are plain values: the chain head, a chained event, a signed
-checkpoint, a sealed signing key, and the terms of an event search. The audit
+checkpoint, a sealed signing key, the sealed MAC key, and the terms of an
+event search. The audit
 log (:mod:`app.audit.log`), the query functions (:mod:`app.audit.query`) and
 the verifier work on an :class:`AuditRepository` they are handed; the SQL one
 is :class:`app.store.audit.repository.SqlAuditRepository`, and the unit tests use an
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 #: ``prev_hash`` of event 1 and ``head_hash`` of an empty log.
@@ -107,6 +108,19 @@ class StoredSigningKey:
     key_id: str
     public_key: bytes
     sealed_private_key: bytes
+    created_at: int
+
+
+@dataclass(frozen=True)
+class StoredMacKey:
+    """The audit MAC key, sealed under the root key (one row per log).
+
+    ``root_key_id`` is the fingerprint of the root key that sealed it, so an
+    operator (and an error message) can tell which root key it needs.
+    """
+
+    sealed_key: bytes = field(repr=False)
+    root_key_id: str
     created_at: int
 
 
@@ -218,4 +232,15 @@ class AuditRepository(Protocol):
 
     def insert_signing_key(self, key: StoredSigningKey) -> bool:
         """Insert ``key``; False if another process created that version first."""
+        ...
+
+    # -- the sealed MAC key --
+
+    def mac_key(self) -> StoredMacKey | None:
+        """The sealed audit MAC key, or ``None`` if none was stored yet."""
+        ...
+
+    def insert_mac_key(self, key: StoredMacKey) -> bool:
+        """Insert ``key`` in a transaction of its own (a savepoint inside the
+        caller's); False if a MAC key is already stored (another process was first)."""
         ...

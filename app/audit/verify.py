@@ -82,7 +82,7 @@ def verify(
 ) -> VerifyReport:
     """Verify the audit log in its repository (inside a connection).
 
-    ``source`` is the :class:`~app.audit.log.AuditLog` (which derives the MAC
+    ``source`` is the :class:`~app.audit.log.AuditLog` (which holds the MAC
     key and trusts only signing keys that unseal under the root key) or the
     raw 32-byte audit MAC key. Checkpoint signatures are checked against
     ``public_keys`` (key id → raw Ed25519 key) plus the log's own keys; when
@@ -169,8 +169,8 @@ def _verifier_keys(
     else:
         log = source
         mac_key, trusted, problems = source.verifier_keys()
-        for problem in problems:
-            findings.add("signing_key_invalid", None, problem)
+        for kind, problem in problems:
+            findings.add(kind, None, problem)
     trusted.update(public_keys or {})
     return log, mac_key, trusted
 

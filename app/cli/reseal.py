@@ -7,15 +7,20 @@ blob that was read. The first byte of a blob names the kind of root key that
 sealed it (``seal_format``), so a migration stopped at any point (a crash, a
 ``kill -9``) resumes by skipping rows already in the new format. Nothing is
 retired until every row has been read back under the new root key.
+
+The audit MAC key is one of those rows (:mod:`app.audit.mac_key`): it is
+stored first, if the log never stored it, so that the chain keeps its key
+whichever way the root key moves.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.audit.chain import MAC_KEY_LABEL
 from app.audit.checkpoints import SIGNING_KEY_NAME
+from app.audit.mac_key import audit_mac_key, mac_key_seal_aad
 from app.crypto import constant_time_equal
 from app.crypto.root_key import RootKeyError, RootKeyProvider
 from app.crypto.signing import signing_key_seal_aad
@@ -23,9 +28,11 @@ from app.crypto.token_keys import token_ref_aad
 from app.crypto.typed_material import version_seal_aad
 from app.keys.key_stores import ORIGIN_AWS_CLOUDHSM, password_aad
 from app.operations.access_keys import access_key_seal_aad
+from app.store.audit.repository import SqlAuditRepository
 from app.store.database import Store
 from app.store.sealed_rows import (
     ACCESS_KEY,
+    AUDIT_MAC_KEY,
     AUDIT_SIGNING_KEY,
     CUSTOM_KEY_STORE,
     KEY_VERSION,
@@ -37,6 +44,10 @@ from app.store.sealed_rows import (
 
 class MigrationError(Exception):
     """The migration cannot go on; nothing further was changed."""
+
+
+# Only compared between two root keys, never used as a key.
+_MADE_FROM_LABEL = b"trent/root-key/migrate/made-from"
 
 
 @dataclass(frozen=True)
@@ -58,17 +69,61 @@ def aad_of(row: SealedRow) -> bytes:
         return signing_key_seal_aad(name=SIGNING_KEY_NAME, version=row.version)
     if row.kind == CUSTOM_KEY_STORE:
         return password_aad(row.row_id)
+    if row.kind == AUDIT_MAC_KEY:
+        return mac_key_seal_aad()
     raise MigrationError(f"unknown sealed row kind {row.kind!r}")
 
 
-def check_service_keys(old: RootKeyProvider, new: RootKeyProvider) -> None:
-    """Refuse a new root key that would change the audit MAC key: every event's
-    MAC would stop verifying."""
-    if not constant_time_equal(old.derive(MAC_KEY_LABEL), new.derive(MAC_KEY_LABEL)):
+def check_made_from(old: RootKeyProvider, new: RootKeyProvider) -> None:
+    """Refuse a token root key found under the configured label unless it was
+    made from ``old`` (``--to pkcs11`` imports ``old`` as its derivation
+    secret, so both derive the same keys): any other is some other root key,
+    and this service's rows must not be sealed under it."""
+    if not constant_time_equal(old.derive(_MADE_FROM_LABEL), new.derive(_MADE_FROM_LABEL)):
         raise MigrationError(
-            "the new root key derives a different audit MAC key than the current one; "
-            "the audit chain would no longer verify"
+            f"the root key {new.key_id} found under the configured label was not made from "
+            f"the current root key {old.key_id} by an earlier run of this migration; "
+            "choose another label"
         )
+
+
+def check_resumed_with(store: Store, new: RootKeyProvider) -> int:
+    """Refuse an existing ``new`` root key unless an interrupted run of this
+    migration made it: some rows are already sealed under its kind of root
+    key and every one of them unseals under it. The number of such rows."""
+    count = 0
+    for row in sealed_rows(store):
+        if row.blob[:1] != bytes([new.seal_format]):
+            continue
+        count += 1
+        try:
+            new.unseal(row.blob, aad_of(row))
+        except RootKeyError:
+            raise MigrationError(
+                f"{row.kind} {row.row_id} is sealed under another root key than {new.key_id}; "
+                "it is not the key of an interrupted migration"
+            ) from None
+    if count == 0:
+        raise MigrationError(
+            f"root key {new.key_id} already exists and seals none of the rows: it is not the "
+            "key of an interrupted migration (if an interrupted run made it before re-sealing "
+            "anything, move it away and run the migration again)"
+        )
+    return count
+
+
+def store_mac_key(store: Store, old: RootKeyProvider) -> None:
+    """Store the audit MAC key sealed under ``old`` if the log never did (a
+    log not written to since the key became a row): derived from ``old``, it
+    could not be derived from the new root key afterwards."""
+    repository = SqlAuditRepository(store)
+    with store.connection():
+        if repository.mac_key() is not None:
+            return
+        try:
+            audit_mac_key(old, repository, now_us=int(time.time() * 1_000_000))
+        except RootKeyError as exc:
+            raise MigrationError(str(exc)) from None
 
 
 def reseal_all(
@@ -97,7 +152,7 @@ def reseal_all(
         blob = new.seal(plaintext, aad)
         if not constant_time_equal(new.unseal(blob, aad), plaintext):
             raise MigrationError(f"{row.kind} {row.row_id} did not read back under the new key")
-        if not replace_sealed_blob(store, row, blob):
+        if not replace_sealed_blob(store, row, blob, root_key_id=new.key_id):
             raise MigrationError(
                 f"{row.kind} {row.row_id} changed during the migration; stop the service "
                 "and run the migration again"

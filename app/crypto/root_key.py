@@ -1,7 +1,7 @@
 """Root key providers: the key that seals every other key.
 
 The root key never enters the database. A provider seals and unseals small
-secrets (key material, the audit signing key) and derives service keys; it
+secrets (key material, the audit signing and MAC keys) and derives service keys; it
 never hands out the root key itself, so a PKCS#11 provider that keeps the key
 inside a token can implement the same interface.
 
@@ -287,7 +287,8 @@ def software_root_secret(provider: RootKeyProvider) -> bytes:
     """The raw root key of a software provider, for import into a token only.
 
     ``root-key migrate --to pkcs11`` imports it as the token's derivation
-    secret so that derived service keys (the audit MAC key) do not change.
+    secret so that derived service keys do not change, and so that a resumed
+    run can tell the token key it made from any other.
     """
     if not isinstance(provider, _SoftwareRootKey):
         raise TypeError("only a software root key has raw bytes")

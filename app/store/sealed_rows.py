@@ -15,7 +15,12 @@ from types import MappingProxyType
 from typing import Any
 
 from app.store.access_keys import AccessKeyRow
-from app.store.audit.models import AuditSigningKeyRow, as_bytes
+from app.store.audit.models import (
+    MAC_KEY_ROW_ID,
+    AuditMacKeyRow,
+    AuditSigningKeyRow,
+    as_bytes,
+)
 from app.store.database import Store
 from app.store.models import CustomKeyStoreRow, ImportTokenRow, KeyRow, KeyVersionRow
 
@@ -23,6 +28,7 @@ KEY_VERSION = "key_version"
 ACCESS_KEY = "access_key"
 AUDIT_SIGNING_KEY = "audit_signing_key"
 CUSTOM_KEY_STORE = "custom_key_store"
+AUDIT_MAC_KEY = "audit_mac_key"
 
 
 @dataclass(frozen=True)
@@ -44,9 +50,19 @@ class SealedRow:
 
 
 def sealed_rows(store: Store) -> Iterator[SealedRow]:
-    """Every sealed row, in a stable order (key versions, access keys, signing
-    keys, custom key stores' passwords)."""
+    """Every sealed row, in a stable order (the audit MAC key, key versions,
+    access keys, signing keys, custom key stores' passwords)."""
     with store.connection():
+        # The MAC key first: a migration to a new file key re-seals it at once,
+        # and a resumed run recognises its key by the rows already under it.
+        rows: list[SealedRow] = [
+            SealedRow(
+                kind=AUDIT_MAC_KEY,
+                row_id="audit MAC key",
+                blob=as_bytes(mac.sealed_key),
+            )
+            for mac in AuditMacKeyRow.select().where(AuditMacKeyRow.id == MAC_KEY_ROW_ID)
+        ]
         versions = (
             KeyVersionRow.select(
                 KeyVersionRow, KeyRow.id, KeyRow.arn, KeyRow.key_spec, KeyRow.origin
@@ -54,7 +70,7 @@ def sealed_rows(store: Store) -> Iterator[SealedRow]:
             .join(KeyRow)
             .order_by(KeyRow.id, KeyVersionRow.version)
         )
-        rows: list[SealedRow] = [
+        rows.extend(
             SealedRow(
                 kind=KEY_VERSION,
                 row_id=f"{row.key.id}/{row.version}",
@@ -69,7 +85,7 @@ def sealed_rows(store: Store) -> Iterator[SealedRow]:
             # A version whose imported material was deleted keeps only its id:
             # nothing is sealed in it.
             if as_bytes(row.sealed_material)
-        ]
+        )
         for access in AccessKeyRow.select().order_by(AccessKeyRow.access_key_id):
             tags: Any = json.loads(access.principal_tags)
             rows.append(
@@ -110,10 +126,15 @@ def discard_import_tokens(store: Store) -> int:
         return int(ImportTokenRow.delete().execute())
 
 
-def replace_sealed_blob(store: Store, row: SealedRow, blob: bytes) -> bool:
-    """Write ``blob`` in place of ``row.blob``; ``False`` if the row changed meanwhile."""
+def replace_sealed_blob(store: Store, row: SealedRow, blob: bytes, *, root_key_id: str) -> bool:
+    """Write ``blob`` (sealed under the root key ``root_key_id``) in place of
+    ``row.blob``; ``False`` if the row changed meanwhile."""
     with store.connection(), store.transaction():
-        if row.kind == KEY_VERSION:
+        if row.kind == AUDIT_MAC_KEY:
+            query = AuditMacKeyRow.update(sealed_key=blob, root_key_id=root_key_id).where(
+                (AuditMacKeyRow.id == MAC_KEY_ROW_ID) & (AuditMacKeyRow.sealed_key == row.blob)
+            )
+        elif row.kind == KEY_VERSION:
             query = KeyVersionRow.update(sealed_material=blob).where(
                 (KeyVersionRow.key == row.key_id)
                 & (KeyVersionRow.version == row.version)

@@ -1,6 +1,7 @@
 """``trent root-key migrate --to pkcs11``: every sealed row moves into the
 token's keeping, a kill -9 midway resumes, and everything still decrypts,
-verifies and authenticates afterwards (the audit chain included)."""
+verifies and authenticates afterwards (the audit chain included). The way
+back (``--to file``) is tested in ``test_migrate_back.py``."""
 
 from __future__ import annotations
 
@@ -27,10 +28,16 @@ from tests.conftest import ACCOUNT, b64, init_data_dir, services_of, store_of
 from tests.pkcs11.conftest import SoftHsm
 
 
-def _file_service(tmp_path: Path) -> tuple[Settings, dict[str, Any]]:
+def file_service(tmp_path: Path) -> tuple[Settings, dict[str, Any]]:
     """A service on a file root key with one row of every sealed kind, and
     what it made: ciphertexts, a MAC, a signature, an access key."""
     settings = init_data_dir(tmp_path / "var")
+    return settings, made_by_service(settings)
+
+
+def made_by_service(settings: Settings) -> dict[str, Any]:
+    """Use the service on ``settings`` until it has a row of every sealed kind;
+    what it made: ciphertexts, a MAC, a signature, an access key."""
     app = create_app(settings)
     issuer = LocalIssuer.load(settings)
     kms = Kms(app.test_client(), issuer.mint(ACCOUNT, root=True))
@@ -60,17 +67,20 @@ def _file_service(tmp_path: Path) -> tuple[Settings, dict[str, Any]]:
     with services.connection():
         assert services.audit.checkpoint() is not None  # makes the sealed signing key
     kinds = {row.kind for row in sealed_rows(store_of(app))}
-    assert kinds == {"key_version", "access_key", "audit_signing_key"}
-    return settings, made
+    assert kinds == {"audit_mac_key", "key_version", "access_key", "audit_signing_key"}
+    return made
 
 
-def _migration_env(softhsm: SoftHsm, settings: Settings, key_label: str) -> dict[str, str]:
+def migration_env(softhsm: SoftHsm, settings: Settings, key_label: str) -> dict[str, str]:
     env = softhsm.environment(settings.data_dir, key_label)
     env.pop("TRENT_ROOT_KEY_PROVIDER")  # still the file key
     return env
 
 
-def _check_everything_works(settings: Settings, made: dict[str, Any]) -> None:
+def check_everything_works(settings: Settings, made: dict[str, Any]) -> None:
+    """Everything ``made`` still decrypts, verifies and authenticates on
+    ``settings``, every row is sealed under its root key, and the audit log
+    verifies."""
     app = create_app(settings)
     kms = Kms(app.test_client(), LocalIssuer.load(settings).mint(ACCOUNT, root=True))
     for blob, key_id in made["ciphertexts"]:
@@ -94,16 +104,19 @@ def _check_everything_works(settings: Settings, made: dict[str, Any]) -> None:
         assert secret_lookup(services)(made["access_key"]) is not None
         assert services.audit.checkpoint() is not None  # signs with the re-sealed key
     rows = list(sealed_rows(store_of(app)))
-    assert rows and all(row.blob[0] == 0x02 for row in rows)
-    env = {"TRENT_DATA_DIR": str(settings.data_dir)}
-    result = CliRunner().invoke(main, ["audit", "verify"], env=_env_of(settings) | env)
+    seal_format = 0x02 if settings.root_key_provider == "pkcs11" else 0x01
+    assert rows and all(row.blob[0] == seal_format for row in rows)
+    result = CliRunner().invoke(main, ["audit", "verify"], env=cli_env(settings))
     assert result.exit_code == 0, result.output
     assert "OK: the audit log verifies" in result.output
 
 
-def _env_of(settings: Settings) -> dict[str, str]:
-    return {
-        "TRENT_SCHEDULER_INTERVAL": "0",
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The ``TRENT_*`` variables of ``settings``' data directory and root key."""
+    common = {"TRENT_DATA_DIR": str(settings.data_dir), "TRENT_SCHEDULER_INTERVAL": "0"}
+    if settings.root_key_provider != "pkcs11":
+        return common | {"TRENT_ROOT_KEY_PROVIDER": "file"}
+    return common | {
         "TRENT_ROOT_KEY_PROVIDER": "pkcs11",
         "TRENT_PKCS11_MODULE": str(settings.pkcs11_module),
         "TRENT_PKCS11_TOKEN_LABEL": settings.pkcs11_token_label,
@@ -115,15 +128,15 @@ def _env_of(settings: Settings) -> dict[str, str]:
 def test_migrate_to_the_token_and_everything_still_works(
     softhsm: SoftHsm, tmp_path: Path, key_label: str
 ) -> None:
-    settings, made = _file_service(tmp_path)
-    env = _migration_env(softhsm, settings, key_label)
+    settings, made = file_service(tmp_path)
+    env = migration_env(softhsm, settings, key_label)
     result = CliRunner().invoke(main, ["root-key", "migrate", "--to", "pkcs11"], env=env)
     assert result.exit_code == 0, result.output
-    assert "re-sealed 10 rows (0 already" in result.output
-    assert "verified 10 sealed rows" in result.output
+    assert "re-sealed 11 rows (0 already" in result.output
+    assert "verified 11 sealed rows" in result.output
     assert not settings.root_key_path.exists()
     assert list(settings.data_dir.glob("root.key.retired-*"))
-    _check_everything_works(load_settings(softhsm.environment(settings.data_dir, key_label)), made)
+    check_everything_works(load_settings(softhsm.environment(settings.data_dir, key_label)), made)
     # Running it again finds the old key retired and changes nothing.
     again = CliRunner().invoke(main, ["root-key", "migrate", "--to", "pkcs11"], env=env)
     assert again.exit_code != 0 and "does not exist" in again.output
@@ -132,7 +145,7 @@ def test_migrate_to_the_token_and_everything_still_works(
 def test_migrate_skips_deleted_imported_material_and_discards_import_parameters(
     softhsm: SoftHsm, tmp_path: Path, key_label: str
 ) -> None:
-    settings, _ = _file_service(tmp_path)
+    settings, _ = file_service(tmp_path)
     app = create_app(settings)
     kms = Kms(app.test_client(), LocalIssuer.load(settings).mint(ACCOUNT, root=True))
     key_id = kms.new_key(Origin="EXTERNAL")
@@ -153,7 +166,7 @@ def test_migrate_skips_deleted_imported_material_and_discards_import_parameters(
     assert kms.delete(f"/v1/keys/{key_id}/key-material").status_code == 200
     pending = kms.post(f"/v1/keys/{key_id}/import-parameters", algorithm)
     assert pending.status_code == 200
-    env = _migration_env(softhsm, settings, key_label)
+    env = migration_env(softhsm, settings, key_label)
     result = CliRunner().invoke(main, ["root-key", "migrate", "--to", "pkcs11"], env=env)
     assert result.exit_code == 0, result.output
     assert "outstanding import parameter set(s)" in result.output  # both tokens the key was given
@@ -191,8 +204,8 @@ raise SystemExit("not killed")
 
 
 def test_kill_9_midway_then_resume(softhsm: SoftHsm, tmp_path: Path, key_label: str) -> None:
-    settings, made = _file_service(tmp_path)
-    env = _migration_env(softhsm, settings, key_label)
+    settings, made = file_service(tmp_path)
+    env = migration_env(softhsm, settings, key_label)
     killed = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(_KILLED_MIDWAY.format(rows=4))],
         env={**os.environ, **env},
@@ -201,15 +214,15 @@ def test_kill_9_midway_then_resume(softhsm: SoftHsm, tmp_path: Path, key_label: 
         timeout=120,
     )
     assert killed.returncode == -9, killed.stderr
-    formats = [row.blob[0] for row in sealed_rows(_store(settings))]
+    formats = [row.blob[0] for row in sealed_rows(plain_store(settings))]
     assert formats.count(0x02) == 4 and formats.count(0x01) == len(formats) - 4
     resumed = CliRunner().invoke(main, ["root-key", "migrate", "--to", "pkcs11"], env=env)
     assert resumed.exit_code == 0, resumed.output
-    assert "re-sealed 6 rows (4 already under the new root key)" in resumed.output
-    _check_everything_works(load_settings(softhsm.environment(settings.data_dir, key_label)), made)
+    assert "re-sealed 7 rows (4 already under the new root key)" in resumed.output
+    check_everything_works(load_settings(softhsm.environment(settings.data_dir, key_label)), made)
 
 
-def _store(settings: Settings) -> Any:
+def plain_store(settings: Settings) -> Any:
     from app import open_store
 
     return open_store(settings, pool_size=1, cache=False)
@@ -218,30 +231,30 @@ def _store(settings: Settings) -> Any:
 def test_a_token_key_from_another_root_key_is_refused(
     softhsm: SoftHsm, tmp_path: Path, key_label: str
 ) -> None:
-    settings, _ = _file_service(tmp_path)
-    env = _migration_env(softhsm, settings, key_label)
+    settings, _ = file_service(tmp_path)
+    env = migration_env(softhsm, settings, key_label)
     # A root key of its own, made in the token under the label the migration is given.
     Pkcs11RootKeyProvider.create(token_config(softhsm.settings(tmp_path / "b", key_label)))
     refused = CliRunner().invoke(main, ["root-key", "migrate", "--to", "pkcs11"], env=env)
-    assert refused.exit_code != 0 and "different audit MAC key" in refused.output
+    assert refused.exit_code != 0 and "was not made from the current root key" in refused.output
     assert settings.root_key_path.exists()
-    assert all(row.blob[0] == 0x01 for row in sealed_rows(_store(settings)))
+    assert all(row.blob[0] == 0x01 for row in sealed_rows(plain_store(settings)))
 
 
 def test_refusals(softhsm: SoftHsm, tmp_path: Path, key_label: str) -> None:
-    settings, _ = _file_service(tmp_path)
-    env = _migration_env(softhsm, settings, key_label)
+    settings, _ = file_service(tmp_path)
+    env = migration_env(softhsm, settings, key_label)
     same = CliRunner().invoke(main, ["root-key", "migrate", "--to", "file"], env=env)
     assert same.exit_code != 0 and "already 'file'" in same.output
-    back = CliRunner().invoke(
-        main, ["root-key", "migrate", "--to", "file"], env={**env, **_env_of_token(env)}
+    # --to file moves a token's key: from an environment key it is refused.
+    from_env = CliRunner().invoke(
+        main,
+        ["root-key", "migrate", "--to", "file"],
+        env={
+            **env,
+            "TRENT_ROOT_KEY_PROVIDER": "env",
+            "TRENT_ROOT_KEY": base64.b64encode(settings.root_key_path.read_bytes()).decode(),
+        },
     )
-    assert back.exit_code != 0 and "not supported" in back.output
-    assert all(row.blob[0] == 0x01 for row in sealed_rows(_store(settings)))
-
-
-def _env_of_token(env: dict[str, str]) -> dict[str, str]:
-    return {
-        "TRENT_ROOT_KEY_PROVIDER": "pkcs11",
-        "TRENT_PKCS11_KEY_LABEL": env["TRENT_PKCS11_KEY_LABEL"],
-    }
+    assert from_env.exit_code != 0 and "moves a PKCS#11 root key" in from_env.output
+    assert all(row.blob[0] == 0x01 for row in sealed_rows(plain_store(settings)))

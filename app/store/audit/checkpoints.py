@@ -1,4 +1,4 @@
-"""Signed checkpoints and the sealed keys that sign them."""
+"""Signed checkpoints, the sealed keys that sign them, and the sealed MAC key."""
 
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ from typing import Any
 
 import peewee
 
-from app.audit.repository import StoredCheckpoint, StoredSigningKey
-from app.store.audit.models import AuditCheckpointRow, AuditSigningKeyRow, as_bytes
+from app.audit.repository import StoredCheckpoint, StoredMacKey, StoredSigningKey
+from app.store.audit.models import (
+    MAC_KEY_ROW_ID,
+    AuditCheckpointRow,
+    AuditMacKeyRow,
+    AuditSigningKeyRow,
+    as_bytes,
+)
 from app.store.database import Store
 
 
@@ -74,6 +80,31 @@ def signing_keys() -> list[StoredSigningKey]:
 def insert_signing_key(store: Store, key: StoredSigningKey) -> bool:
     """Insert ``key``; False if another process created that version first."""
     return _insert_unless_taken(store, AuditSigningKeyRow, dataclasses.asdict(key))
+
+
+# -- the MAC key -------------------------------------------------------------
+
+
+def mac_key() -> StoredMacKey | None:
+    """The MAC-key row, or ``None``; also ``None`` in a database from before
+    migration 0008 (a backup being verified before it is restored)."""
+    if not AuditMacKeyRow.table_exists():  # type: ignore[no-untyped-call]
+        return None
+    row = AuditMacKeyRow.get_or_none(AuditMacKeyRow.id == MAC_KEY_ROW_ID)
+    if row is None:
+        return None
+    return StoredMacKey(
+        sealed_key=as_bytes(row.sealed_key),
+        root_key_id=str(row.root_key_id),
+        created_at=int(row.created_at),
+    )
+
+
+def insert_mac_key(store: Store, key: StoredMacKey) -> bool:
+    """Insert the one MAC-key row; False if another process stored it first."""
+    return _insert_unless_taken(
+        store, AuditMacKeyRow, {"id": MAC_KEY_ROW_ID, **dataclasses.asdict(key)}
+    )
 
 
 def _insert_unless_taken(store: Store, model: type[peewee.Model], row: dict[str, Any]) -> bool:

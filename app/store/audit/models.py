@@ -1,4 +1,4 @@
-"""The audit tables: events, the chain head, checkpoints, signing keys."""
+"""The audit tables: events, the chain head, checkpoints, signing keys, the MAC key."""
 
 from __future__ import annotations
 
@@ -118,11 +118,31 @@ class AuditSigningKeyRow(BaseModel):
         table_name = "audit_signing_key"
 
 
+#: The single MAC-key row has this primary key.
+MAC_KEY_ROW_ID = 1
+
+
+class AuditMacKeyRow(BaseModel):
+    """The audit MAC key, stored only sealed under the root key (one row,
+    :data:`MAC_KEY_ROW_ID`: its primary key makes a second insert fail)."""
+
+    id = peewee.IntegerField(primary_key=True)
+    sealed_key = peewee.BlobField()
+    #: The fingerprint of the root key that sealed it (``RootKeyProvider.key_id``).
+    root_key_id = peewee.CharField(max_length=64)
+    #: Microseconds since the epoch (UTC).
+    created_at = peewee.BigIntegerField()
+
+    class Meta:
+        table_name = "audit_mac_key"
+
+
 AUDIT_MODELS: tuple[type[BaseModel], ...] = (
     AuditEventRow,
     AuditHeadRow,
     AuditCheckpointRow,
     AuditSigningKeyRow,
+    AuditMacKeyRow,
 )
 
 

@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 
-from app.audit.repository import EventFilter, Head, StoredCheckpoint, StoredEvent, StoredSigningKey
+from app.audit.repository import (
+    EventFilter,
+    Head,
+    StoredCheckpoint,
+    StoredEvent,
+    StoredMacKey,
+    StoredSigningKey,
+)
 from app.store.audit import chain, checkpoints, search
 from app.store.database import Store
 
@@ -85,3 +92,9 @@ class SqlAuditRepository:
 
     def insert_signing_key(self, key: StoredSigningKey) -> bool:
         return checkpoints.insert_signing_key(self._store, key)
+
+    def mac_key(self) -> StoredMacKey | None:
+        return checkpoints.mac_key()
+
+    def insert_mac_key(self, key: StoredMacKey) -> bool:
+        return checkpoints.insert_mac_key(self._store, key)

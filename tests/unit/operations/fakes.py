@@ -27,6 +27,7 @@ from app.audit.repository import (
     Head,
     StoredCheckpoint,
     StoredEvent,
+    StoredMacKey,
     StoredSigningKey,
 )
 from app.auth.access_keys import AccessKeyRecord
@@ -551,6 +552,7 @@ class FakeAuditRepository(_Rows):
         self.events: list[StoredEvent] = []
         self.checkpoints: list[StoredCheckpoint] = []
         self.keys: list[StoredSigningKey] = []
+        self.stored_mac_key: StoredMacKey | None = None
 
     def transaction(self, *, invalidates: bool = False) -> Any:
         return self._database.transaction(invalidates=invalidates)
@@ -634,6 +636,15 @@ class FakeAuditRepository(_Rows):
         if any(k.version == key.version for k in self.keys):
             return False
         self.keys.append(key)
+        return True
+
+    def mac_key(self) -> StoredMacKey | None:
+        return self.stored_mac_key
+
+    def insert_mac_key(self, key: StoredMacKey) -> bool:
+        if self.stored_mac_key is not None:
+            return False
+        self.stored_mac_key = key
         return True
 
 
