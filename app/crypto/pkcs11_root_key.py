@@ -9,7 +9,9 @@ non-extractable, each allowed exactly one kind of use:
   :meth:`derive` is one ``CKM_SHA256_HMAC`` call in the token over the same
   SP 800-108 input the software providers feed their KDF, so a token whose
   derivation secret was imported from a file root key derives the very same
-  service keys (the audit MAC key): ``trent root-key migrate`` relies on it.
+  service keys (the console's CSRF key; and the audit MAC key of a log that
+  has not yet stored it sealed), and ``trent root-key migrate`` can tell that
+  a token key it finds was made from the current root key.
 
 Sealed blob format (token provider)::
 

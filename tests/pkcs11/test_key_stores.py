@@ -466,3 +466,43 @@ def test_an_empty_store_moves_to_another_token(
     key_id = _token_key(kms, store_id)["KeyId"]
     blob = kms.encrypt(key_id, b"on the other token").get_json()["CiphertextBlob"]
     assert kms.decrypt(blob).status_code == 200
+
+
+def test_root_key_migration_both_ways_carries_the_stores(
+    kms: Kms, connected: str, app: Flask, settings: Settings, softhsm: SoftHsm, key_label: str
+) -> None:
+    """The store's sealed password and its keys' sealed token references move
+    to the token's root key and back; the keys work after each move."""
+    key_id = _token_key(kms, connected)["KeyId"]
+    blob = kms.encrypt(key_id, b"survives migrations").get_json()["CiphertextBlob"]
+    app.extensions["trent"].services.tokens.close_all()
+
+    def check(on: Settings) -> None:
+        migrated = create_app(on)
+        try:
+            client = Kms(migrated.test_client(), LocalIssuer.load(on).mint(ACCOUNT, root=True))
+            assert client.post(f"{STORES}/{connected}/disconnect").status_code == 200
+            assert client.post(f"{STORES}/{connected}/connect").status_code == 200
+            assert _describe(client, connected)["ConnectionState"] == "CONNECTED"
+            opened = client.decrypt(blob)
+            assert opened.status_code == 200, opened.get_data(as_text=True)
+            assert base64.b64decode(opened.get_json()["Plaintext"]) == b"survives migrations"
+        finally:
+            migrated.extensions["trent"].services.tokens.close_all()
+
+    env = {
+        **softhsm.environment(settings.data_dir, key_label),
+        "TRENT_PKCS11_MODULE": str(softhsm.module),
+    }
+    env.pop("TRENT_ROOT_KEY_PROVIDER")
+    to_token = CliRunner().invoke(main, ["root-key", "migrate", "--to", "pkcs11"], env=env)
+    assert to_token.exit_code == 0, to_token.output
+    token_settings = softhsm.settings(settings.data_dir, key_label)
+    check(token_settings)
+    back = CliRunner().invoke(
+        main,
+        ["root-key", "migrate", "--to", "file"],
+        env={**env, "TRENT_ROOT_KEY_PROVIDER": "pkcs11"},
+    )
+    assert back.exit_code == 0, back.output
+    check(load_settings({**env, "TRENT_ROOT_KEY_PROVIDER": "file"}))
