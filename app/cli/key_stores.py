@@ -106,7 +106,9 @@ def clusters() -> None:
     required=True,
     help="A file whose first line is the token's user PIN ('-' reads standard input).",
 )
-def create(name: str, cluster_id: str, trust_anchor: IO[str] | None, password_file: IO[str]) -> None:
+def create(
+    name: str, cluster_id: str, trust_anchor: IO[str] | None, password_file: IO[str]
+) -> None:
     """Create a store on a token; prints its CustomKeyStoreId. The store starts
     DISCONNECTED: `trent key-stores connect` logs in."""
     body: dict[str, Any] = {
