@@ -11,7 +11,8 @@ standard input, never from the command line, where the shell's history and
 
 from __future__ import annotations
 
-from typing import IO, Any
+from collections.abc import Callable
+from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
 import click
@@ -21,6 +22,7 @@ from app.cli.context import settings_or_exit
 from app.cli.rest_client import pages, request
 
 STORES = "/v1/custom-key-stores"
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: What to do about each ConnectionErrorCode a token can cause.
 _ERROR_HINTS = {
@@ -35,6 +37,16 @@ _ERROR_HINTS = {
 
 def _store_path(store_id: str, suffix: str = "") -> str:
     return f"{STORES}/{quote(store_id, safe='')}{suffix}"
+
+
+def _password_file(*, required: bool) -> Callable[[F], F]:
+    """``--password-file``: the PIN never goes on the command line."""
+    return click.option(
+        "--password-file",
+        type=click.File("r"),
+        required=required,
+        help="A file whose first line is the token's user PIN ('-' reads standard input).",
+    )
 
 
 def _password(source: IO[str]) -> str:
@@ -100,12 +112,7 @@ def clusters() -> None:
     type=click.File("r"),
     help="A PEM X.509 certificate, kept and returned (a local module has no TLS to check).",
 )
-@click.option(
-    "--password-file",
-    type=click.File("r"),
-    required=True,
-    help="A file whose first line is the token's user PIN ('-' reads standard input).",
-)
+@_password_file(required=True)
 def create(
     name: str, cluster_id: str, trust_anchor: IO[str] | None, password_file: IO[str]
 ) -> None:
@@ -159,11 +166,7 @@ def disconnect(store_id: str) -> None:
 @key_stores.command("update")
 @click.argument("store_id")
 @click.option("--name", help="A new name for the store.")
-@click.option(
-    "--password-file",
-    type=click.File("r"),
-    help="A file whose first line is the token's new user PIN ('-' reads standard input).",
-)
+@_password_file(required=False)
 @click.option(
     "--cluster-id",
     help="Another token holding the same key objects (a restored copy of the token).",
