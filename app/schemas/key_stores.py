@@ -15,9 +15,6 @@ from app.operations import key_stores
 from app.schemas.base import Int, RequestSchema, StrictSchema, Text
 
 KEY_STORE_TYPES = ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")
-#: A PEM document: printable ASCII in lines. AWS gives TrustAnchorCertificate
-#: no pattern, and a certificate file (``file://customerCA.crt``) has line breaks.
-PEM_TEXT = r"^[\u0020-\u007E\t\r\n]*$"
 _XKS_MEMBERS = (
     "xks_proxy_uri_endpoint",
     "xks_proxy_uri_path",
@@ -80,7 +77,12 @@ class CreateCustomKeyStoreSchema(_XksMembers, RequestSchema):
     custom_key_store_name = _name("CustomKeyStoreName", required=True)
     cloud_hsm_cluster_id = _cluster_id()
     trust_anchor_certificate = Text(
-        min_length=1, max_length=5000, pattern=PEM_TEXT, data_key="TrustAnchorCertificate"
+        min_length=1,
+        max_length=5000,
+        # PEM text: line breaks and tabs, no other control character.
+        pattern=r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$",
+        quote=False,
+        data_key="TrustAnchorCertificate",
     )
     key_store_password = _password()
     custom_key_store_type = Text(choices=KEY_STORE_TYPES, data_key="CustomKeyStoreType")

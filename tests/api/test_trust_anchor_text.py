@@ -1,6 +1,6 @@
 """TrustAnchorCertificate is a PEM document: its line breaks are accepted (AWS
-gives the member no pattern, and a certificate file has them), any other
-control character is refused at the edge."""
+gives the member no pattern, and a certificate file has them), other control
+characters (tab aside) are refused at the edge and nothing is stored."""
 
 from __future__ import annotations
 
