@@ -19,7 +19,7 @@ import click
 
 from app.cli.arguments import show
 from app.cli.context import settings_or_exit
-from app.cli.rest_client import pages, request
+from app.cli.rest_client import pages, request, with_query
 
 STORES = "/v1/custom-key-stores"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,7 +58,7 @@ def _password(source: IO[str]) -> str:
 
 
 def _describe(store_id: str) -> dict[str, Any]:
-    found = request("GET", f"{STORES}?CustomKeyStoreId={quote(store_id, safe='')}")
+    found = request("GET", with_query(STORES, {"CustomKeyStoreId": store_id}))
     entries = found.get("CustomKeyStores")
     if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
         raise click.ClickException(f"the server did not describe custom key store {store_id}")
