@@ -2,13 +2,13 @@
 
 Server-side commands (``init``, ``migrate``, ``serve``, ``token issue``, the
 audit commands, ``root-key migrate``) read the same ``TRENT_*`` settings as
-the server; client
-commands (``keys``, ``encrypt``, ``decrypt``, ``sign``, ``verify``, ``mac``,
-``public-key``, ``aliases``, ``rotation``, ``key-policy``, ``tags``,
-``identity-policy``, ``grants``, ``access-key``, ``whoami``) call a running
-server (``TRENT_URL``, ``TRENT_TOKEN``) through :mod:`app.cli.rest_client`;
-``policy`` works offline. Every command has ``--help``, prints what it did, and
-exits non-zero on failure with a one-line reason on stderr.
+the server; client commands (``keys``, ``encrypt``, ``decrypt``, ``sign``,
+``verify``, ``mac``, ``public-key``, ``aliases``, ``rotation``,
+``key-policy``, ``tags``, ``identity-policy``, ``grants``, ``key-stores``,
+``access-key``, ``whoami``) call a running server (``TRENT_URL``,
+``TRENT_TOKEN``) through :mod:`app.cli.rest_client`; ``policy`` and
+``key-stores clusters`` work offline. Every command has ``--help``, prints
+what it did, and exits non-zero on failure with a one-line reason on stderr.
 
 One module per command or group; this package is the only place that imports
 ``click`` for the service, and nothing outside it imports it (an import
@@ -41,6 +41,7 @@ COMMAND_MODULES = (
     "app.cli.identity_policy",
     "app.cli.whoami",
     "app.cli.grants",
+    "app.cli.key_stores",
     "app.cli.signing",
     "app.cli.root_key",
     "app.cli.console",

@@ -39,10 +39,15 @@ def keys() -> None:
 )
 @click.option(
     "--origin",
-    type=click.Choice(["AWS_KMS", "EXTERNAL"]),
-    default="AWS_KMS",
-    show_default=True,
-    help="EXTERNAL: no material until `trent keys import` brings it.",
+    type=click.Choice(["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM"]),
+    default=None,
+    help="AWS_KMS (the default); EXTERNAL: no material until `trent keys import` brings "
+    "it; AWS_CLOUDHSM: made in a custom key store's token (--custom-key-store-id).",
+)
+@click.option(
+    "--custom-key-store-id",
+    default=None,
+    help="Make the key in this connected custom key store (Origin AWS_CLOUDHSM).",
 )
 def create(
     description: str,
@@ -51,13 +56,22 @@ def create(
     policy_file: Any,
     key_spec: str | None,
     key_usage: str | None,
-    origin: str,
+    origin: str | None,
+    custom_key_store_id: str | None,
 ) -> None:
     """Create a key, symmetric unless --key-spec says otherwise (default policy,
     administrators/users, or --policy-file)."""
+    if custom_key_store_id is not None:
+        if origin not in (None, "AWS_CLOUDHSM"):
+            raise click.UsageError("--custom-key-store-id makes a key of origin AWS_CLOUDHSM")
+        origin = "AWS_CLOUDHSM"
+    elif origin == "AWS_CLOUDHSM":
+        raise click.UsageError("--origin AWS_CLOUDHSM needs --custom-key-store-id")
     body: dict[str, Any] = {"Description": description}
-    if origin != "AWS_KMS":
+    if origin not in (None, "AWS_KMS"):
         body["Origin"] = origin
+    if custom_key_store_id is not None:
+        body["CustomKeyStoreId"] = custom_key_store_id
     if key_spec is not None:
         body["KeySpec"] = key_spec
     if key_usage is not None:
