@@ -9,6 +9,7 @@ is in it (a checkpoint is committed, then written to the files).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -181,14 +182,38 @@ def _report(destination: Path, manifest: Manifest, settings: Settings) -> None:
     if manifest.issuer is not None:
         click.echo(f"token issuer  {manifest.issuer['issuer']} (public key only)")
     click.echo(f"backup written to {destination} ({layout.MANIFEST})")
-    where = (
-        str(settings.root_key_path) if settings.root_key_provider == "file" else "TRENT_ROOT_KEY"
-    )
+    if settings.root_key_provider == "file":
+        where = f"the root key ({settings.root_key_path})"
+    elif settings.root_key_provider == "pkcs11":
+        where = (
+            f"the root key (in PKCS#11 token {settings.pkcs11_token_label!r}, label "
+            f"{settings.pkcs11_key_label!r}: back the token up with its own tools)"
+        )
+    else:
+        where = "the root key (TRENT_ROOT_KEY)"
     click.echo(
-        f"not in it: the root key ({where}) and the issuer's signing key "
+        f"not in it: {where} and the issuer's signing key "
         f"({settings.issuer_dir / SIGNING_KEY_FILE}); keep copies of them apart from backups",
         err=True,
     )
+    stores = _custom_key_stores(destination / layout.DATABASE)
+    if stores:
+        click.echo(
+            f"not in it either: the key material of {stores} custom key "
+            "store(s), which never leaves their tokens (back those tokens up with their own "
+            "tools)",
+            err=True,
+        )
+
+
+def _custom_key_stores(database: Path) -> int:
+    """How many custom key stores the backed-up database names (0 if none, or
+    if it predates them)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+            return int(db.execute("SELECT count(*) FROM custom_key_store").fetchone()[0])
+    except sqlite3.Error:
+        return 0
 
 
 COMMANDS = (backup,)

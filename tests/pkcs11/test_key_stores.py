@@ -506,3 +506,28 @@ def test_root_key_migration_both_ways_carries_the_stores(
     )
     assert back.exit_code == 0, back.output
     check(load_settings({**env, "TRENT_ROOT_KEY_PROVIDER": "file"}))
+
+
+def test_a_backup_says_the_stores_key_material_is_not_in_it(
+    kms: Kms, connected: str, settings: Settings, softhsm: SoftHsm, tmp_path: Path
+) -> None:
+    _token_key(kms, connected)
+    env = {
+        "TRENT_DATA_DIR": str(settings.data_dir),
+        "TRENT_PKCS11_MODULE": str(softhsm.module),
+        "TRENT_SCHEDULER_INTERVAL": "0",
+    }
+    made = CliRunner().invoke(main, ["backup", str(tmp_path / "backup")], env=env)
+    assert made.exit_code == 0, made.output
+    assert "not in it either: the key material of 1 custom key store(s)" in made.output
+    assert f"not in it: the root key ({settings.root_key_path})" in made.output
+
+
+def test_a_backup_of_a_token_root_key_service_points_at_the_token(
+    softhsm: SoftHsm, token_settings: Settings, key_label: str, tmp_path: Path
+) -> None:
+    env = softhsm.environment(token_settings.data_dir, key_label)
+    made = CliRunner().invoke(main, ["backup", str(tmp_path / "backup")], env=env)
+    assert made.exit_code == 0, made.output
+    assert f"in PKCS#11 token {TOKEN_LABEL!r}, label {key_label!r}" in made.output
+    assert "custom key store" not in made.output
