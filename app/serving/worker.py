@@ -87,6 +87,7 @@ class TrentWorker(GeventWorker):  # type: ignore[misc]
         application is loaded."""
         self._per_address = max_connections_per_address
         self.wsgi = BodyDeadline(self.wsgi, body_timeout_seconds, max_body_bytes)
+        settle_settings(self.cfg)
 
     def run(self) -> None:
         # gunicorn's gevent worker builds its servers in run(): have it build
@@ -131,6 +132,22 @@ class TrentWorker(GeventWorker):  # type: ignore[misc]
             )
             self._refused = 0
             self._refused_reported_at = now
+
+
+def settle_settings(cfg: Any) -> None:
+    """Make every gunicorn setting of ``cfg`` a plain attribute of it.
+
+    gunicorn reads its settings through ``Config.__getattr__``, a lookup in
+    its table of settings and a method call each, a dozen times a request
+    (the keep-alive, the hooks, the parser's limits, the trusted proxies). A
+    worker's settings never change once it runs (a reload replaces the
+    workers), so each is read once here and then found as an attribute.
+    Settings that gunicorn computes (its properties, such as ``is_ssl``)
+    are left as they are.
+    """
+    for name, setting in cfg.settings.items():
+        # Config.__setattr__ refuses setting names ("Invalid access!").
+        cfg.__dict__[name] = setting.get()
 
 
 class _OwnSocketServer(StreamServer):  # type: ignore[misc]

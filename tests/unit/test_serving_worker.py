@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import gevent
 import gevent.event
 import pytest
+from gunicorn.config import Config
 
-from app.serving.worker import BodyDeadline, TrentWorker
+from app.config import Settings
+from app.serving.options import gunicorn_options
+from app.serving.worker import BodyDeadline, TrentWorker, settle_settings
 
 
 class _Recorder:
@@ -184,3 +188,15 @@ def test_connections_over_the_cap_of_one_address_are_closed_at_once(
         event.set()
     gevent.joinall(greenlets)
     assert worker._open_by_address == {}
+
+
+def test_settled_settings_read_as_gunicorn_reads_them(tmp_path: Path) -> None:
+    config = Config()
+    for name, value in gunicorn_options("127.0.0.1:0", 2, Settings(data_dir=tmp_path)).items():
+        config.set(name, value)
+    before = {name: getattr(config, name) for name in config.settings}
+    settle_settings(config)
+    assert {name: getattr(config, name) for name in config.settings} == before
+    assert config.keepalive == before["keepalive"]
+    assert "keepalive" in vars(config)  # an attribute now, not a lookup
+    assert not config.is_ssl  # gunicorn's computed settings still work
