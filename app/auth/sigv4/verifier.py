@@ -99,6 +99,7 @@ class SigV4Verifier:
 
         credential = self._lookup(auth.access_key_id)
         if credential is None or credential.access_key_id != auth.access_key_id:
+            self._signing_keys.forget(auth.access_key_id)
             unrecognized(f"access key {auth.access_key_id} is unknown or not active")
 
         canonical = canonical_request(
@@ -200,33 +201,37 @@ class SigV4Verifier:
 
 
 class _SigningKeys:
-    """The signing keys derived lately, by access key, day, region and service.
+    """The signing key derived last for each access key, with its day, region
+    and service.
 
     A signing key is four HMACs away from the secret and the same for every
-    request of its day (AWS's SDKs cache it likewise), and every request pays
-    for the derivation. An entry serves a request only while the key's
-    secret is the one it was derived from (compared in constant time), so a
-    changed secret is never verified with an old key; a deleted or inactive
-    access key never gets this far (the lookup refuses it first).
+    request of its day (AWS's SDKs keep it likewise), and every request paid
+    for the derivation. An entry serves a request only for the same day,
+    region and service and while the key's secret is the one it was derived
+    from (compared in constant time), so a changed secret is never verified
+    with an old key; an access key the lookup no longer knows is forgotten.
     """
 
-    #: Entries kept before all are dropped (one per access key and day in use).
+    #: Access keys kept before all are dropped.
     MAX_ENTRIES: Final = 1024
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, str, str, str], tuple[bytes, bytes]] = {}
+        self._entries: dict[str, tuple[tuple[str, str, str], bytes, bytes]] = {}
 
     def __repr__(self) -> str:
         return f"_SigningKeys(<{len(self._entries)} entries>)"
 
     def get(self, credential: AccessKeyCredential, auth: Authorization) -> bytes:
         secret = credential.secret.expose_secret_bytes()
-        name = (credential.access_key_id, auth.date_stamp, auth.region, auth.service)
-        entry = self._entries.get(name)
-        if entry is not None and hmac.compare_digest(entry[0], secret):
-            return entry[1]
+        scope = (auth.date_stamp, auth.region, auth.service)
+        entry = self._entries.get(credential.access_key_id)
+        if entry is not None and entry[0] == scope and hmac.compare_digest(entry[1], secret):
+            return entry[2]
         key = signing_key(secret, auth.date_stamp, auth.region, auth.service)
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries.clear()
-        self._entries[name] = (secret, key)
+        self._entries[credential.access_key_id] = (scope, secret, key)
         return key
+
+    def forget(self, access_key_id: str) -> None:
+        self._entries.pop(access_key_id, None)

@@ -447,12 +447,28 @@ def test_the_signing_keys_kept_are_bounded_and_not_shown(
     assert SECRET not in repr(kept)
     credential = keys.table[ACCESS_KEY_ID]
     auth = parse_authorization(dict(request.headers)["Authorization"])
-    for day in range(kept.MAX_ENTRIES + 5):
-        dated = dataclasses.replace(auth, date_stamp=f"{20260101 + day}")
-        assert kept.get(credential, dated) == signing_key(
-            SECRET.encode(), dated.date_stamp, auth.region, auth.service
+    for n in range(kept.MAX_ENTRIES + 5):
+        other = dataclasses.replace(credential, access_key_id=f"AKIA{n:016d}")
+        assert kept.get(other, auth) == signing_key(
+            SECRET.encode(), auth.date_stamp, auth.region, auth.service
         )
         assert len(kept._entries) <= kept.MAX_ENTRIES
+    for day in ("20260101", "20260102"):
+        dated = dataclasses.replace(auth, date_stamp=day)
+        assert kept.get(credential, dated) == signing_key(
+            SECRET.encode(), day, auth.region, auth.service
+        )
+
+
+def test_a_key_the_lookup_no_longer_knows_is_forgotten(
+    verifier: SigV4Verifier, build: Build, keys: Keys
+) -> None:
+    request, _ = build()
+    verifier.verify(request)
+    assert ACCESS_KEY_ID in verifier._signing_keys._entries
+    del keys.table[ACCESS_KEY_ID]
+    refused(verifier, request, UNRECOGNIZED_CLIENT)
+    assert ACCESS_KEY_ID not in verifier._signing_keys._entries
 
 
 def test_a_session_token_is_refused(verifier: SigV4Verifier, build: Build) -> None:
