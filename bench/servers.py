@@ -203,7 +203,12 @@ def role_of(pid: int, pgid: int) -> str:
 
 def group_members(pgid: int) -> Iterator[tuple[Path, str, list[str]]]:
     """``(/proc/<pid>, role, stat fields after the command name)`` of every live
-    process in process group ``pgid`` (a server and all its children)."""
+    process of the server started in process group ``pgid``: the group's
+    members and their descendants. ``trent serve`` starts its helpers (the
+    audit writer, the checkpointer) in process groups of their own, so that
+    the terminal's Ctrl-C does not reach them; they are found as children of
+    the master."""
+    processes: dict[int, tuple[Path, list[str]]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -212,9 +217,20 @@ def group_members(pgid: int) -> Iterator[tuple[Path, str, list[str]]]:
         except OSError:
             continue
         # The command name may hold spaces and parentheses: split after the last ')'.
-        fields = text[text.rfind(")") + 2 :].split()
-        if int(fields[2]) == pgid:
-            yield entry, role_of(int(entry.name), pgid), fields
+        processes[int(entry.name)] = (entry, text[text.rfind(")") + 2 :].split())
+    members = {pid for pid, (_, fields) in processes.items() if int(fields[2]) == pgid}
+    grown = True
+    while grown:
+        children = {
+            pid
+            for pid, (_, fields) in processes.items()
+            if pid not in members and int(fields[1]) in members
+        }
+        members |= children
+        grown = bool(children)
+    for pid in sorted(members):
+        entry, fields = processes[pid]
+        yield entry, role_of(pid, pgid), fields
 
 
 def group_cpu_by_role(pgid: int) -> dict[str, float]:

@@ -27,7 +27,7 @@ from datetime import datetime
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from policies.operands import ContextScalar, as_string
 from policies.principals import CallerIdentity, PrincipalKind, describe_caller
@@ -148,9 +148,17 @@ def _identity_entries(caller: CallerIdentity, account: str | None) -> Mapping[st
 def _context_entry(name: object, raw: object) -> ContextEntry:
     if not isinstance(name, str) or not name:
         raise ContextError(f"context keys must be non-empty strings, not {name!r}")
+    if type(raw) in _PLAIN_SCALARS:
+        # Most values of a request (the key's spec, usage and origin, the
+        # encryption context): checked by one set lookup.
+        return ContextEntry(name, (cast(ContextScalar, raw),), False)
     if isinstance(raw, list | tuple):
         return ContextEntry(name, tuple(_scalar(name, item) for item in raw), True)
     return ContextEntry(name, (_scalar(name, raw),), False)
+
+
+#: Exact types that :func:`_scalar` always accepts as they are.
+_PLAIN_SCALARS = frozenset({str, bool, int, float, bytes, IPv4Address, IPv6Address})
 
 
 def _scalar(name: str, value: object) -> ContextScalar:

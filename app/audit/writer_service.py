@@ -377,7 +377,11 @@ class RemoteCommitter:
             return int(self._fallback.submit(event))
         frame = encode_request(self._audit.prepare(event))
         try:
-            sock.sendall(frame)
+            # A frame of a few KiB fits the socket's buffer: one send. (gevent's
+            # sendall asks the kernel for the buffer's size first, every time.)
+            sent = sock.send(frame)
+            if sent < len(frame):
+                sock.sendall(frame[sent:])
         except OSError:
             # Nothing reached the writer: this event may still go the other way.
             self._discard(sock)

@@ -134,6 +134,7 @@ class Metrics:
         #: tuple check per call, a dictionary look-up does not. The label
         #: values are bounded (route names, outcomes, statuses).
         self._request_children: dict[tuple[str, str, str, int], tuple[Counter, Histogram]] = {}
+        self._batch_children: dict[str, tuple[Histogram, Histogram]] = {}
         self._sample_lock = threading.Lock()
         self._pool_use: PoolUse | None = None
         self._cache_lookups: Lookups | None = None
@@ -161,8 +162,12 @@ class Metrics:
 
     def audit_batch(self, writer: str, events: int, seconds: float) -> None:
         """A batch of ``events`` made durable by ``writer`` (``process`` or ``in-process``)."""
-        self._batch.labels(writer).observe(events)
-        self._commit.labels(writer).observe(seconds)
+        children = self._batch_children.get(writer)
+        if children is None:
+            children = (self._batch.labels(writer), self._commit.labels(writer))
+            self._batch_children[writer] = children
+        children[0].observe(events)
+        children[1].observe(seconds)
 
     # -- sampled ---------------------------------------------------------------
 

@@ -94,10 +94,9 @@ def request_context(
         "aws:EpochTime": int(now),
     }
     if ctx.request.source_ip:
-        try:
-            values["aws:SourceIp"] = ipaddress.ip_address(ctx.request.source_ip)
-        except ValueError:
-            pass
+        source_ip = _ip_address(ctx.request.source_ip)
+        if source_ip is not None:
+            values["aws:SourceIp"] = source_ip
     if key is not None:
         values["kms:KeySpec"] = key.key_spec
         values["kms:KeyUsage"] = key.key_usage
@@ -110,6 +109,16 @@ def request_context(
     if conditions:
         values.update(conditions)
     return values
+
+
+@lru_cache(maxsize=1024)
+def _ip_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The client's address parsed (cached: clients repeat, addresses are
+    immutable), or ``None`` if it is not one."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
 
 
 def build_request(

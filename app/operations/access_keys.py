@@ -262,6 +262,14 @@ def secret_lookup(services: Services) -> Callable[[str], AccessKeyCredential | N
     never a silent success.
     """
     cache = _UnsealedSecrets(services.settings.key_cache_seconds, SECRET_CACHE_ENTRIES)
+    # What the last lookup of each key made of its record: the read cache
+    # hands out the same record object until the row changes (or the entry
+    # expires), and the owner, the AAD and the credential are then the same
+    # too. Made afresh from any other record; the secret is still checked
+    # against the cache of unsealed secrets (its expiry, its binding) every time.
+    made: dict[
+        str, tuple[AccessKeyRecord, Principal | None, bytes, AccessKeyCredential | None]
+    ] = {}
 
     def lookup(access_key_id: str) -> AccessKeyCredential | None:
         if not is_access_key_id(access_key_id):
@@ -269,22 +277,33 @@ def secret_lookup(services: Services) -> Callable[[str], AccessKeyCredential | N
         record = services.access_keys.get(access_key_id)
         if record is None or record.status != STATUS_ACTIVE:
             cache.discard(access_key_id)
+            made.pop(access_key_id, None)
             return None
-        principal = _principal_of(record)
+        earlier = made.get(access_key_id)
+        if earlier is not None and earlier[0] is record:
+            _, principal, aad, credential = earlier
+        else:
+            principal = _principal_of(record)
+            aad = access_key_seal_aad(access_key_id, record.principal_arn, record.principal_tags)
+            credential = None
         if principal is None:
             return None
         blob = record.sealed_secret.blob
-        aad = access_key_seal_aad(access_key_id, record.principal_arn, record.principal_tags)
         secret = cache.get(access_key_id, blob, aad)
         if secret is None:
             secret = SecretAccessKey(services.root_key.unseal(blob, aad))
             cache.put(access_key_id, blob, aad, secret)
-        return AccessKeyCredential(
-            access_key_id=access_key_id,
-            principal=principal,
-            secret=secret,
-            last_used_at=record.last_used_at,
-        )
+        if credential is None or credential.secret is not secret:
+            credential = AccessKeyCredential(
+                access_key_id=access_key_id,
+                principal=principal,
+                secret=secret,
+                last_used_at=record.last_used_at,
+            )
+            if len(made) >= SECRET_CACHE_ENTRIES:
+                made.clear()
+            made[access_key_id] = (record, principal, aad, credential)
+        return credential
 
     return lookup
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 
 from app.audit.events import AuditEvent, Outcome
 from app.errors import (
@@ -24,7 +23,7 @@ from app.errors import (
     UnauthenticatedError,
 )
 from app.operations.services import Services
-from app.pipeline.call import Call
+from app.pipeline.call import Call, uuid4_text
 
 audit_log = logging.getLogger("trent.audit")
 
@@ -36,7 +35,7 @@ def build_event(
     principal = call.principal
     notes = call.context.notes if call.context is not None else None
     return AuditEvent(
-        event_id=str(uuid.uuid4()),
+        event_id=uuid4_text(),
         event_time=services.now(),
         request_id=call.request_id,
         door=call.door,

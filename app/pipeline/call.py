@@ -8,8 +8,8 @@ directly: the request line, headers and body are already parsed by the server.
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,7 +45,7 @@ class Call:
 
     def __init__(self, environ: dict[str, Any], door: Door, event_name: str, *, audited: bool):
         self.environ = environ
-        self.request_id = str(uuid.uuid4())
+        self.request_id = uuid4_text()
         self.started = time.monotonic()
         self.door: Door = door
         self.event_name = event_name
@@ -143,6 +143,17 @@ class Call:
             ),
         )
         return self.context
+
+
+def uuid4_text() -> str:
+    """A random (version 4) UUID in its usual text form, as ``str(uuid.uuid4())``
+    writes it, for less than half the time: each request takes two (its
+    request id and its audit event's id)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def _read(stream: Any, size: int) -> bytes:

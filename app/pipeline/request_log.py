@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from app.errors import AccessDeniedError, KmsError, UnauthenticatedError
@@ -27,6 +28,9 @@ log = logging.getLogger("trent.request")
 
 #: Longest text of a field that the caller chose (path, key id), in characters.
 LONGEST_FIELD = 256
+#: Text written bare: at least one character, none of them a space, a quote,
+#: ``=`` or a backslash (it must also be printable).
+_BARE = re.compile(r'[^ "=\\]+')
 
 
 class RequestLine:
@@ -100,7 +104,7 @@ def _text(value: Any) -> str:
     field or a line: quotes and control characters are escaped)."""
     if value is None:
         return "-"
-    text = str(value)
-    if text and text.isprintable() and not any(c in text for c in ' "=\\'):
+    text = value if type(value) is str else str(value)
+    if text.isprintable() and _BARE.fullmatch(text):
         return text
     return json.dumps(text)

@@ -15,10 +15,20 @@ def logger_class(log_format: str) -> type[Logger]:
     serves in its "Listening at" line."""
 
     class TrentLogger(Logger):  # type: ignore[misc]
+        _access_log_enabled = False
+
         def setup(self, cfg: Any) -> None:
             super().setup(cfg)
             for handler in self.error_log.handlers:
                 handler.setFormatter(formatter(log_format))
+            # gunicorn asks after every request, through five settings
+            # lookups; the answer changes only with the settings, which
+            # gunicorn hands to setup() again when they change.
+            self._access_log_enabled = Logger.access_log_enabled.fget(self)
+
+        @property
+        def access_log_enabled(self) -> bool:
+            return self._access_log_enabled
 
         def info(self, msg: str, *args: Any, **kwargs: Any) -> None:
             if msg.startswith("Listening at:") and args and not args[0]:

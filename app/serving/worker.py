@@ -87,6 +87,7 @@ class TrentWorker(GeventWorker):  # type: ignore[misc]
         application is loaded."""
         self._per_address = max_connections_per_address
         self.wsgi = BodyDeadline(self.wsgi, body_timeout_seconds, max_body_bytes)
+        settle_settings(self.cfg)
 
     def run(self) -> None:
         # gunicorn's gevent worker builds its servers in run(): have it build
@@ -114,8 +115,13 @@ class TrentWorker(GeventWorker):  # type: ignore[misc]
                 del self._open_by_address[address]
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> None:
+        out = _HeadWithBody(sock)
         try:
-            super().handle_request(listener_name, req, sock, addr)
+            super().handle_request(listener_name, req, out, addr)
+            out.flush()
+        except StopIteration:
+            out.flush()  # the answer, then gunicorn closes the connection
+            raise
         finally:
             gevent.sleep(0)  # let the other connections' greenlets run
 
@@ -131,6 +137,60 @@ class TrentWorker(GeventWorker):  # type: ignore[misc]
             )
             self._refused = 0
             self._refused_reported_at = now
+
+
+class _HeadWithBody:
+    """A client socket whose answer's head leaves with the start of its body.
+
+    gunicorn sends an answer's status line and headers with one ``sendall``
+    and then each piece of the body with another. Trent's answers are one
+    piece: held back, the head goes out with it in one send (one system
+    call, one TCP segment for the client to read, instead of two). The head
+    is held only until the next write, or any other use of the socket
+    (``fileno`` for a sendfile, ``close``, ``shutdown``), or the end of the
+    request (:meth:`flush`), whichever comes first: what is sent, and in
+    what order, is unchanged.
+    """
+
+    __slots__ = ("_sock", "_held", "_first")
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._held: bytes | None = None
+        self._first = True
+
+    def sendall(self, data: bytes) -> None:
+        if self._first:  # the head
+            self._first = False
+            self._held = bytes(data)
+            return
+        held, self._held = self._held, None
+        self._sock.sendall(data if held is None else held + data)
+
+    def flush(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            self._sock.sendall(held)
+
+    def __getattr__(self, name: str) -> Any:
+        self.flush()
+        return getattr(self._sock, name)
+
+
+def settle_settings(cfg: Any) -> None:
+    """Make every gunicorn setting of ``cfg`` a plain attribute of it.
+
+    gunicorn reads its settings through ``Config.__getattr__``, a lookup in
+    its table of settings and a method call each, a dozen times a request
+    (the keep-alive, the hooks, the parser's limits, the trusted proxies). A
+    worker's settings never change once it runs (a reload replaces the
+    workers), so each is read once here and then found as an attribute.
+    Settings that gunicorn computes (its properties, such as ``is_ssl``)
+    are left as they are.
+    """
+    for name, setting in cfg.settings.items():
+        # Config.__setattr__ refuses setting names ("Invalid access!").
+        cfg.__dict__[name] = setting.get()
 
 
 class _OwnSocketServer(StreamServer):  # type: ignore[misc]

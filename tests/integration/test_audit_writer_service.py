@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -378,3 +379,34 @@ def test_a_failed_batch_logs_the_database_error_text(
         writer.stop()
     failed = [r.getMessage() for r in caplog.records if "audit batch" in r.getMessage()]
     assert failed and "simulated audit failure" in failed[0], failed
+
+
+class _ShortSends:
+    """A connection whose ``send`` takes only the first few bytes, as a full
+    socket buffer would."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.short_sends = 0
+
+    def send(self, data: bytes) -> int:
+        self.short_sends += 1
+        return self._sock.send(data[:5])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def test_a_frame_the_socket_takes_in_parts_arrives_whole(env: Env) -> None:
+    settings, log, store = env
+    writer = Writer(settings, log, store)
+    remote, _ = committer(settings, log, store)
+    connection = remote._checkout()
+    assert connection is not None
+    short = _ShortSends(connection)
+    remote._idle.append(short)  # type: ignore[arg-type]
+    seq = remote.submit(event(1))
+    writer.stop()
+    assert short.short_sends == 1
+    assert durable(settings, seq)
+    assert writer.batches == [1]

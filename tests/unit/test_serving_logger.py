@@ -39,3 +39,18 @@ def test_other_lines_are_left_alone_in_text(capsys: pytest.CaptureFixture[str]) 
     assert " INFO [" in first
     assert second.endswith("] gunicorn.error Booting worker with pid: 99")
     assert " WARNING [" in second
+
+
+@pytest.mark.parametrize(("accesslog", "enabled"), [(None, False), ("-", True)])
+def test_whether_the_access_log_is_written_follows_the_settings(
+    accesslog: str | None, enabled: bool
+) -> None:
+    config = _config("127.0.0.1:18080")
+    config.set("accesslog", accesslog)
+    logger = logger_class("text")(config)
+    assert logger.access_log_enabled is enabled
+    # A reload hands setup() the new settings.
+    reloaded = _config("127.0.0.1:18080")
+    reloaded.set("accesslog", "-" if accesslog is None else None)
+    logger.setup(reloaded)
+    assert logger.access_log_enabled is not enabled

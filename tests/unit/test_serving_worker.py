@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import gevent
 import gevent.event
 import pytest
+from gunicorn.config import Config
 
-from app.serving.worker import BodyDeadline, TrentWorker
+from app.config import Settings
+from app.serving.options import gunicorn_options
+from app.serving.worker import BodyDeadline, TrentWorker, _HeadWithBody, settle_settings
 
 
 class _Recorder:
@@ -184,3 +188,83 @@ def test_connections_over_the_cap_of_one_address_are_closed_at_once(
         event.set()
     gevent.joinall(greenlets)
     assert worker._open_by_address == {}
+
+
+def test_settled_settings_read_as_gunicorn_reads_them(tmp_path: Path) -> None:
+    config = Config()
+    for name, value in gunicorn_options("127.0.0.1:0", 2, Settings(data_dir=tmp_path)).items():
+        config.set(name, value)
+    before = {name: getattr(config, name) for name in config.settings}
+    settle_settings(config)
+    assert {name: getattr(config, name) for name in config.settings} == before
+    assert config.keepalive == before["keepalive"]
+    assert "keepalive" in vars(config)  # an attribute now, not a lookup
+    assert not config.is_ssl  # gunicorn's computed settings still work
+
+
+class _Wire:
+    """A client socket that records what the worker does with it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, bytes]] = []
+
+    def sendall(self, data: bytes) -> None:
+        self.calls.append(("sendall", bytes(data)))
+
+    def fileno(self) -> int:
+        self.calls.append(("fileno", b""))
+        return 99
+
+
+def test_an_answers_head_leaves_with_its_body_in_one_send() -> None:
+    wire = _Wire()
+    out = _HeadWithBody(wire)
+    out.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+    assert wire.calls == []
+    out.sendall(b"{}")
+    out.flush()
+    assert wire.calls == [("sendall", b"HTTP/1.1 200 OK\r\n\r\n{}")]
+
+
+def test_later_pieces_of_a_body_are_sent_as_they_come() -> None:
+    wire = _Wire()
+    out = _HeadWithBody(wire)
+    for piece in (b"head;", b"one;", b"two;", b"three"):
+        out.sendall(piece)
+    out.flush()
+    assert wire.calls == [("sendall", b"head;one;"), ("sendall", b"two;"), ("sendall", b"three")]
+
+
+def test_a_head_without_a_body_and_any_other_use_of_the_socket_send_it_first() -> None:
+    wire = _Wire()
+    out = _HeadWithBody(wire)
+    out.sendall(b"head")
+    assert out.fileno() == 99  # e.g. a sendfile: the head must precede it
+    out.flush()
+    assert wire.calls == [("sendall", b"head"), ("fileno", b"")]
+    lone = _Wire()
+    out = _HeadWithBody(lone)
+    out.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+    out.flush()
+    out.flush()
+    assert lone.calls == [("sendall", b"HTTP/1.1 204 No Content\r\n\r\n")]
+
+
+@pytest.mark.parametrize("closes", [False, True])
+def test_the_worker_sends_a_held_head_before_the_next_request_or_the_close(
+    monkeypatch: pytest.MonkeyPatch, closes: bool
+) -> None:
+    def handle_request(self: Any, listener: Any, req: Any, sock: Any, addr: Any) -> None:
+        sock.sendall(b"head")  # gunicorn's Response.send_headers, and no body
+        if closes:
+            raise StopIteration()
+
+    monkeypatch.setattr("gunicorn.workers.base_async.AsyncWorker.handle_request", handle_request)
+    wire = _Wire()
+    worker = TrentWorker.__new__(TrentWorker)
+    if closes:
+        with pytest.raises(StopIteration):
+            worker.handle_request(None, None, wire, None)
+    else:
+        worker.handle_request(None, None, wire, None)
+    assert wire.calls == [("sendall", b"head")]

@@ -69,6 +69,7 @@ class SigV4Verifier:
         self._clock = clock
         self._on_verified = on_verified
         self._max_body = settings.max_body_bytes if max_body_bytes is None else max_body_bytes
+        self._signing_keys = _SigningKeys()
 
     def verify(self, request: SignedRequest) -> Principal:
         """The principal that signed ``request``, or :class:`SigV4Error`."""
@@ -98,6 +99,7 @@ class SigV4Verifier:
 
         credential = self._lookup(auth.access_key_id)
         if credential is None or credential.access_key_id != auth.access_key_id:
+            self._signing_keys.forget(auth.access_key_id)
             unrecognized(f"access key {auth.access_key_id} is unknown or not active")
 
         canonical = canonical_request(
@@ -110,15 +112,16 @@ class SigV4Verifier:
         )
         # The secret is used here and nowhere else: in the first link of the
         # HMAC chain, never logged, never part of any message.
-        key = signing_key(
-            credential.secret.expose_secret_bytes(), auth.date_stamp, auth.region, auth.service
-        )
+        key = self._signing_keys.get(credential, auth)
         expected = signature(key, string_to_sign(request_amz_date, auth.scope, canonical))
         if not hmac.compare_digest(expected.encode("ascii"), auth.signature.encode("ascii")):
             invalid(MISMATCH_MESSAGE, f"signature mismatch for access key {auth.access_key_id}")
         if self._on_verified is not None:
             self._on_verified(credential)
-        return replace(credential.principal, auth_method="sigv4", token_id=auth.access_key_id)
+        principal = credential.principal
+        if principal.auth_method == "sigv4" and principal.token_id == auth.access_key_id:
+            return principal  # frozen, and already what the caller is
+        return replace(principal, auth_method="sigv4", token_id=auth.access_key_id)
 
     def _check_sizes(self, request: SignedRequest) -> None:
         if len(request.headers) > MAX_HEADERS:
@@ -195,3 +198,40 @@ class SigV4Verifier:
                 "X-Amz-Content-SHA256 does not match the body",
             )
         return value
+
+
+class _SigningKeys:
+    """The signing key derived last for each access key, with its day, region
+    and service.
+
+    A signing key is four HMACs away from the secret and the same for every
+    request of its day (AWS's SDKs keep it likewise), and every request paid
+    for the derivation. An entry serves a request only for the same day,
+    region and service and while the key's secret is the one it was derived
+    from (compared in constant time), so a changed secret is never verified
+    with an old key; an access key the lookup no longer knows is forgotten.
+    """
+
+    #: Access keys kept before all are dropped.
+    MAX_ENTRIES: Final = 1024
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[tuple[str, str, str], bytes, bytes]] = {}
+
+    def __repr__(self) -> str:
+        return f"_SigningKeys(<{len(self._entries)} entries>)"
+
+    def get(self, credential: AccessKeyCredential, auth: Authorization) -> bytes:
+        secret = credential.secret.expose_secret_bytes()
+        scope = (auth.date_stamp, auth.region, auth.service)
+        entry = self._entries.get(credential.access_key_id)
+        if entry is not None and entry[0] == scope and hmac.compare_digest(entry[1], secret):
+            return entry[2]
+        key = signing_key(secret, auth.date_stamp, auth.region, auth.service)
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[credential.access_key_id] = (scope, secret, key)
+        return key
+
+    def forget(self, access_key_id: str) -> None:
+        self._entries.pop(access_key_id, None)

@@ -53,3 +53,13 @@ def test_a_lone_surrogate_is_replaced_as_the_canonical_encoding_does() -> None:
     encoded = head + b"5" + tail
     assert encoded == canonical_json({**body, "recordedAt": 5})
     assert json.loads(encoded)["userAgent"] == "bad \ufffd agent"
+
+
+def test_a_value_that_holds_the_placeholder_is_still_split_canonically() -> None:
+    # The placeholder is random per process; were it found in a value all the
+    # same, the body is encoded in two parts rather than cut in the wrong place.
+    from app.audit.canonical import _PLACEHOLDER
+
+    body = {"a": _PLACEHOLDER, "z": [_PLACEHOLDER]}
+    head, tail = _split_encoding(body)
+    assert head + b"9" + tail == canonical_json({**body, "recordedAt": 9})

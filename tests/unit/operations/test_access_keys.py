@@ -3,11 +3,14 @@ looked up by the verifier, deleted by their owner or the account root."""
 
 from __future__ import annotations
 
+import dataclasses
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 
 from app.auth.access_keys import ACCESS_KEY_ID_RE, SECRET_ACCESS_KEY_RE
+from app.crypto.root_key import RootKeyError
 from app.errors import AccessDeniedError, LimitExceededError, NotFoundError
 from app.operations import access_keys as ops
 from tests.unit.operations.conftest import ALICE, ROOT, caller
@@ -41,6 +44,30 @@ def test_the_lookup_finds_the_owner_and_the_same_secret(world: FakeWorld) -> Non
     assert dict(credential.principal.tags) == {"team": "a"}
     assert credential.secret.expose_secret_bytes() == key["SecretAccessKey"].encode()
     assert ops.secret_lookup(world.services)("AKIA" + "A" * 16) is None
+
+
+def test_the_lookup_makes_its_credential_again_only_from_a_changed_record(
+    world: FakeWorld,
+) -> None:
+    key = create(world, caller("alice", tags={"team": "a"}))
+    lookup = ops.secret_lookup(world.services)
+    first = lookup(key["AccessKeyId"])
+    assert first is not None
+    assert lookup(key["AccessKeyId"]) is first  # the same record: the same credential
+    world.services.access_keys.touch(key["AccessKeyId"], T0 + 1)
+    touched = lookup(key["AccessKeyId"])
+    assert touched is not None and touched is not first
+    assert touched.last_used_at == T0 + 1
+    record = world.access_keys.records[key["AccessKeyId"]]
+    world.access_keys.records[key["AccessKeyId"]] = dataclasses.replace(
+        record, principal_tags=MappingProxyType({"team": "b"})
+    )
+    # Another binding: the secret, sealed under the old one, no longer unseals.
+    with pytest.raises(RootKeyError):
+        lookup(key["AccessKeyId"])
+    world.access_keys.records[key["AccessKeyId"]] = record
+    ops.delete_access_key(world.services, ALICE, ops.AccessKeyRequest(key["AccessKeyId"]))
+    assert lookup(key["AccessKeyId"]) is None
 
 
 def test_listing_shows_metadata_and_never_a_secret(world: FakeWorld) -> None:

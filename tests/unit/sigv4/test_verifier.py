@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.auth.access_keys import SecretAccessKey
 from app.auth.sigv4 import (
     INCOMPLETE_SIGNATURE,
     INVALID_SIGNATURE,
@@ -20,6 +21,8 @@ from app.auth.sigv4 import (
     SigV4Error,
     SigV4Verifier,
 )
+from app.auth.sigv4.authorization import parse_authorization
+from app.auth.sigv4.signing import signing_key
 from app.config import Settings
 from tests.unit.sigv4.conftest import (
     ACCESS_KEY_ID,
@@ -412,6 +415,60 @@ def test_a_deleted_key_stops_working_at_once(
     assert verifier.verify(request).token_id == ACCESS_KEY_ID
     del keys.table[ACCESS_KEY_ID]
     refused(verifier, request, UNRECOGNIZED_CLIENT)
+
+
+def test_a_changed_secret_is_verified_with_its_own_signing_key(
+    verifier: SigV4Verifier, build: Build, keys: Keys
+) -> None:
+    # The signing key of the day is kept between requests: only while the
+    # key's secret is the one it was derived from.
+    request, _ = build()
+    assert verifier.verify(request).token_id == ACCESS_KEY_ID
+    new_secret = "n" * 40
+    keys.table[ACCESS_KEY_ID] = dataclasses.replace(
+        keys.table[ACCESS_KEY_ID], secret=SecretAccessKey(new_secret.encode())
+    )
+    refused(verifier, request, INVALID_SIGNATURE)
+    renewed, _ = build(secret=new_secret)
+    assert verifier.verify(renewed).token_id == ACCESS_KEY_ID
+    keys.table[ACCESS_KEY_ID] = dataclasses.replace(
+        keys.table[ACCESS_KEY_ID], secret=SecretAccessKey(SECRET.encode())
+    )
+    refused(verifier, renewed, INVALID_SIGNATURE)
+    assert verifier.verify(request).token_id == ACCESS_KEY_ID
+
+
+def test_the_signing_keys_kept_are_bounded_and_not_shown(
+    verifier: SigV4Verifier, build: Build, keys: Keys
+) -> None:
+    request, _ = build()
+    verifier.verify(request)
+    kept = verifier._signing_keys
+    assert SECRET not in repr(kept)
+    credential = keys.table[ACCESS_KEY_ID]
+    auth = parse_authorization(dict(request.headers)["Authorization"])
+    for n in range(kept.MAX_ENTRIES + 5):
+        other = dataclasses.replace(credential, access_key_id=f"AKIA{n:016d}")
+        assert kept.get(other, auth) == signing_key(
+            SECRET.encode(), auth.date_stamp, auth.region, auth.service
+        )
+        assert len(kept._entries) <= kept.MAX_ENTRIES
+    for day in ("20260101", "20260102"):
+        dated = dataclasses.replace(auth, date_stamp=day)
+        assert kept.get(credential, dated) == signing_key(
+            SECRET.encode(), day, auth.region, auth.service
+        )
+
+
+def test_a_key_the_lookup_no_longer_knows_is_forgotten(
+    verifier: SigV4Verifier, build: Build, keys: Keys
+) -> None:
+    request, _ = build()
+    verifier.verify(request)
+    assert ACCESS_KEY_ID in verifier._signing_keys._entries
+    del keys.table[ACCESS_KEY_ID]
+    refused(verifier, request, UNRECOGNIZED_CLIENT)
+    assert ACCESS_KEY_ID not in verifier._signing_keys._entries
 
 
 def test_a_session_token_is_refused(verifier: SigV4Verifier, build: Build) -> None:
