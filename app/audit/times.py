@@ -34,7 +34,12 @@ def filter_micros(name: str, value: float | str | None, *, end_of_day: bool = Fa
 
     A date alone stands for the whole day: its first microsecond as a lower
     bound, its last as an upper one (``end_of_day``), so ``--since D --until
-    D`` is the day D. A time without an offset is UTC.
+    D`` is the day D. As an upper bound a time covers the whole of the last
+    unit it gives, as a date does: ``10:00:59`` reaches to the end of that
+    second, ``10:00`` to the end of that minute (the log writes its times to
+    the second, so an event shown at ``10:00:59Z`` is found by
+    ``until=10:00:59Z``); a time with a fraction, or epoch seconds, is exact.
+    A time without an offset is UTC.
     """
     if value is None:
         return None
@@ -76,7 +81,29 @@ def _parse_text(name: str, text: str, *, end_of_day: bool) -> float:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(seconds=1)
+    seconds = (moment - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(seconds=1)
+    if end_of_day:
+        seconds += _unit_seconds(text) - 0.000001
+    return seconds
+
+
+#: The clock part of an ISO 8601 time: hours, then minutes and seconds if given.
+_CLOCK_RE = re.compile(r"T(\d{2})(?::?(\d{2})(?::?(\d{2})(\.\d+)?)?)?")
+
+
+def _unit_seconds(text: str) -> float:
+    """How long the last unit a time gives lasts (0 for a fraction: exact)."""
+    found = _CLOCK_RE.search(text)
+    if found is None:  # pragma: no cover - fromisoformat accepted a time
+        return 0.000001
+    _, minutes, secs, fraction = found.groups()
+    if fraction is not None:
+        return 0.000001
+    if secs is not None:
+        return 1.0
+    if minutes is not None:
+        return 60.0
+    return 3600.0
 
 
 def iso(micros_value: object) -> str | None:

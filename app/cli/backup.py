@@ -208,9 +208,12 @@ def _report(destination: Path, manifest: Manifest, settings: Settings) -> None:
 
 def _custom_key_stores(database: Path) -> int:
     """How many custom key stores the backed-up database names (0 if none, or
-    if it predates them)."""
+    if it predates them). Read as immutable: no lock or -shm file is left in
+    the backup."""
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        with contextlib.closing(
+            sqlite3.connect(f"file:{database}?mode=ro&immutable=1", uri=True)
+        ) as db:
             return int(db.execute("SELECT count(*) FROM custom_key_store").fetchone()[0])
     except sqlite3.Error:
         return 0

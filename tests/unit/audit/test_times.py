@@ -45,8 +45,26 @@ def test_numbers_are_epoch_seconds() -> None:
 
 def test_a_date_alone_is_the_whole_day_as_an_upper_bound() -> None:
     assert filter_micros("until", "2026-12-05", end_of_day=True) == MIDNIGHT * 1_000_000 + DAY - 1
-    # A time is exact either way.
-    assert filter_micros("until", "2026-12-05T00:00Z", end_of_day=True) == MIDNIGHT * 1_000_000
+    assert filter_micros("since", "2026-12-05") == MIDNIGHT * 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("text", "lasts"),
+    [
+        ("2026-12-05T00:00:00Z", 1_000_000),  # to the end of the second
+        ("2026-12-05T00:00Z", 60_000_000),  # to the end of the minute
+        ("2026-12-05T00Z", 3_600_000_000),  # to the end of the hour
+        ("2026-12-05T01:00:00+01:00", 1_000_000),
+        ("2026-12-05T00:00:00.000Z", 1),  # a fraction is exact
+        (str(MIDNIGHT), 1),  # and so are epoch seconds
+    ],
+)
+def test_an_upper_bound_covers_the_last_unit_it_names(text: str, lasts: int) -> None:
+    """The log writes times to the second: an event shown at 10:00:59Z is
+    found by until=10:00:59Z, as a day is by until=the date."""
+    start = MIDNIGHT * 1_000_000
+    assert filter_micros("since", text) == start
+    assert filter_micros("until", text, end_of_day=True) == start + lasts - 1
 
 
 @pytest.mark.parametrize(
