@@ -9,7 +9,6 @@ make a store on that one token.
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import time
 from collections.abc import Iterator
@@ -19,10 +18,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from flask import Flask
 from pkcs11 import Attribute, ObjectClass
 from pkcs11.exceptions import AttributeSensitive
@@ -34,6 +29,7 @@ from app.config import Settings, load_settings
 from app.crypto.pkcs11_session import list_tokens, open_session
 from app.operations.keys import delete_expired_keys
 from tests.api.kms import Kms, audit_events
+from tests.certificates import self_signed_ca_pem
 from tests.conftest import ACCOUNT
 from tests.pkcs11.conftest import (
     PIN,
@@ -79,23 +75,6 @@ def cluster_id(settings: Settings) -> str:
     assert settings.pkcs11_module is not None
     (token,) = [t for t in list_tokens(settings.pkcs11_module) if t.label == STORE_TOKEN_LABEL]
     return token.cluster_id
-
-
-def _trust_anchor() -> str:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cluster CA")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def _create_store(kms: Kms, cluster_id: str, **extra: Any) -> str:
@@ -164,7 +143,7 @@ def _count_objects(settings: Settings, label: str) -> int:
 def test_a_store_is_created_disconnected_and_connects(
     kms: Kms, cluster_id: str, settings: Settings
 ) -> None:
-    anchor = _trust_anchor()
+    anchor = self_signed_ca_pem("cluster CA")
     store_id = _create_store(kms, cluster_id, TrustAnchorCertificate=anchor)
     entry = _describe(kms, store_id)
     assert entry["ConnectionState"] == "DISCONNECTED"
