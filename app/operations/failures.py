@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.crypto.pkcs11_session import TokenUnavailable
 from app.crypto.root_key import RootKeyError
 from app.crypto.token_keys import TokenKeyError
 from app.errors import InternalError, KmsError, ServiceUnavailableError
@@ -20,6 +21,6 @@ def as_kms_error(exc: BaseException) -> KmsError:
     """
     if isinstance(exc, KmsError):
         return exc
-    if isinstance(exc, RootKeyError | TokenKeyError):
+    if isinstance(exc, RootKeyError | TokenKeyError | TokenUnavailable):
         return ServiceUnavailableError()
     return InternalError()

@@ -40,7 +40,6 @@ from app.errors import (
     InvalidMarkerError,
     InvalidStateError,
     LimitExceededError,
-    ServiceUnavailableError,
     UnsupportedOperationError,
     ValidationError,
 )
@@ -59,6 +58,10 @@ from app.operations.context import OperationContext
 from app.operations.kinds import read_only
 from app.operations.services import Services
 
+# A token that fails (TokenUnavailable, TokenKeyError) is answered as a 503 by
+# app.operations.failures: the client gets the generic text, the operator's
+# log the reason (which names the module and token, never a PIN).
+
 EXTERNAL_KEY_STORE = "EXTERNAL_KEY_STORE"
 
 
@@ -72,10 +75,7 @@ def _tokens(services: Services) -> list[TokenInfo]:
             "This service has no PKCS#11 module configured (TRENT_PKCS11_MODULE), so it has "
             "no cluster to hold a custom key store."
         )
-    try:
-        return list_tokens(module)
-    except TokenUnavailable as exc:
-        raise ServiceUnavailableError(f"The PKCS#11 module cannot be used: {exc}") from None
+    return list_tokens(module)
 
 
 def _token(services: Services, cluster_id: str) -> TokenInfo:
@@ -92,12 +92,7 @@ def _connection(services: Services, store: CustomKeyStore) -> TokenConnection:
     def pin() -> str:
         return _unseal_password(services, store)
 
-    try:
-        return services.tokens.connection(
-            store.store_id, store.token_label, store.sealed_password, pin
-        )
-    except TokenKeyError as exc:
-        raise ServiceUnavailableError(str(exc)) from None
+    return services.tokens.connection(store.store_id, store.token_label, store.sealed_password, pin)
 
 
 def _unseal_password(services: Services, store: CustomKeyStore) -> str:
@@ -379,7 +374,7 @@ def connect_custom_key_store(
         outcome = _failed(store, ConnectionErrorCode.CLUSTER_NOT_FOUND)
     except IncorrectPin:
         outcome = _failed(store, ConnectionErrorCode.INVALID_CREDENTIALS)
-    except (TokenUnavailable, ServiceUnavailableError):
+    except (TokenUnavailable, TokenKeyError):
         outcome = _failed(store, ConnectionErrorCode.NETWORK_ERRORS)
     if not outcome.connected:
         services.tokens.forget(store.store_id)
@@ -460,10 +455,7 @@ def new_token_key(
     services: Services, store: CustomKeyStore, *, key_uuid: uuid.UUID, arn: str
 ) -> NewTokenKey:
     """Generate version 1 of ``arn`` in the store's token."""
-    try:
-        object_id = _connection(services, store).generate_key(f"{arn}#1")
-    except TokenKeyError as exc:
-        raise ServiceUnavailableError(str(exc)) from None
+    object_id = _connection(services, store).generate_key(f"{arn}#1")
     ref = TokenKeyRef(store.store_id, object_id)
     return NewTokenKey(
         ref=ref,
@@ -477,7 +469,7 @@ def discard_token_key(services: Services, store: CustomKeyStore, ref: TokenKeyRe
     generating it); best effort."""
     try:
         _connection(services, store).destroy_key(ref.object_id)
-    except (TokenKeyError, ServiceUnavailableError):
+    except TokenKeyError:
         pass
 
 
@@ -518,7 +510,4 @@ def random_from_store(
 ) -> bytes:
     """GenerateRandom's bytes from a store's token."""
     store = connected_store(services, ctx, store_id)
-    try:
-        return _connection(services, store).random(count)
-    except TokenKeyError as exc:
-        raise ServiceUnavailableError(str(exc)) from None
+    return _connection(services, store).random(count)

@@ -47,5 +47,9 @@ def as_error(exc: BaseException, request_id: str) -> KmsError:
     if error.status == 500:
         log.error("request %s failed: %s", request_id, type(exc).__name__, exc_info=exc)
     elif error.status == 503:
-        log.warning("request %s: a dependency is unavailable: %s", request_id, type(exc).__name__)
+        # The text of these (root key, token, database) is written for
+        # operators and holds no secret; the client gets the generic 503.
+        log.warning(
+            "request %s: a dependency is unavailable: %s: %s", request_id, type(exc).__name__, exc
+        )
     return error
