@@ -158,11 +158,7 @@ class TokenConnection:
     def destroy_key(self, object_id: bytes) -> bool:
         """Destroy the key object; ``False`` if the token holds none with that id."""
         with self._use() as session:
-            found = list(
-                session.get_objects(
-                    {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.ID: object_id}
-                )
-            )
+            found = _find(session, object_id)
             for key in found:
                 key.destroy()
             self._keys.pop(object_id, None)
@@ -170,54 +166,38 @@ class TokenConnection:
 
     def has_key(self, object_id: bytes) -> bool:
         with self._use() as session:
-            return bool(
-                list(
-                    session.get_objects(
-                        {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.ID: object_id}
-                    )
-                )
-            )
+            return bool(_find(session, object_id))
 
     def encrypt(self, object_id: bytes, iv: bytes, plaintext: bytes, aad: bytes) -> bytes:
         """AES-256-GCM in the token: ciphertext followed by the 16-byte tag."""
         params = GCMParams(iv, aad, _TAG_BITS)
-        for attempt in (1, 2):
-            try:
-                with self._use(retryable=attempt == 1) as session:
-                    key = self._key(session, object_id)
-                    return bytes(
-                        key.encrypt(plaintext, mechanism=Mechanism.AES_GCM, mechanism_param=params)
-                    )
-            except _Retry:
-                continue
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def call(session: Any) -> bytes:
+            key = self._key(session, object_id)
+            return bytes(
+                key.encrypt(plaintext, mechanism=Mechanism.AES_GCM, mechanism_param=params)
+            )
+
+        return self._retrying(call)
 
     def decrypt(self, object_id: bytes, iv: bytes, body: bytes, aad: bytes) -> bytes:
         """Open ``body`` (ciphertext and tag); ``InvalidTag`` if it does not verify."""
         params = GCMParams(iv, aad, _TAG_BITS)
-        for attempt in (1, 2):
+
+        def call(session: Any) -> bytes:
+            key = self._key(session, object_id)
             try:
-                with self._use(retryable=attempt == 1) as session:
-                    key = self._key(session, object_id)
-                    try:
-                        return bytes(
-                            key.decrypt(body, mechanism=Mechanism.AES_GCM, mechanism_param=params)
-                        )
-                    except (
-                        EncryptedDataInvalid,
-                        EncryptedDataLenRange,
-                        FunctionFailed,
-                        GeneralError,
-                    ):
-                        # Modules report a tag that does not verify in different
-                        # ways (SoftHSM: CKR_GENERAL_ERROR). If the session still
-                        # answers, the ciphertext was refused; if not, the token
-                        # failed (the probe raises, and that is a 503).
-                        list(session.get_objects({Attribute.ID: object_id}))
-                        raise InvalidTag() from None
-            except _Retry:
-                continue
-        raise AssertionError("unreachable")  # pragma: no cover
+                opened = key.decrypt(body, mechanism=Mechanism.AES_GCM, mechanism_param=params)
+                return bytes(opened)
+            except (EncryptedDataInvalid, EncryptedDataLenRange, FunctionFailed, GeneralError):
+                # Modules report a tag that does not verify in different ways
+                # (SoftHSM: CKR_GENERAL_ERROR). If the session still answers,
+                # the ciphertext was refused; if not, the token failed (the
+                # probe raises, and that is a 503).
+                _find(session, object_id)
+                raise InvalidTag() from None
+
+        return self._retrying(call)
 
     def random(self, count: int) -> bytes:
         """``count`` bytes from the token's random number generator."""
@@ -233,11 +213,7 @@ class TokenConnection:
     def _key(self, session: Any, object_id: bytes) -> Any:
         key = self._keys.get(object_id)
         if key is None:
-            found = list(
-                session.get_objects(
-                    {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.ID: object_id}
-                )
-            )
+            found = _find(session, object_id)
             if len(found) != 1:
                 raise TokenKeyError(
                     f"token {self._token_label!r} holds {len(found) or 'no'} key object(s) "
@@ -246,6 +222,17 @@ class TokenConnection:
             key = found[0]
             self._keys[object_id] = key
         return key
+
+    def _retrying(self, call: Callable[[Any], bytes]) -> bytes:
+        """``call`` on the session; once more on a fresh session if the first
+        was closed under it (another token user of this process initialised
+        the module again)."""
+        try:
+            with self._use(retryable=True) as session:
+                return call(session)
+        except _Retry:
+            with self._use() as session:
+                return call(session)
 
     @contextmanager
     def _use(self, *, retryable: bool = False) -> Iterator[Any]:
@@ -265,8 +252,6 @@ class TokenConnection:
             except PKCS11Error as exc:
                 self._drop()
                 if retryable:
-                    # A session closed under us (another token user of this
-                    # process initialised the module again): one fresh try.
                     raise _Retry() from None
                 raise TokenKeyError(
                     f"token {self._token_label!r} failed the call ({type(exc).__name__})"
@@ -286,6 +271,13 @@ class TokenConnection:
 
 class _Retry(Exception):
     pass
+
+
+def _find(session: Any, object_id: bytes) -> list[Any]:
+    """The secret key objects with ``CKA_ID`` ``object_id``."""
+    return list(
+        session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.ID: object_id})
+    )
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 from app import markers
 from app.crypto.certificates import is_pem_certificate
 from app.crypto.pkcs11_session import IncorrectPin, TokenInfo, TokenUnavailable, list_tokens
+from app.crypto.sealed import SealedMaterial
 from app.crypto.token_keys import (
     TokenConnection,
     TokenKey,
@@ -447,7 +448,7 @@ def connected_store(services: Services, ctx: OperationContext, store_id: str) ->
 @dataclass(frozen=True)
 class NewTokenKey:
     ref: TokenKeyRef
-    sealed: Any
+    sealed: SealedMaterial
     material_id: str
 
 

@@ -4,13 +4,11 @@ deletion of keys whose waiting period has ended."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.crypto.material import material_id
-from app.crypto.sealed import SealedMaterial
 from app.crypto.typed_material import new_material, seal_any
 from app.errors import LimitExceededError, UnsupportedOperationError, ValidationError
 from app.keys.identifiers import key_arn
@@ -143,16 +141,21 @@ def create_key(services: Services, ctx: OperationContext, req: CreateKeyRequest)
     policy = policy_documents.policy_for_new_key(services, ctx, req, arn)
     ctx.notes.add_resource(arn)
     now = services.now()
+    store = made = None
     if req.custom_key_store_id is not None:
-        return _create_in_store(services, ctx, req, key_uuid, arn, policy, key_usage, tags)
-    # EXTERNAL: no material until ImportKeyMaterial brings it.
-    external = req.origin == ORIGIN_EXTERNAL
-    material = None if external else new_material(req.key_spec, services.random_bytes)
-    sealed = (
-        None
-        if material is None
-        else seal_any(services.root_key, material, key_arn=arn, version=1, key_spec=req.key_spec)
-    )
+        # AWS_CLOUDHSM: the store's token generates the material and keeps it.
+        store = key_stores.connected_store(services, ctx, req.custom_key_store_id)
+        made = key_stores.new_token_key(services, store, key_uuid=key_uuid, arn=arn)
+        sealed, current_material_id = made.sealed, made.material_id
+    elif req.origin == ORIGIN_EXTERNAL:
+        # No material until ImportKeyMaterial brings it.
+        sealed, current_material_id = None, None
+    else:
+        material = new_material(req.key_spec, services.random_bytes)
+        sealed = seal_any(
+            services.root_key, material, key_arn=arn, version=1, key_spec=req.key_spec
+        )
+        current_material_id = material_id(key_uuid, material)
     key = Key(
         key_id=key_id,
         account=account,
@@ -161,62 +164,26 @@ def create_key(services: Services, ctx: OperationContext, req: CreateKeyRequest)
         key_usage=key_usage,
         key_spec=req.key_spec,
         origin=req.origin,
-        state=KeyState.PENDING_IMPORT if external else KeyState.ENABLED,
+        state=KeyState.PENDING_IMPORT if req.origin == ORIGIN_EXTERNAL else KeyState.ENABLED,
         created_at=now,
         policy=policy,
         current_version=1,
-        current_material_id=None if material is None else material_id(key_uuid, material),
+        current_material_id=current_material_id,
         tags=tags,
-    )
-    _insert_new_key(services, key, sealed, tags)
-    return {"KeyMetadata": key_metadata(key)}
-
-
-def _insert_new_key(
-    services: Services, key: Key, sealed: SealedMaterial | None, tags: Mapping[str, str]
-) -> None:
-    with services.unit_of_work():
-        if services.keys.count_keys(key.account) >= MAX_KEYS_PER_ACCOUNT:
-            raise LimitExceededError("The number of keys in this account has reached its quota.")
-        services.keys.insert_key(key, sealed, key.current_material_id, tags)
-
-
-def _create_in_store(
-    services: Services,
-    ctx: OperationContext,
-    req: CreateKeyRequest,
-    uuid_of_key: uuid.UUID,
-    arn: str,
-    policy: str,
-    key_usage: str,
-    tags: Mapping[str, str],
-) -> dict[str, Any]:
-    """A key whose material the store's token generates and keeps."""
-    assert req.custom_key_store_id is not None
-    store = key_stores.connected_store(services, ctx, req.custom_key_store_id)
-    made = key_stores.new_token_key(services, store, key_uuid=uuid_of_key, arn=arn)
-    key = Key(
-        key_id=str(uuid_of_key),
-        account=ctx.principal.account,
-        arn=arn,
-        description=req.description,
-        key_usage=key_usage,
-        key_spec=req.key_spec,
-        origin=ORIGIN_AWS_CLOUDHSM,
-        state=KeyState.ENABLED,
-        created_at=services.now(),
-        policy=policy,
-        current_version=1,
-        current_material_id=made.material_id,
-        tags=tags,
-        custom_key_store_id=store.store_id,
+        custom_key_store_id=None if store is None else store.store_id,
     )
     try:
-        _insert_new_key(services, key, made.sealed, tags)
+        with services.unit_of_work():
+            if services.keys.count_keys(account) >= MAX_KEYS_PER_ACCOUNT:
+                raise LimitExceededError(
+                    "The number of keys in this account has reached its quota."
+                )
+            services.keys.insert_key(key, sealed, current_material_id, tags)
     except BaseException:
-        key_stores.discard_token_key(services, store, made.ref)
+        if store is not None and made is not None:
+            key_stores.discard_token_key(services, store, made.ref)
         raise
-    return {"KeyMetadata": key_metadata(key, store.cluster_id)}
+    return {"KeyMetadata": key_metadata(key, None if store is None else store.cluster_id)}
 
 
 def _key_usage(req: CreateKeyRequest) -> str:

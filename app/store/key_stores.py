@@ -26,6 +26,19 @@ def _to_store(row: CustomKeyStoreRow) -> CustomKeyStore:
     )
 
 
+def _changeable(store: CustomKeyStore) -> dict[str, object]:
+    """The columns a store's updates may change (all but its id, account and creation)."""
+    return {
+        "name": store.name,
+        "cluster_id": store.cluster_id,
+        "token_label": store.token_label,
+        "trust_anchor": store.trust_anchor,
+        "sealed_password": store.sealed_password,
+        "connection_state": store.state.value,
+        "connection_error": store.error_code,
+    }
+
+
 class SqlKeyStoreRepository:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -37,14 +50,8 @@ class SqlKeyStoreRepository:
         CustomKeyStoreRow.create(
             id=store.store_id,
             account=store.account,
-            name=store.name,
-            cluster_id=store.cluster_id,
-            token_label=store.token_label,
-            trust_anchor=store.trust_anchor,
-            sealed_password=store.sealed_password,
-            connection_state=store.state.value,
-            connection_error=store.error_code,
             created_at=store.created_at,
+            **_changeable(store),
         )
 
     def get(self, store_id: str) -> CustomKeyStore | None:
@@ -65,15 +72,9 @@ class SqlKeyStoreRepository:
         return [_to_store(row) for row in rows]
 
     def update(self, store: CustomKeyStore) -> None:
-        CustomKeyStoreRow.update(
-            name=store.name,
-            cluster_id=store.cluster_id,
-            token_label=store.token_label,
-            trust_anchor=store.trust_anchor,
-            sealed_password=store.sealed_password,
-            connection_state=store.state.value,
-            connection_error=store.error_code,
-        ).where(CustomKeyStoreRow.id == store.store_id).execute()
+        CustomKeyStoreRow.update(**_changeable(store)).where(
+            CustomKeyStoreRow.id == store.store_id
+        ).execute()
 
     def delete(self, store_id: str) -> None:
         CustomKeyStoreRow.delete().where(CustomKeyStoreRow.id == store_id).execute()
