@@ -69,7 +69,9 @@ def test_every_decryption_failure_is_the_same_empty_error() -> None:
         ("RSA_2048", "RSAES_OAEP_SHA_1", blob),  # the other hash
         ("RSA_2048", "RSAES_OAEP_SHA_256", blob[:-1]),  # truncated
         ("RSA_2048", "RSAES_OAEP_SHA_256", bytes(len(blob))),  # zeros
-        ("RSA_2048", "RSAES_OAEP_SHA_256", b"\x01" + blob[1:]),  # tampered
+        # tampered: a bit flipped, so it always differs (writing 0x01 over the
+        # first byte left it unchanged whenever that byte already was 0x01)
+        ("RSA_2048", "RSAES_OAEP_SHA_256", blob[:-1] + bytes([blob[-1] ^ 0x01])),
     ]
     for spec, algorithm, ciphertext in attempts:
         with pytest.raises(InvalidCiphertextError) as info:
