@@ -31,6 +31,7 @@ made to cooperate (:func:`_cooperative_psycopg2`).
 
 from __future__ import annotations
 
+import email.utils
 import io
 import json
 import time
@@ -39,6 +40,9 @@ from typing import Any
 
 import gevent
 from gevent.server import StreamServer
+from gunicorn import util as gunicorn_util
+from gunicorn.http import message as gunicorn_message
+from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.workers import ggevent
 from gunicorn.workers.ggevent import GeventWorker
 
@@ -88,6 +92,7 @@ class TrentWorker(GeventWorker):  # type: ignore[misc]
         self._per_address = max_connections_per_address
         self.wsgi = BodyDeadline(self.wsgi, body_timeout_seconds, max_body_bytes)
         settle_settings(self.cfg)
+        remember_per_request_constants(self.cfg)
 
     def run(self) -> None:
         # gunicorn's gevent worker builds its servers in run(): have it build
@@ -191,6 +196,73 @@ def settle_settings(cfg: Any) -> None:
     for name, setting in cfg.settings.items():
         # Config.__setattr__ refuses setting names ("Invalid access!").
         cfg.__dict__[name] = setting.get()
+
+
+def remember_per_request_constants(cfg: Any) -> None:
+    """Have this worker's gunicorn compute once what it computes the same way
+    for every request (its settings are settled: :func:`settle_settings`).
+
+    - the environ's constant part (``base_environ``: the WSGI version and
+      flags, the error stream), built once and copied per request;
+    - the ``Date`` header's text, formatted once a second (it names whole
+      seconds);
+    - whether a client address is in ``forwarded_allow_ips`` /
+      ``proxy_allow_ips``, remembered per address (gunicorn parses the
+      address and searches the networks for every request).
+
+    Each gives exactly what gunicorn's own function gives
+    (``tests/unit/test_serving_worker.py``). Applied in the
+    worker process only, after the fork.
+    """
+    base = gunicorn_wsgi.base_environ(cfg)
+
+    def base_environ(_cfg: Any) -> dict[str, Any]:
+        return dict(base)
+
+    gunicorn_wsgi.base_environ = base_environ
+    gunicorn_util.http_date = _HttpDate()
+    gunicorn_message._ip_in_allow_list = _AllowListMemo(gunicorn_message._ip_in_allow_list)
+
+
+class _HttpDate:
+    """gunicorn's ``util.http_date``, formatted at most once a second (the
+    header names whole seconds; one hub per worker, so no lock is needed)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._second = -1
+        self._text = ""
+
+    def __call__(self, timestamp: float | None = None) -> str:
+        if timestamp is not None:
+            return email.utils.formatdate(timestamp, localtime=False, usegmt=True)
+        second = int(self._clock())
+        if second != self._second:
+            self._text = email.utils.formatdate(second, localtime=False, usegmt=True)
+            self._second = second
+        return self._text
+
+
+class _AllowListMemo:
+    """``_ip_in_allow_list(ip, allow_list, networks)`` remembered per address
+    and list (``networks`` is gunicorn's parse of ``allow_list``); at most
+    :attr:`MOST` answers are kept, then forgotten all at once."""
+
+    MOST = 4096
+
+    def __init__(self, check: Callable[[str, Any, Any], bool]) -> None:
+        self._check = check
+        self._known: dict[tuple[str, tuple[str, ...]], bool] = {}
+
+    def __call__(self, ip: str, allow_list: Any, networks: Any) -> bool:
+        key = (ip, tuple(allow_list))
+        known = self._known.get(key)
+        if known is None:
+            known = bool(self._check(ip, allow_list, networks))
+            if len(self._known) >= self.MOST:
+                self._known.clear()
+            self._known[key] = known
+        return known
 
 
 class _OwnSocketServer(StreamServer):  # type: ignore[misc]

@@ -268,3 +268,107 @@ def test_the_worker_sends_a_held_head_before_the_next_request_or_the_close(
     else:
         worker.handle_request(None, None, wire, None)
     assert wire.calls == [("sendall", b"head")]
+
+
+def _request_bytes(cfg: Config, raw: bytes) -> tuple[dict[str, Any], bytes]:
+    """What gunicorn makes of ``raw``: the environ, and the answer's bytes
+    (the Date header's value cut out)."""
+    from gunicorn.http import wsgi
+    from gunicorn.http.parser import RequestParser
+
+    class _Socket:
+        def __init__(self) -> None:
+            self.incoming = raw
+            self.sent = b""
+
+        def recv(self, size: int) -> bytes:
+            chunk, self.incoming = self.incoming[:size], self.incoming[size:]
+            return chunk
+
+        def send(self, data: bytes) -> int:
+            self.sent += data
+            return len(data)
+
+        def sendall(self, data: bytes) -> None:
+            self.sent += data
+
+    sock = _Socket()
+    request = next(RequestParser(cfg, sock, ("10.1.2.3", 40000)))
+    response, environ = wsgi.create(request, sock, ("10.1.2.3", 40000), ("127.0.0.1", 8000), cfg)
+    body = environ["wsgi.input"].read()
+    response.start_response("200 OK", [("Content-Length", str(len(body)))])
+    response.write(body)
+    response.close()
+    head, _, rest = sock.sent.partition(b"Date: ")
+    return environ, head + rest[rest.index(b"\r\n") :]
+
+
+def test_the_constants_a_worker_remembers_change_nothing_gunicorn_makes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gunicorn import util
+    from gunicorn.http import message, wsgi
+
+    from app.serving.worker import remember_per_request_constants
+
+    patched = ((wsgi, "base_environ"), (util, "http_date"), (message, "_ip_in_allow_list"))
+    originals = [(module, name, getattr(module, name)) for module, name in patched]
+    raw = (
+        b"POST /v1/keys/k/encrypt?x=1 HTTP/1.1\r\nHost: trent.example:8000\r\n"
+        b"X-Forwarded-Proto: https\r\nX-Forwarded-For: 192.0.2.7\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+    )
+    for allowed in ("127.0.0.1", "10.0.0.0/8", "*"):
+        for module, name, original in originals:  # gunicorn's own (restored after the test)
+            monkeypatch.setattr(module, name, original)
+        cfg = Config()
+        cfg.set("forwarded_allow_ips", allowed)
+        settle_settings(cfg)
+        before_environ, before_answer = _request_bytes(cfg, raw)
+        remember_per_request_constants(cfg)
+        for _ in range(2):  # the second time from what was remembered
+            environ, answer = _request_bytes(cfg, raw)
+            assert answer == before_answer
+            assert environ.keys() == before_environ.keys()
+            for name, value in environ.items():
+                if name not in {"wsgi.errors", "wsgi.input", "wsgi.early_hints", "gunicorn.socket"}:
+                    assert value == before_environ[name], name
+            assert environ["wsgi.url_scheme"] == ("http" if allowed == "127.0.0.1" else "https")
+            environ["wsgi.version"] = (9, 9)  # each request has an environ of its own
+
+
+def test_the_date_header_is_the_time_of_its_second() -> None:
+    from gunicorn import util
+
+    from app.serving.worker import _HttpDate
+
+    original = util.http_date
+    moments = iter((1_780_000_000.2, 1_780_000_000.9, 1_780_000_001.0, 1_780_000_059.5))
+    now = 0.0
+
+    def clock() -> float:
+        return now
+
+    http_date = _HttpDate(clock)
+    for now in moments:
+        assert http_date() == original(now)
+    assert http_date(1_000_000_000.5) == original(1_000_000_000.5)
+
+
+def test_the_allow_list_memo_answers_as_gunicorn_and_stays_bounded() -> None:
+    from gunicorn.http import message
+
+    from app.serving.worker import _AllowListMemo
+
+    memo = _AllowListMemo(message._ip_in_allow_list)
+    memo.MOST = 8
+    cfg = Config()
+    cfg.set("forwarded_allow_ips", "10.0.0.0/8,192.0.2.1")
+    allow = cfg.forwarded_allow_ips
+    networks = cfg.forwarded_allow_networks()
+    addresses = ["10.1.1.1", "11.0.0.1", "192.0.2.1", "192.0.2.2", "not an address", "::1"]
+    for _ in range(3):
+        for ip in addresses + [f"10.0.0.{n}" for n in range(20)]:
+            assert memo(ip, allow, networks) is message._ip_in_allow_list(ip, allow, networks)
+            assert memo(ip, ["*"], []) is True
+    assert len(memo._known) <= 8

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from app.auth.access_keys import ANY_ACCESS_KEY_ID_RE
@@ -74,7 +75,30 @@ def parse_authorization(value: str) -> Authorization:
         if not parts.get(required):
             incomplete(f"Authorization header requires '{required}' parameter.")
 
-    credential = parts["Credential"].split("/")
+    access_key_id, date_stamp, region, service, terminator = _credential(parts["Credential"])
+    signed = _signed_headers(parts["SignedHeaders"])
+
+    if not _SIGNATURE_RE.fullmatch(parts["Signature"]):
+        incomplete(
+            "Signature must be 64 lower-case hexadecimal characters.",
+            "the signature is malformed",
+        )
+    return Authorization(
+        access_key_id=access_key_id,
+        date_stamp=date_stamp,
+        region=region,
+        service=service,
+        terminator=terminator,
+        signed_headers=signed,
+        signature=parts["Signature"],
+    )
+
+
+@lru_cache(maxsize=1024)
+def _credential(text: str) -> tuple[str, str, str, str, str]:
+    """``Credential=``'s five parts, checked (remembered per text: a client
+    sends the same one all day, only the signature changes)."""
+    credential = text.split("/")
     if len(credential) != 5 or not all(credential):
         incomplete(
             "Credential should have exactly 5 slash-delimited elements, "
@@ -95,8 +119,12 @@ def parse_authorization(value: str) -> Authorization:
             "The credential scope is malformed.",
             "the credential scope has a malformed region, service or terminator",
         )
+    return access_key_id, date_stamp, region, service, terminator
 
-    signed = parts["SignedHeaders"]
+
+@lru_cache(maxsize=1024)
+def _signed_headers(signed: str) -> str:
+    """``SignedHeaders=``, checked (remembered per text, as :func:`_credential`)."""
     names = signed.split(";")
     if len(names) > MAX_SIGNED_HEADERS:
         incomplete("Too many SignedHeaders.")
@@ -109,18 +137,4 @@ def parse_authorization(value: str) -> Authorization:
         incomplete("SignedHeaders names a header more than once.")
     if "host" not in names:
         incomplete(HOST_NOT_SIGNED_MESSAGE, "the host header is not signed")
-
-    if not _SIGNATURE_RE.fullmatch(parts["Signature"]):
-        incomplete(
-            "Signature must be 64 lower-case hexadecimal characters.",
-            "the signature is malformed",
-        )
-    return Authorization(
-        access_key_id=access_key_id,
-        date_stamp=date_stamp,
-        region=region,
-        service=service,
-        terminator=terminator,
-        signed_headers=signed,
-        signature=parts["Signature"],
-    )
+    return signed

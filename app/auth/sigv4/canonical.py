@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Final
 from urllib.parse import quote, unquote
 
@@ -31,13 +32,15 @@ def _remove_dot_segments(path: str) -> str:
     return first + "/".join(output) + last
 
 
+@lru_cache(maxsize=512)
 def canonical_uri(raw_path: str) -> str:
     """The normalised path, URI-encoded once more.
 
     Services other than S3 sign every path segment encoded twice: the path an
     SDK sends is already percent-encoded, and the signer encodes it again
     (``%`` becomes ``%25``). The raw path as received is therefore encoded
-    once here.
+    once here. (Remembered per path: an SDK sends the same few, ``/`` for
+    every KMS call.)
     """
     return quote(_remove_dot_segments(raw_path), safe="/~")
 
@@ -92,7 +95,20 @@ def canonical_request(
     payload_hash: str,
 ) -> str:
     """The canonical request: method, URI, query, headers, signed headers, payload hash."""
-    grouped = header_map(headers)
+    return canonical_request_of_map(
+        method, raw_path, raw_query, header_map(headers), signed_headers, payload_hash
+    )
+
+
+def canonical_request_of_map(
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    grouped: Mapping[str, Sequence[str]],
+    signed_headers: str,
+    payload_hash: str,
+) -> str:
+    """:func:`canonical_request` of headers already grouped by :func:`header_map`."""
     return "\n".join(
         (
             method.upper(),

@@ -64,13 +64,14 @@ def parse_request_time(headers: Mapping[str, Sequence[str]]) -> tuple[datetime, 
     if amz is not None:
         if len(amz) != 1:
             incomplete("The request has more than one X-Amz-Date header.")
-        moment = _parse_amz_date(amz[0].strip())
+        text = amz[0].strip()
+        moment = _parse_amz_date(text)
         if moment is None:
             incomplete(
                 "X-Amz-Date must be in ISO-8601 'basic format', e.g. 20150830T123600Z.",
                 "X-Amz-Date is malformed",
             )
-        return moment, amz_date(moment)
+        return moment, text  # the header as sent, which is what the client signed
     date = headers.get("date")
     if date is None:
         incomplete(

@@ -390,6 +390,37 @@ def test_a_wrong_secret_is_a_signature_mismatch(verifier: SigV4Verifier, build: 
     assert error.message == MISMATCH_MESSAGE
 
 
+def test_a_credential_seen_before_still_needs_its_own_signature(
+    verifier: SigV4Verifier, build: Build
+) -> None:
+    # The Credential and SignedHeaders parts are remembered once checked; the
+    # signature never is: the same parts with another secret's signature fail.
+    good, _ = build()
+    assert verifier.verify(good).name == "alice"
+    forged, _ = build(secret="x" * 40)
+    good_auth = parse_authorization(dict(good.headers)["Authorization"])
+    forged_auth = parse_authorization(dict(forged.headers)["Authorization"])
+    assert (good_auth.access_key_id, good_auth.scope, good_auth.signed_headers) == (
+        forged_auth.access_key_id,
+        forged_auth.scope,
+        forged_auth.signed_headers,
+    )
+    refused(verifier, forged, INVALID_SIGNATURE)
+    assert verifier.verify(good).name == "alice"
+
+
+def test_a_malformed_credential_is_refused_every_time(verifier: SigV4Verifier) -> None:
+    # A refusal is never remembered as a parse.
+    header = (
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/2027/eu-west-3/kms/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64
+    )
+    for _ in range(2):
+        with pytest.raises(SigV4Error) as refused_twice:
+            parse_authorization(header)
+        assert refused_twice.value.code == INCOMPLETE_SIGNATURE
+
+
 def test_an_unknown_key_id_is_an_unrecognized_client(
     verifier: SigV4Verifier, build: Build, keys: Keys
 ) -> None:
