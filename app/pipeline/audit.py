@@ -23,7 +23,7 @@ from app.errors import (
     UnauthenticatedError,
 )
 from app.operations.services import Services
-from app.pipeline.call import Call, uuid4_text
+from app.pipeline.call import Call, uuid7_text
 
 audit_log = logging.getLogger("trent.audit")
 
@@ -34,9 +34,10 @@ def build_event(
     """The audit event of ``call``, from what the pipeline knows of it."""
     principal = call.principal
     notes = call.context.notes if call.context is not None else None
+    now = services.now()
     return AuditEvent(
-        event_id=uuid4_text(),
-        event_time=services.now(),
+        event_id=uuid7_text(now),
+        event_time=now,
         request_id=call.request_id,
         door=call.door,
         event_name=call.event_name,

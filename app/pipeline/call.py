@@ -156,6 +156,26 @@ def uuid4_text() -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
+def uuid7_text(now: float) -> str:
+    """A version 7 UUID (RFC 9562) in the usual text form: its first 48 bits
+    are ``now`` in milliseconds since the epoch, the other 74 free bits random.
+
+    Audit event ids are these: ``event_id`` is a unique index of the audit
+    table, and a random id lands anywhere in it (the writer reads and
+    rewrites a leaf page somewhere in the index for every event, a cost that
+    grows with the table), while ids that grow with time are appended at its
+    end. Measured with the table's indexes, 8 events a transaction: 84-100 µs
+    of CPU an event with random ids against 68-70 with these, at 40,000 and
+    200,000 events. They stay unique by their 74 random bits.
+    """
+    millis = min(max(int(now * 1000), 0), (1 << 48) - 1)
+    raw = bytearray(millis.to_bytes(6, "big") + os.urandom(10))
+    raw[6] = (raw[6] & 0x0F) | 0x70  # version 7
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 def _read(stream: Any, size: int) -> bytes:
     if size == 0:
         return b""
