@@ -34,10 +34,12 @@ MAC_KEY_LABEL = b"trent/audit/mac/v1"
 
 _MAC_TAG = b"trent/audit/mac/v1\x00"
 _ENTRY_TAG = b"trent/audit/entry/v1\x00"
+_SEQ = struct.Struct(">Q")
+_SEQ_AND_LENGTH = struct.Struct(">QI")
 
 
 def entry_mac(mac_key: bytes, seq: int, prev_hash: bytes, body: bytes) -> bytes:
-    return hmac_sha256(mac_key, _MAC_TAG + struct.pack(">Q", seq) + prev_hash + body)
+    return hmac_sha256(mac_key, b"".join((_MAC_TAG, _SEQ.pack(seq), prev_hash, body)))
 
 
 def mac_matches(mac_key: bytes, seq: int, prev_hash: bytes, body: bytes, mac: bytes) -> bool:
@@ -45,9 +47,9 @@ def mac_matches(mac_key: bytes, seq: int, prev_hash: bytes, body: bytes, mac: by
 
 
 def entry_hash(prev_hash: bytes, seq: int, body: bytes, body_mac: bytes) -> bytes:
-    digest = hashlib.sha256(_ENTRY_TAG)
-    digest.update(prev_hash)
-    digest.update(struct.pack(">QI", seq, len(body)))
-    digest.update(body)
-    digest.update(body_mac)
-    return digest.digest()
+    # One call over the joined input: copying a body of a few KiB costs less
+    # than four more update() calls (this runs for every event appended and
+    # every event verified).
+    return hashlib.sha256(
+        b"".join((_ENTRY_TAG, prev_hash, _SEQ_AND_LENGTH.pack(seq, len(body)), body, body_mac))
+    ).digest()

@@ -1,6 +1,15 @@
-""":class:`ChainWalker`: the per-event checks of the audit chain (position,
-MAC, link, hash, typed columns, time), used by the verifier over the whole
-table and by the checkpointer over the events it is about to sign."""
+""":class:`ChainWalker`: the per-event checks of the audit chain, used by the
+verifier over the whole table and by the checkpointer over the events it is
+about to sign.
+
+:meth:`ChainWalker.link` checks an event's place in the chain (position, MAC,
+link, hash): everything a checkpoint signs, which is the chain head. The
+verifier also checks each event's body (:meth:`ChainWalker.feed`: the typed
+columns against it, and that ``recordedAt`` never decreases). The typed
+columns are an index derived from the MAC'd body, so a change to a column
+alone moves no hash and is found by ``trent audit verify``, not by the
+checkpointer, which does not parse the bodies.
+"""
 
 from __future__ import annotations
 
@@ -31,8 +40,19 @@ class ChainWalker:
         self.findings = findings if findings is not None else Findings(MAX_FINDINGS)
 
     def feed(self, event: StoredEvent) -> bytes:
-        """Check ``event``; returns its recomputed entry hash."""
-        seq = event.seq
+        """Check ``event``, its place in the chain and its body; returns its
+        recomputed entry hash."""
+        recomputed = self.link(
+            event.seq, event.prev_hash, event.body, event.body_mac, event.entry_hash
+        )
+        self._check_columns(event)
+        return recomputed
+
+    def link(
+        self, seq: int, prev_hash: bytes, body: bytes, body_mac: bytes, stored_hash: bytes
+    ) -> bytes:
+        """Check an event's position, MAC, link and hash (not its body's
+        content); returns its recomputed entry hash."""
         if seq > self.expected_seq:
             missing = f"{self.expected_seq}" + (
                 f"..{seq - 1}" if seq - 1 > self.expected_seq else ""
@@ -40,18 +60,17 @@ class ChainWalker:
             self.findings.add("missing", self.expected_seq, f"event(s) {missing} are missing")
         elif seq < self.expected_seq:
             self.findings.add("out_of_order", seq, f"seq {seq} repeats or goes backwards")
-        if not mac_matches(self._mac_key, seq, event.prev_hash, event.body, event.body_mac):
+        if not mac_matches(self._mac_key, seq, prev_hash, body, body_mac):
             self.findings.add(
                 "mac_mismatch",
                 seq,
                 "the MAC does not match this body at this position (modified, moved or forged)",
             )
-        if event.prev_hash != self.prev_hash:
+        if prev_hash != self.prev_hash:
             self.findings.add("chain_broken", seq, "prev_hash does not link to the previous event")
-        recomputed = entry_hash(event.prev_hash, seq, event.body, event.body_mac)
-        if recomputed != event.entry_hash:
+        recomputed = entry_hash(prev_hash, seq, body, body_mac)
+        if recomputed != stored_hash:
             self.findings.add("hash_mismatch", seq, "entry_hash does not recompute")
-        self._check_columns(event)
         self.prev_hash = recomputed
         self.expected_seq = seq + 1
         self.checked += 1

@@ -31,9 +31,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.audit.auth_failures import AuthFailureSampler, SuppressedFailures
 from app.audit.canonical import canonical_split
@@ -82,8 +81,7 @@ _MAX_ATTEMPTED_PRINCIPAL = 256
 _RECORDED_AT = "recordedAt"
 
 
-@dataclass(frozen=True)
-class PreparedEvent:
+class PreparedEvent(NamedTuple):
     """An event encoded up to its place in the chain.
 
     The canonical body is ``head + <recordedAt> + tail``: the members sorted
@@ -91,7 +89,8 @@ class PreparedEvent:
     members sorted after it. Building and checking the body, the costly part,
     happens here, before the chain head is locked and outside the group
     commit's writer thread; the writer only fills in the time and links the
-    event into the chain.
+    event into the chain. (A named tuple: the audit writer decodes one per
+    event, and a frozen dataclass costs more to build.)
     """
 
     head: bytes
@@ -286,9 +285,12 @@ class AuditLog:
         export it; ``None`` when there is nothing new (or another process
         wrote this checkpoint first).
 
-        The new events are verified first (MACs, links, hashes, columns):
-        a tampered chain is never signed, it raises
-        :class:`~app.audit.report.AuditIntegrityError` instead.
+        The new events are verified first, as far as what is signed goes:
+        their positions, MACs, links and hashes, up to the chain head. A
+        tampered chain is never signed, it raises
+        :class:`~app.audit.report.AuditIntegrityError` instead. The bodies are
+        not parsed: a change to a typed column alone (an index of the MAC'd
+        body, outside the chain) is found by ``trent audit verify``, not here.
         """
         previous_stored = self.repository.latest_checkpoint()
         previous = Checkpoint.from_stored(previous_stored) if previous_stored else None
@@ -314,8 +316,11 @@ class AuditLog:
             start_seq=first_seq,
             prev_hash=previous.head_hash if previous else GENESIS_HASH,
         )
-        for event in self.repository.events_in_order(first_seq - 1, head.last_seq, 1000):
-            walker.feed(event)
+        link = walker.link
+        for seq, prev_hash, body, body_mac, stored_hash in self.repository.chain_links(
+            first_seq - 1, head.last_seq, 1000
+        ):
+            link(seq, prev_hash, body, body_mac, stored_hash)
         problem = walker.first_finding()
         if problem is None and walker.expected_seq != head.last_seq + 1:
             problem = Finding("missing", walker.expected_seq, "events before the head are missing")

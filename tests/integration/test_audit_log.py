@@ -309,6 +309,48 @@ def test_a_tampered_chain_is_never_signed(audit_env: AuditEnv) -> None:  # noqa:
     assert AuditCheckpointRow.select().count() == 1
 
 
+CHAIN_TAMPERING: dict[str, tuple[Callable[[], None], str]] = {
+    "modify a body byte": (
+        lambda: _set(17, body=bytes(_row(17).body).replace(b"Encrypt", b"Decrypt")),
+        "mac_mismatch",
+    ),
+    "modify entry_hash": (
+        lambda: _set(17, entry_hash=hashlib.sha256(b"forged").digest()),
+        "hash_mismatch",
+    ),
+    "modify prev_hash": (
+        lambda: _set(17, prev_hash=hashlib.sha256(b"forged").digest()),
+        "mac_mismatch",
+    ),
+    "delete a row": (
+        lambda: AuditEventRow.delete().where(AuditEventRow.seq == 17).execute(),
+        "missing",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CHAIN_TAMPERING))
+def test_the_checkpoint_refuses_a_tampered_chain(populated: AuditEnv, name: str) -> None:
+    tamper, kind = CHAIN_TAMPERING[name]
+    tamper()
+    with pytest.raises(AuditIntegrityError) as caught:
+        populated.log.checkpoint()
+    assert (caught.value.finding.kind, caught.value.finding.seq) == (kind, 17)
+    assert AuditCheckpointRow.select().count() == 1
+
+
+def test_a_column_only_change_is_left_to_verify(populated: AuditEnv) -> None:
+    """A checkpoint signs the chain head, which a typed column is not part
+    of: it signs over an edited column (without parsing the bodies), and
+    `audit verify` reports the column."""
+    _set(17, principal_arn=BOB_ARN)
+    checkpoint = populated.log.checkpoint()
+    assert checkpoint is not None and checkpoint.last_seq == 20
+    report = _full_report(populated)
+    assert not report.ok and report.first_bad_seq == 17
+    assert [(f.kind, f.seq) for f in report.findings] == [("column_mismatch", 17)]
+
+
 def test_a_swapped_signing_key_is_not_trusted(populated: AuditEnv) -> None:
     # An attacker with write access replaces the signing key's public half
     # with their own and re-signs the checkpoint after editing an event.

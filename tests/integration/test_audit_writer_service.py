@@ -22,6 +22,7 @@ from app.audit import writer_service
 from app.audit.events import AuditEvent
 from app.audit.group_commit import GroupCommitter
 from app.audit.log import AuditLog, PreparedEvent
+from app.audit.repository import EVENT_COLUMNS
 from app.audit.verify import verify
 from app.audit.writer_service import (
     RemoteCommitter,
@@ -113,12 +114,25 @@ def durable(settings: Settings, seq: int) -> bool:
 
 
 def test_a_request_frame_round_trips() -> None:
-    prepared = PreparedEvent(b'{"a":1,"recordedAt":', b',"z":"\xc3\xa9"}', {"door": "rest", "n": 1})
+    columns = {name: f"{name}-\u00e9" for name in EVENT_COLUMNS}
+    columns.update(recorded_at=None, occurred_at=1_790_000_000_000_000, http_status=200)
+    prepared = PreparedEvent(b'{"a":1,"recordedAt":', b',"z":"\xc3\xa9"}', columns)
     frame = encode_request(prepared)
     assert struct.unpack(">I", frame[:4])[0] == len(frame) - 4
     assert decode_request(frame[4:]) == prepared
     with pytest.raises(ValueError):
         decode_request(frame[4:12])
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [b'{"door":"rest"}', b'["rest"]', b"[" + b",".join([b"1"] * 16) + b"]", b"[1] x"],
+)
+def test_a_frame_without_exactly_the_typed_columns_is_refused(columns: bytes) -> None:
+    head, tail = b'{"recordedAt":', b"}"
+    payload = struct.pack(">I", len(head)) + head + struct.pack(">I", len(tail)) + tail + columns
+    with pytest.raises(ValueError):
+        decode_request(payload)
 
 
 def test_events_from_many_threads_share_batches_and_are_durable_when_answered(

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 
 from app.audit.repository import (
+    ChainLink,
     EventFilter,
     Head,
     StoredCheckpoint,
@@ -51,6 +52,9 @@ class SqlAuditRepository:
         self, after_seq: int, up_to_seq: int, batch_size: int
     ) -> Iterator[StoredEvent]:
         return search.events_in_order(self._store, after_seq, up_to_seq, batch_size)
+
+    def chain_links(self, after_seq: int, up_to_seq: int, batch_size: int) -> Iterator[ChainLink]:
+        return search.chain_links(self._store, after_seq, up_to_seq, batch_size)
 
     def event_by_id(self, event_id: str) -> StoredEvent | None:
         return search.event_by_id(event_id)

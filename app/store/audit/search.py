@@ -8,7 +8,7 @@ from typing import Any
 
 import peewee
 
-from app.audit.repository import EVENT_COLUMNS, EventFilter, StoredEvent
+from app.audit.repository import EVENT_COLUMNS, ChainLink, EventFilter, StoredEvent
 from app.store.audit.models import AuditEventRow, as_bytes
 from app.store.database import Store
 
@@ -64,6 +64,40 @@ def events_in_order(
         )
         for row in rows:
             yield _to_event(row)
+        if len(rows) < batch_size:
+            return
+        last = int(rows[-1][0])
+
+
+# Written out by hand, like the append's statements (app.store.audit.chain):
+# a checkpoint reads every event since the last one, and peewee's query
+# builder and row conversion cost more per row than checking the row does.
+_CHAIN_LINKS = (
+    'SELECT "seq", "prev_hash", "body", "body_mac", "entry_hash" FROM "audit_event" '
+    'WHERE "seq" > {param} AND "seq" <= {param} ORDER BY "seq" LIMIT {param}'
+)
+
+
+def chain_links(
+    store: Store, after_seq: int, up_to_seq: int, batch_size: int
+) -> Iterator[ChainLink]:
+    """The chain columns of every event with ``after_seq < seq <= up_to_seq``,
+    oldest first, in keyset pages of ``batch_size`` rows."""
+    sql = _CHAIN_LINKS.format(param=store.param)
+    # SQLite returns blobs as bytes; psycopg2 returns bytea as memoryview.
+    convert = store.is_postgres()
+    last = after_seq
+    while True:
+        rows = store.execute_sql(sql, (last, up_to_seq, batch_size)).fetchall()
+        for seq, prev_hash, body, body_mac, digest in rows:
+            if convert:
+                prev_hash, body, body_mac, digest = (
+                    as_bytes(prev_hash),
+                    as_bytes(body),
+                    as_bytes(body_mac),
+                    as_bytes(digest),
+                )
+            yield ChainLink(int(seq), prev_hash, body, body_mac, digest)
         if len(rows) < batch_size:
             return
         last = int(rows[-1][0])

@@ -23,6 +23,7 @@ from app import markers
 from app.audit.repository import (
     GENESIS_HASH,
     AuditHeadMoved,
+    ChainLink,
     EventFilter,
     Head,
     StoredCheckpoint,
@@ -580,6 +581,15 @@ class FakeAuditRepository(_Rows):
         self, after_seq: int, up_to_seq: int, batch_size: int
     ) -> Iterator[StoredEvent]:
         return iter([e for e in self.events if after_seq < e.seq <= up_to_seq])
+
+    def chain_links(self, after_seq: int, up_to_seq: int, batch_size: int) -> Iterator[ChainLink]:
+        return iter(
+            [
+                ChainLink(e.seq, e.prev_hash, e.body, e.body_mac, e.entry_hash)
+                for e in self.events
+                if after_seq < e.seq <= up_to_seq
+            ]
+        )
 
     def event_by_id(self, event_id: str) -> StoredEvent | None:
         return next((e for e in self.events if e.columns["event_id"] == event_id), None)
