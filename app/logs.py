@@ -32,7 +32,7 @@ TRENT_LOGGER = "trent"
 
 def iso_time(created: float) -> str:
     """``2025-01-31T12:00:00.123Z`` for a record's ``created`` time."""
-    return f"{_whole_second(int(created))}.{int(created % 1 * 1000):03d}Z"
+    return "%s.%03dZ" % (_whole_second(int(created)), created % 1 * 1000)  # noqa: UP031
 
 
 @functools.lru_cache(maxsize=4)
@@ -72,17 +72,17 @@ class JsonFormatter(logging.Formatter):
             document["message"] = record.getMessage()
         if record.exc_info:
             document["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=str)
+        return _JSON.encode(document)
+
+
+#: ``json.dumps`` with options builds an encoder for every call: one for all.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _request_fields(record: logging.LogRecord) -> dict[str, Any] | None:
-    """The fields of a request line (its one argument has them), else None."""
-    args = record.args
-    if isinstance(args, tuple) and len(args) == 1:
-        fields = getattr(args[0], "fields", None)
-        if isinstance(fields, dict):
-            return fields
-    return None
+    """The fields of a request line (the record's message has them), else None."""
+    fields = getattr(record.msg, "fields", None)
+    return fields if isinstance(fields, dict) and not record.args else None
 
 
 def formatter(log_format: str) -> logging.Formatter:

@@ -1,7 +1,6 @@
 """The instruments, and what each process records in them.
 
-Recorded as it happens (a few microseconds each, on the request path only
-for the first two):
+Recorded as it happens (on the request path only for the first two):
 
 - ``trent_requests_total{door, operation, outcome, status}``
 - ``trent_request_duration_seconds{door, operation, outcome}`` (histogram)
@@ -9,6 +8,20 @@ for the first two):
   ``trent_audit_commit_duration_seconds{writer}`` (histograms): each batch
   the audit writer process (``writer="process"``) or a worker's own group
   commit (``writer="in-process"``) made durable.
+
+Under ``trent serve`` (:mod:`app.metrics.multiprocess`) a process does not
+write each of these into its shared file as it happens: writing one value
+there costs a lock, a check of the process id and a write to the mapped
+file, three of them per request. It notes the observation in a queue of its
+own instead (a tuple appended) and adds up what the queue holds into the
+shared values in one go (:meth:`Metrics.flush`): before it answers a scrape,
+once a second (with the sampling below), when the queue grows long, and
+when the process exits. A scrape therefore sees everything the process that
+answers it recorded, and another process's values as they were at its last
+flush, at most about a second old; nothing is lost when a worker stops or is
+recycled gracefully (a process killed outright loses its last second, as it
+loses its requests in flight). Outside ``trent serve`` (an application
+built in a test) values are written as they happen.
 
 Sampled once a second (and before a scrape) from numbers the measured parts
 keep anyway, so that the hot path pays nothing for them:
@@ -27,8 +40,11 @@ reveals no names.
 
 from __future__ import annotations
 
+import atexit
+import bisect
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
@@ -50,8 +66,19 @@ REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 #: One durable commit: an fsync (SQLite) or a round trip and a WAL flush (PostgreSQL).
 COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
-#: How often a server's process samples its pools, cache and queue.
+#: How often a server's process samples its pools, cache and queue, and
+#: flushes the observations it queued.
 SAMPLE_SECONDS = 1.0
+#: Observations a process queues at most before it flushes them itself
+#: (a few seconds of a busy worker), so that the queue stays small even if
+#: the flush of the sampler is late.
+MOST_QUEUED = 10_000
+
+#: A request as :meth:`Metrics.request` queues it: door, operation,
+#: outcome, status, seconds.
+_Request = tuple[str, str, str, int, float]
+#: An audit batch as queued: writer, events, seconds.
+_Batch = tuple[str, int, float]
 
 
 class PoolUse(Protocol):
@@ -71,8 +98,8 @@ class Metrics:
 
     Each instance has its own registry, so that several applications in one
     process (the tests) never clash; under ``trent serve`` the values go to
-    the shared directory (:mod:`app.metrics.multiprocess`) and a scrape adds
-    up every process's.
+    the shared directory (:mod:`app.metrics.multiprocess`), by way of the
+    queue of the module docstring, and a scrape adds up every process's.
     """
 
     def __init__(self) -> None:
@@ -141,6 +168,17 @@ class Metrics:
         self._waiting_now: Callable[[], int] | None = None
         self._seen_lookups = (0, 0)
         self._sampler: threading.Thread | None = None
+        #: Observations waiting for :meth:`flush` (under ``trent serve``
+        #: only). A deque: appending and taking from either end are atomic,
+        #: so a thread recording and another flushing need no lock, and a
+        #: greenlet recording costs one append.
+        self._queued = multiprocess.directory() is not None
+        self._requests_queued: deque[_Request] = deque()
+        self._batches_queued: deque[_Batch] = deque()
+        self._flushes_at_exit = False
+        #: Held by a flush from taking its first observation to writing its
+        #: last: the flush at exit waits for one the sampler has under way.
+        self._flush_lock = threading.Lock()
 
     def __repr__(self) -> str:
         shared = multiprocess.directory()
@@ -149,25 +187,93 @@ class Metrics:
     # -- recorded as it happens ------------------------------------------------
 
     def request(self, door: str, operation: str, outcome: str, status: int, seconds: float) -> None:
-        key = (door, operation, outcome, status)
+        if self._queued:
+            queued = self._requests_queued
+            queued.append((door, operation, outcome, status, seconds))
+            if len(queued) >= MOST_QUEUED or self._sampler is None:
+                self._flush_soon()
+            return
+        counter, histogram = self._request_children_of((door, operation, outcome, status))
+        counter.inc()
+        histogram.observe(seconds)
+
+    def audit_batch(self, writer: str, events: int, seconds: float) -> None:
+        """A batch of ``events`` made durable by ``writer`` (``process`` or ``in-process``)."""
+        if self._queued:
+            queued = self._batches_queued
+            queued.append((writer, events, seconds))
+            if len(queued) >= MOST_QUEUED or self._sampler is None:
+                self._flush_soon()
+            return
+        batch, commit = self._batch_children_of(writer)
+        batch.observe(events)
+        commit.observe(seconds)
+
+    def flush(self) -> None:
+        """Add up the queued observations into the shared values (see the
+        module docstring); nothing to do outside ``trent serve``."""
+        with self._flush_lock:
+            self._flush_requests()
+            self._flush_batches()
+
+    def _flush_requests(self) -> None:
+        requests: dict[tuple[str, str, str, int], _Observed] = {}
+        queued = self._requests_queued
+        while queued:  # only a flush takes from it, under the flush lock
+            door, operation, outcome, status, seconds = queued.popleft()
+            key = (door, operation, outcome, status)
+            observed = requests.get(key)
+            if observed is None:
+                observed = requests[key] = _Observed(len(REQUEST_BUCKETS))
+            observed.add(bisect.bisect_left(REQUEST_BUCKETS, seconds), seconds)
+        for key, observed in requests.items():
+            counter, histogram = self._request_children_of(key)
+            counter.inc(observed.count)
+            observed.write_into(histogram)
+
+    def _flush_batches(self) -> None:
+        batches: dict[str, tuple[_Observed, _Observed]] = {}
+        taken = self._batches_queued
+        while taken:
+            writer, events, seconds = taken.popleft()
+            pair = batches.get(writer)
+            if pair is None:
+                pair = batches[writer] = (
+                    _Observed(len(BATCH_BUCKETS)),
+                    _Observed(len(COMMIT_BUCKETS)),
+                )
+            pair[0].add(bisect.bisect_left(BATCH_BUCKETS, events), events)
+            pair[1].add(bisect.bisect_left(COMMIT_BUCKETS, seconds), seconds)
+        for writer, (sizes, times) in batches.items():
+            batch, commit = self._batch_children_of(writer)
+            sizes.write_into(batch)
+            times.write_into(commit)
+
+    def _flush_soon(self) -> None:
+        if self._sampler is None:
+            # A process that records but never started sampling (the audit
+            # writer process): its flushes start with its first value.
+            self.start_sampling()
+        else:
+            self.flush()
+
+    def _request_children_of(self, key: tuple[str, str, str, int]) -> tuple[Counter, Histogram]:
         children = self._request_children.get(key)
         if children is None:
+            door, operation, outcome, status = key
             children = (
                 self._requests.labels(door, operation, outcome, str(status)),
                 self._latency.labels(door, operation, outcome),
             )
             self._request_children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        return children
 
-    def audit_batch(self, writer: str, events: int, seconds: float) -> None:
-        """A batch of ``events`` made durable by ``writer`` (``process`` or ``in-process``)."""
+    def _batch_children_of(self, writer: str) -> tuple[Histogram, Histogram]:
         children = self._batch_children.get(writer)
         if children is None:
             children = (self._batch.labels(writer), self._commit.labels(writer))
             self._batch_children[writer] = children
-        children[0].observe(events)
-        children[1].observe(seconds)
+        return children
 
     # -- sampled ---------------------------------------------------------------
 
@@ -184,7 +290,9 @@ class Metrics:
         self._waiting_now = waiting or self._waiting_now
 
     def sample(self) -> None:
-        """Copy what the watched parts report into the instruments."""
+        """Copy what the watched parts report into the instruments, and
+        flush the queued observations."""
+        self.flush()
         with self._sample_lock:
             if self._pool_use is not None:
                 in_use, idle, most = self._pool_use()
@@ -202,11 +310,18 @@ class Metrics:
                 self._waiting.set(self._waiting_now())
 
     def start_sampling(self) -> None:
-        """Sample every :data:`SAMPLE_SECONDS` in a daemon thread (a greenlet
-        in ``trent serve``'s worker), so that an idle process's gauges are
-        still current when another process answers a scrape."""
+        """Sample (and flush) every :data:`SAMPLE_SECONDS` in a daemon thread
+        (a greenlet in ``trent serve``'s worker), so that an idle process's
+        values are still current when another process answers a scrape; and
+        flush once more when the process exits."""
         if self._sampler is not None:
             return
+        if self._queued and not self._flushes_at_exit:
+            # A worker that stops or is recycled gracefully, and the audit
+            # writer process, end by leaving Python normally: what they
+            # queued since their last flush is written then.
+            atexit.register(self.flush)
+            self._flushes_at_exit = True
         self._sampler = threading.Thread(
             target=self._sample_forever, name="trent-metrics-sampler", daemon=True
         )
@@ -233,6 +348,38 @@ class Metrics:
             registry.register(_Delegate(lambda: iter(self.registry.collect())))
         registry.register(_Delegate(lambda: iter(tuple(computed))))
         return generate_latest(registry)
+
+
+class _Observed:
+    """Observations of one histogram child, added up: their count, their sum
+    and how many fell in each bucket (the last is ``+Inf``)."""
+
+    __slots__ = ("count", "total", "buckets")
+
+    def __init__(self, bounds: int) -> None:
+        self.count = 0
+        self.total = 0.0
+        self.buckets = [0] * (bounds + 1)
+
+    def add(self, bucket: int, value: float) -> None:
+        self.count += 1
+        self.total += value
+        self.buckets[bucket] += 1
+
+    def write_into(self, histogram: Histogram) -> None:
+        """Add these to ``histogram`` as many ``observe`` calls would.
+
+        prometheus-client has no call that observes many values at once:
+        this writes the values ``observe`` writes, its sum and the one
+        bucket each value falls in (a bucket's value is not cumulative in
+        the shared files; a scrape adds them up). The test of the queued
+        metrics compares a scrape of both ways, so a prometheus-client that
+        stores a histogram otherwise fails it.
+        """
+        histogram._sum.inc(self.total)
+        for value, count in zip(histogram._buckets, self.buckets, strict=True):
+            if count:
+                value.inc(count)
 
 
 def gauge(name: str, documentation: str, value: float) -> Metric:

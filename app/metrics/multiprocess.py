@@ -9,6 +9,11 @@ starts, so a restart begins from zero as Prometheus expects of a new process;
 the gauges of a process that exits are dropped when its parent sees it go
 (counters and histograms stay: they still count what it did).
 
+A process writes its requests and audit batches into its file once a second,
+before it answers a scrape, and as it exits, not as they happen
+(:mod:`app.metrics.instruments`): a scrape sees another process's counts as
+they were at its last write, at most about a second ago.
+
 prometheus_client reads the directory from its own environment variable,
 ``PROMETHEUS_MULTIPROC_DIR``, and chooses how values are stored when it is
 imported. :func:`enable` sets both in the master before any worker or helper

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import urllib.request
+from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.conftest import Server, wait_for
+from tests.e2e.conftest import TRENT, Server, clean_env, serving, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -65,15 +69,30 @@ def test_a_scrape_adds_up_the_workers_and_the_audit_writer(server: Server) -> No
         return after.get(key, 0.0) - before.get(key, 0.0)
 
     encrypt = {"operation": "Encrypt", "outcome": "success", "status": "200"}
+
+    def audited() -> float:
+        # Their events were appended by the audit writer process (a worker
+        # appends its own only while the writer is away, as after an earlier
+        # test replaced it): the writer's batches are in the same scrape.
+        by_writer = moved("trent_audit_batch_events_sum", writer="process")
+        return by_writer + moved("trent_audit_batch_events_sum", writer="in-process")
+
+    def all_counted() -> bool:
+        nonlocal after
+        after = scrape(server)
+        return (
+            moved("trent_requests_total", door="rest", **encrypt) >= 8
+            and moved("trent_requests_total", door="aws", **encrypt) >= 4
+            and audited() >= 12
+        )
+
+    # The worker that answers a scrape has written all it counted; the other
+    # worker and the writer process write theirs once a second.
+    assert wait_for(all_counted, 30)
     assert moved("trent_requests_total", door="rest", **encrypt) == 8
     assert moved("trent_requests_total", door="aws", **encrypt) == 4
-    # Their events were appended by the audit writer process (a worker
-    # appends its own only while the writer is away, as after an earlier
-    # test replaced it): the writer's batches are in the same scrape.
-    by_writer = moved("trent_audit_batch_events_sum", writer="process")
-    by_workers = moved("trent_audit_batch_events_sum", writer="in-process")
-    assert by_writer + by_workers == 12
-    assert by_writer >= 1
+    assert audited() == 12
+    assert moved("trent_audit_batch_events_sum", writer="process") >= 1
     assert after[("trent_db_pool_max_connections", ())] >= 2 * 16
     assert ("trent_audit_checkpoint_age_seconds", ()) not in after or (
         after[("trent_audit_checkpoint_age_seconds", ())] >= 0
@@ -88,3 +107,38 @@ def test_a_scrape_adds_up_the_workers_and_the_audit_writer(server: Server) -> No
     assert len(aws_lines) >= 4
     assert token not in text
     assert plaintext not in text
+
+
+def test_a_stopped_server_has_written_every_count(tmp_path: Path) -> None:
+    """Workers and the audit writer write what they counted since their last
+    flush as they exit: the shared files hold every request, even those
+    answered an instant before the server was stopped."""
+    data_dir = tmp_path / "var"
+    env = clean_env(TRENT_DATA_DIR=str(data_dir), TRENT_SCHEDULER_INTERVAL="0")
+    subprocess.run([TRENT, "init"], env=env, check=True, capture_output=True)
+    plaintext = base64.b64encode(b"counted at exit").decode()
+    with serving(env, data_dir) as server:
+        token = server.token("--root")
+        created = server.rest("POST", "/v1/keys", token, {})
+        assert isinstance(created, dict)
+        key_id = created["KeyMetadata"]["KeyId"]
+        for _ in range(6):
+            server.rest("POST", f"/v1/keys/{key_id}/encrypt", token, {"Plaintext": plaintext})
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(data_dir / "metrics"))  # type: ignore[no-untyped-call]
+    found = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in registry.collect()
+        for s in family.samples
+    }
+    encrypt = (
+        ("door", "rest"),
+        ("operation", "Encrypt"),
+        ("outcome", "success"),
+        ("status", "200"),
+    )
+    assert found[("trent_requests_total", encrypt)] == 6
+    batches = sum(
+        value for (name, labels), value in found.items() if name == "trent_audit_batch_events_sum"
+    )
+    assert batches >= 6  # the encryptions' events, the key's creation's
