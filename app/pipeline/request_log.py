@@ -60,18 +60,22 @@ def log_request(call: Call, status: int, error: KmsError | None, latency_ms: flo
     # logger (and so by any record factory installed) and handled by it
     # (its filters, its handlers and its parents', as configured). The line
     # is the record's message itself, with no arguments to format it with.
-    here = sys._getframe()
+    # (The frame is not kept in a local: a frame that refers to itself would
+    # keep this request's objects alive until the cycle collector ran.)
     record = log.makeRecord(
         log.name,
         logging.INFO,
-        here.f_code.co_filename,
-        here.f_lineno,
+        _FILENAME,
+        sys._getframe().f_lineno,
         line,
         (),
         None,
         "log_request",
     )
     log.handle(record)
+
+
+_FILENAME = log_request.__code__.co_filename
 
 
 def _fields(
