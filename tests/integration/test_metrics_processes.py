@@ -90,8 +90,11 @@ def test_enable_empties_the_directory_a_previous_server_left(
     from prometheus_client import values
 
     # enable() changes this process's storage and environment: put both back.
+    # (setenv, not delenv: pytest restores nothing for a variable that delenv
+    # found unset, and the one enable() sets would then outlive this test and
+    # turn every later application's metrics into a multiprocess server's.)
     monkeypatch.setattr(values, "ValueClass", values.ValueClass)
-    monkeypatch.delenv(multiprocess.ENVIRONMENT_VARIABLE, raising=False)
+    monkeypatch.setenv(multiprocess.ENVIRONMENT_VARIABLE, str(tmp_path / "not-yet"))
     multiprocess.enable(directory)
     assert os.environ[multiprocess.ENVIRONMENT_VARIABLE] == str(directory)
     assert not list(directory.glob("*.db"))
