@@ -149,11 +149,7 @@ def uuid4_text() -> str:
     """A random (version 4) UUID in its usual text form, as ``str(uuid.uuid4())``
     writes it, for less than half the time: each request takes two (its
     request id and its audit event's id)."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
-    text = raw.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return _uuid_text(bytearray(os.urandom(16)), 4)
 
 
 def uuid7_text(now: float) -> str:
@@ -169,9 +165,14 @@ def uuid7_text(now: float) -> str:
     200,000 events. They stay unique by their 74 random bits.
     """
     millis = min(max(int(now * 1000), 0), (1 << 48) - 1)
-    raw = bytearray(millis.to_bytes(6, "big") + os.urandom(10))
-    raw[6] = (raw[6] & 0x0F) | 0x70  # version 7
-    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    return _uuid_text(bytearray(millis.to_bytes(6, "big") + os.urandom(10)), 7)
+
+
+def _uuid_text(raw: bytearray, version: int) -> str:
+    """The 16 bytes ``raw`` as a UUID of ``version`` (its version and RFC 4122
+    variant bits set), in the text form ``str(uuid.UUID(...))`` writes."""
+    raw[6] = (raw[6] & 0x0F) | (version << 4)
+    raw[8] = (raw[8] & 0x3F) | 0x80
     text = raw.hex()
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
