@@ -127,11 +127,9 @@ class Services:
         with self.database.connection():
             yield
 
-    @contextmanager
-    def connection_if_used(self) -> Iterator[None]:
+    def connection_if_used(self) -> AbstractContextManager[None]:
         """A connection only if a query runs (reads may all come from the cache)."""
-        with self.database.connection_if_used():
-            yield
+        return self.database.connection_if_used()
 
     @contextmanager
     def unit_of_work(self, *, audit_only: bool = False) -> Iterator[None]:

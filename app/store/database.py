@@ -31,8 +31,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import Token
 from pathlib import Path
+from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -215,17 +217,11 @@ class Store:
             self.database.connect(reuse_if_open=True)
             yield
 
-    @contextmanager
-    def connection_if_used(self) -> Iterator[None]:
+    def connection_if_used(self) -> AbstractContextManager[None]:
         """Like :meth:`connection`, but a connection is taken only when a query
         runs (peewee connects on first use): a request whose reads all come
         from the read cache never takes one from the pool."""
-        with self._routed():
-            try:
-                yield
-            finally:
-                if not self.database.is_closed():
-                    self.database.close()
+        return _ConnectionIfUsed(self.database)
 
     @contextmanager
     def transaction(self, *, invalidates: bool = True) -> Iterator[None]:
@@ -342,3 +338,47 @@ def open_store(
         identity=identity,
     )
     return Store(database, ReadCache(ChangeCounter(counter_file), ttl_seconds=cache_seconds))
+
+
+class _ConnectionIfUsed:
+    """:meth:`Store.connection_if_used`: :meth:`Store._routed` around a block
+    that closes the connection it may have opened.
+
+    A class rather than two nested generator context managers: every request
+    enters two of these scopes (its authentication, then its operation), and
+    a generator's start and finish cost several times a method call. What it
+    does is exactly what the generators did: the connection is closed before
+    the routing ends, a database that cannot be used (in the block or in the
+    close) leaves as :class:`ServiceUnavailableError`, and the routing is
+    undone whatever happens.
+    """
+
+    __slots__ = ("_database", "_token")
+
+    def __init__(self, database: peewee.Database) -> None:
+        self._database = database
+        self._token: Token[peewee.Database | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = use_database(self._database)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        token = self._token
+        assert token is not None
+        try:
+            try:
+                if not self._database.is_closed():
+                    self._database.close()
+            except Exception as close_failure:
+                if is_unavailable(close_failure):
+                    raise ServiceUnavailableError() from close_failure
+                raise
+            if isinstance(exc, Exception) and is_unavailable(exc):
+                raise ServiceUnavailableError() from exc
+        finally:
+            release_database(token)
