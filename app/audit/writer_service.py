@@ -52,6 +52,7 @@ import socket
 import struct
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -71,6 +72,9 @@ MAX_SOCKET_PATH = 100
 MAX_FRAME = 1 << 20
 #: Longest a request waits for the writer's answer before failing with 503.
 ANSWER_TIMEOUT_SECONDS = 30.0
+#: How often a gevent worker looks for waits that outlasted
+#: ``ANSWER_TIMEOUT_SECONDS`` (:class:`_AnswerWatch`).
+ANSWER_WATCH_SECONDS = 1.0
 #: After a failed connection, how long a worker appends by itself before trying again.
 RETRY_SECONDS = 1.0
 #: Most events in one transaction.
@@ -383,6 +387,8 @@ class RemoteCommitter:
         self._idle: list[socket.socket] = []
         self._pid = os.getpid()
         self._retry_at = 0.0
+        #: Bounds the waits on cooperative sockets (None: the kernel does).
+        self._watch: _AnswerWatch | None = None
 
     def __repr__(self) -> str:
         return f"RemoteCommitter({str(self.path)!r})"
@@ -392,6 +398,9 @@ class RemoteCommitter:
         if sock is None:
             return int(self._fallback.submit(event))
         frame = encode_request(self._audit.prepare(event))
+        watch = self._watch
+        if watch is not None:
+            watch.begin(sock)
         try:
             # A frame of a few KiB fits the socket's buffer: one send. (gevent's
             # sendall asks the kernel for the buffer's size first, every time.)
@@ -400,15 +409,22 @@ class RemoteCommitter:
                 sock.sendall(frame[sent:])
         except OSError:
             # Nothing reached the writer: this event may still go the other way.
+            if watch is not None:
+                watch.end(sock)
             self._discard(sock)
             return int(self._fallback.submit(event))
         try:
             answer = _receive(sock, 4 + _ANSWER.size)
         except OSError as exc:
             # Sent, but its fate is unknown: fail closed.
+            why = type(exc).__name__
+            if watch is not None and not watch.end(sock):
+                why = f"none within {ANSWER_TIMEOUT_SECONDS} s"
             self._discard(sock)
-            log.error("audit writer did not answer (%s); answering 503", type(exc).__name__)
+            log.error("audit writer did not answer (%s); answering 503", why)
             raise ServiceUnavailableError() from exc
+        if watch is not None:
+            watch.end(sock)
         self._checkin(sock)
         (seq,) = _ANSWER.unpack_from(answer, 4)
         if seq == _FAILED:
@@ -432,8 +448,9 @@ class RemoteCommitter:
         writer is away (a failed connect is retried after ``RETRY_SECONDS``)."""
         with self._lock:
             if self._pid != os.getpid():
-                # Forked: the parent's connections are the parent's to use.
+                # Forked: the parent's connections (and its watch) are the parent's.
                 self._idle = []
+                self._watch = None
                 self._pid = os.getpid()
             if self._idle:
                 return self._idle.pop()
@@ -443,7 +460,8 @@ class RemoteCommitter:
         sock.settimeout(ANSWER_TIMEOUT_SECONDS)
         try:
             sock.connect(str(self.path))
-            _kernel_timeouts(sock, ANSWER_TIMEOUT_SECONDS)
+            if not _kernel_timeouts(sock, ANSWER_TIMEOUT_SECONDS) and self._watch is None:
+                self._watch = _AnswerWatch()
         except OSError:
             sock.close()
             self._retry_at = time.monotonic() + RETRY_SECONDS
@@ -497,8 +515,62 @@ def ping(path: Path, timeout: float) -> bool | None:
     return True
 
 
-def _kernel_timeouts(sock: socket.socket, seconds: float) -> None:
-    """Make ``sock`` blocking, with its send and receive timeouts kept by the kernel.
+class _AnswerWatch:
+    """Ends a gevent worker's waits for the writer that outlast
+    ``ANSWER_TIMEOUT_SECONDS``, by shutting their connection down (the wait
+    then ends as a closed connection: 503, the event's fate unknown).
+
+    A cooperative socket with a timeout starts and cancels a timer in the
+    event loop for every wait, two per request here (about 2 % of a worker's
+    CPU under load). Its connections to the writer have no timeout instead,
+    and this watch looks at the waits under way every
+    ``ANSWER_WATCH_SECONDS``, in one thread of its own (a greenlet, as the
+    worker's ``threading`` is gevent's): a wait ends within that much after
+    its deadline. A request pays for a dictionary entry. The thread ends
+    once its committer and watch are gone.
+    """
+
+    def __init__(self) -> None:
+        #: Connections waited on, and when each wait must end.
+        self._due: dict[socket.socket, float] = {}
+        threading.Thread(
+            target=_watch_answers,
+            args=(weakref.ref(self),),
+            name="trent-audit-answer-watch",
+            daemon=True,
+        ).start()
+
+    def begin(self, sock: socket.socket) -> None:
+        self._due[sock] = time.monotonic() + ANSWER_TIMEOUT_SECONDS
+
+    def end(self, sock: socket.socket) -> bool:
+        """Stop watching ``sock``; ``False`` if its wait had been ended here."""
+        return self._due.pop(sock, None) is not None
+
+    def expire(self, now: float) -> None:
+        """Shut down the connections whose wait is over ``now``."""
+        for sock, due in list(self._due.items()):
+            if due <= now and self._due.pop(sock, None) is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed: nothing waits on it
+
+
+def _watch_answers(ref: weakref.ReferenceType[_AnswerWatch]) -> None:
+    while True:
+        time.sleep(ANSWER_WATCH_SECONDS)
+        watch = ref()
+        if watch is None:
+            return
+        watch.expire(time.monotonic())
+        del watch
+
+
+def _kernel_timeouts(sock: socket.socket, seconds: float) -> bool:
+    """Make ``sock`` blocking, with its send and receive timeouts kept by the
+    kernel; ``False`` for a cooperative socket, left without a timeout (see
+    :class:`_AnswerWatch`).
 
     A Python-level timeout (``settimeout``) makes every ``send``/``recv`` a
     ``poll`` and then the call, each giving up and taking back the GIL: with
@@ -510,14 +582,15 @@ def _kernel_timeouts(sock: socket.socket, seconds: float) -> None:
     """
     if _socket.socket not in type(sock).__mro__:
         # A cooperative socket (gevent's, in a worker of `trent serve`): it
-        # waits in its event loop, where only its own timeout applies.
-        sock.settimeout(seconds)
-        return
+        # waits in its event loop, where the kernel's timeouts do not apply.
+        sock.settimeout(None)
+        return False
     whole = int(seconds)
     timeval = _TIMEVAL.pack(whole, int((seconds - whole) * 1_000_000))
     sock.settimeout(None)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+    return True
 
 
 def _receive(sock: socket.socket, size: int) -> bytes:

@@ -11,6 +11,7 @@ import sqlite3
 import struct
 import threading
 import time
+import types
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -255,6 +256,63 @@ def test_a_writer_that_never_answers_fails_the_request_after_the_timeout(
         listener.close()
     assert still_hanging
     assert waited >= 0.25  # it did wait for the answer
+    with store.connection():
+        assert verify(log).events_checked == 0
+
+
+def test_under_gevent_a_writer_that_never_answers_fails_the_request_after_the_timeout(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a gevent worker the connections to the writer are cooperative
+    sockets, which the kernel's timeouts do not bound: the committer's watch
+    shuts a connection down once its wait outlasts the timeout, and the
+    request fails with 503 while the writer still holds the connection open;
+    the event is not sent another way. An answered request leaves nothing
+    watched."""
+    from gevent import socket as cooperative
+
+    settings, log, store = env
+    monkeypatch.setattr(writer_service, "ANSWER_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(writer_service, "ANSWER_WATCH_SECONDS", 0.05)
+    path = settings.audit_writer_socket
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+    release = threading.Event()
+    answered = threading.Event()
+
+    def answer_once_then_hang() -> None:
+        conn, _ = listener.accept()
+        conn.recv(1 << 16)
+        conn.sendall(struct.pack(">Iq", 8, 41))
+        answered.set()
+        conn.recv(1 << 16)
+        release.wait(300)  # set as soon as the request has failed
+        conn.close()
+
+    hanging = threading.Thread(target=answer_once_then_hang)
+    hanging.start()
+    # The committer's sockets only (the writer above keeps the standard ones).
+    module = types.SimpleNamespace(**{**vars(socket), "socket": cooperative.socket})
+    monkeypatch.setattr("app.audit.writer_service.socket", module)
+    remote, _ = committer(settings, log, store)
+    assert remote.submit(event(1)) == 41
+    assert answered.is_set()
+    watch = remote._watch
+    assert watch is not None and not watch._due  # the answered wait is no longer watched
+    started = time.monotonic()
+    try:
+        with pytest.raises(ServiceUnavailableError):
+            remote.submit(event(2))
+        waited = time.monotonic() - started
+        still_hanging = hanging.is_alive()
+    finally:
+        release.set()
+        hanging.join()
+        listener.close()
+    assert still_hanging
+    assert waited >= 0.25  # it did wait for the answer
+    assert not watch._due
     with store.connection():
         assert verify(log).events_checked == 0
 
