@@ -85,11 +85,15 @@ def canonical_json(value: Any) -> bytes:
         return _encode(canonical_value(value))
 
 
+#: One encoder for every call (``json.dumps`` with options builds one per call).
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def _encode(value: Any) -> bytes:
     # Raises UnicodeEncodeError at a lone surrogate.
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def canonical_split(value: Mapping[str, Any], member: str) -> tuple[dict[str, Any], bytes, bytes]:

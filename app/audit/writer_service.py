@@ -92,6 +92,7 @@ LINGER_SECONDS = 0.001
 BUSY_GAP_SECONDS = 0.002
 
 _LENGTH = struct.Struct(">I")
+_COLUMNS_ENCODER = json.JSONEncoder(separators=(",", ":"))
 _COLUMNS_DECODER = json.JSONDecoder()
 _ANSWER = struct.Struct(">q")
 #: ``struct timeval`` (seconds, microseconds) for ``SO_RCVTIMEO``/``SO_SNDTIMEO``.
@@ -108,9 +109,9 @@ def socket_path_fits(path: Path) -> bool:
 def encode_request(event: PreparedEvent) -> bytes:
     # The typed columns as a JSON array in EVENT_COLUMNS order: the writer
     # parses one per event, and an array without the names costs it less.
-    columns = json.dumps(
-        [event.columns[name] for name in EVENT_COLUMNS], separators=(",", ":")
-    ).encode("utf-8")
+    columns = _COLUMNS_ENCODER.encode([event.columns[name] for name in EVENT_COLUMNS]).encode(
+        "utf-8"
+    )
     payload = b"".join(
         (_LENGTH.pack(len(event.head)), event.head, _LENGTH.pack(len(event.tail)), event.tail)
     )

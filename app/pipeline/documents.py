@@ -19,8 +19,12 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+#: One encoder for every answer (``json.dumps`` with options builds one per call).
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def json_document(document: Any, *, newline: bool) -> bytes:
     """Compact, ASCII JSON (what Flask's ``jsonify`` writes outside debug mode),
     with a final newline where the door has always sent one (REST)."""
-    text = json.dumps(document, separators=(",", ":"))
+    text = _ENCODER.encode(document)
     return (text + "\n").encode() if newline else text.encode()
