@@ -72,10 +72,19 @@ def canonical_headers(headers: Mapping[str, Sequence[str]], signed: Iterable[str
     """``name:value\\n`` for each signed header in sorted order; repeated
     headers joined with ``,``. ``headers`` maps lower-case names to values."""
     lines = []
-    for name in sorted(set(signed)):
+    for name in _sorted_names(tuple(signed)):
         values = headers.get(name, ())
-        lines.append(f"{name}:{','.join(_trim_all(v) for v in values)}\n")
+        if len(values) == 1:  # nearly always: no generator to run
+            lines.append(f"{name}:{_trim_all(values[0])}\n")
+        else:
+            lines.append(f"{name}:{','.join(_trim_all(v) for v in values)}\n")
     return "".join(lines)
+
+
+@lru_cache(maxsize=256)
+def _sorted_names(signed: tuple[str, ...]) -> tuple[str, ...]:
+    # Remembered per list: a client signs the same headers every time.
+    return tuple(sorted(set(signed)))
 
 
 def header_map(headers: Iterable[tuple[str, str]]) -> dict[str, list[str]]:

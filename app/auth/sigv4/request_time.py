@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Final
 
 from app.auth.sigv4.errors import incomplete
@@ -25,7 +26,9 @@ def amz_date(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%SZ")
 
 
+@lru_cache(maxsize=256)
 def _parse_amz_date(text: str) -> datetime | None:
+    # Remembered per text: a client's requests of one second share it.
     match = _AMZ_DATE_RE.fullmatch(text)
     if match is None:
         return None

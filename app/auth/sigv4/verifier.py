@@ -126,7 +126,9 @@ class SigV4Verifier:
     def _check_sizes(self, request: SignedRequest) -> None:
         if len(request.headers) > MAX_HEADERS:
             incomplete("The request has too many headers.")
-        total = sum(len(name) + len(value) for name, value in request.headers)
+        total = 0
+        for name, value in request.headers:
+            total += len(name) + len(value)
         if total > MAX_HEADER_BYTES:
             incomplete("The request headers are too large.")
         if len(request.method) > MAX_METHOD_CHARS or not _METHOD_RE.fullmatch(request.method):
