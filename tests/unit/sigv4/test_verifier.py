@@ -605,3 +605,42 @@ def test_the_request_repr_hides_headers_and_body(build: Build) -> None:
     assert signed.signature not in repr(request)
     assert "aGVsbG8" not in repr(request)
     assert HOST not in repr(request)
+
+
+_CREDENTIAL = "Credential=AKIAIOSFODNN7EXAMPLE/20270101/eu-west-3/kms/aws4_request"
+_SIGNATURE = "Signature=" + "ab" * 32
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"AWS4-HMAC-SHA256 {_CREDENTIAL}, SignedHeaders=host;x-amz-date, {_SIGNATURE}",
+        f"AWS4-HMAC-SHA256 {_CREDENTIAL},SignedHeaders=host;x-amz-date,{_SIGNATURE}  ",
+        f"  AWS4-HMAC-SHA256 {_CREDENTIAL}, SignedHeaders=host, {_SIGNATURE}",
+        f"AWS4-HMAC-SHA256 {_SIGNATURE}, {_CREDENTIAL}, SignedHeaders=host",
+        f"AWS4-HMAC-SHA256 SignedHeaders=host, {_CREDENTIAL}, {_SIGNATURE}",
+        f"AWS4-HMAC-SHA256 {_CREDENTIAL}, SignedHeaders=host, {_SIGNATURE}, {_SIGNATURE}",
+        f"AWS4-HMAC-SHA256 {_CREDENTIAL}, SignedHeaders=host,, {_SIGNATURE}",
+        f"AWS4-HMAC-SHA256 {_CREDENTIAL}, SignedHeaders=x-amz-date, {_SIGNATURE}",
+        f"AWS4-HMAC-SHA256 {_CREDENTIAL}, SignedHeaders=host, Signature=" + "AB" * 32,
+        f"AWS4-HMAC-SHA256 {_CREDENTIAL}, SignedHeaders=host, Signature=",
+        f"AWS4-HMAC-SHA256 {_CREDENTIAL}, SignedHeaders=host, Extra=1, {_SIGNATURE}",
+        f"AWS4-HMAC-SHA512 {_CREDENTIAL}, SignedHeaders=host, {_SIGNATURE}",
+        f"AWS4-HMAC-SHA256 {_CREDENTIAL}, {_SIGNATURE}",
+        f"AWS4-HMAC-SHA256 {_CREDENTIAL}/x, SignedHeaders=host, {_SIGNATURE}",
+    ],
+)
+def test_the_parse_remembered_up_to_the_signature_is_the_full_parse(header: str) -> None:
+    """What precedes a trailing signature is parsed once per text; for every
+    form, well formed or not, the result or the refusal is the full parse's."""
+    from app.auth.sigv4.authorization import _parse
+
+    def outcome(parse: Callable[[str], object]) -> object:
+        try:
+            return parse(header)
+        except SigV4Error as refused:
+            return (refused.code, refused.message)
+
+    expected = outcome(_parse)
+    assert outcome(parse_authorization) == expected
+    assert outcome(parse_authorization) == expected  # and again, remembered
