@@ -351,14 +351,19 @@ def _serve_one_batch(writer_server: WriterServer, out: list[int]) -> None:
 def test_under_load_a_small_batch_waits_for_the_events_on_their_way(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Under load a batch waits for one event per connection that has been
+    sending events (at most ``LINGER_EVENTS``), and not for a connection that
+    has not, nor when the server is idle."""
     import app.audit.writer_service as service
 
     # The batch ends when its second event is in, not when a pause runs out:
     # however slowly this machine runs the two threads, the outcome is the same.
     monkeypatch.setattr(service, "LINGER_SECONDS", 120.0)
-    monkeypatch.setattr(service, "LINGER_EVENTS", 2)
-    # "Just committed" stays true however late the serving thread starts.
+    monkeypatch.setattr(service, "LINGER_EVENTS", 8)
+    # "Just committed" and "has been sending" stay true however late the
+    # serving thread starts.
     monkeypatch.setattr(service, "BUSY_GAP_SECONDS", 60.0)
+    monkeypatch.setattr(service, "ACTIVE_SECONDS", 60.0)
     settings, log, store = env
     server = WriterServer(
         AuditLog(log._root_key, settings, log.repository),
@@ -367,13 +372,21 @@ def test_under_load_a_small_batch_waits_for_the_events_on_their_way(
         lambda: store.transaction(invalidates=False),
     )
     server.listen()
-    first, second = (socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(2))
-    for client in (first, second):
+    first, second, silent = (socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(3))
+    for client in (first, second, silent):
         client.connect(str(settings.audit_writer_socket))
-    server.serve_once(timeout=0.1)  # accept both
-    server.serve_once(timeout=0.1)
+    server.serve_once(timeout=0.1)  # accept them
+    # Idle (nothing committed yet): the first event commits at once, without
+    # waiting for the second connection, which has not sent anything yet.
+    first.sendall(encode_request(log.prepare(event(1))))
+    assert server.serve_once(timeout=5) == 1
+    server._last_commit = 0.0  # idle again
+    second.sendall(encode_request(log.prepare(event(2))))
+    assert server.serve_once(timeout=5) == 1
 
-    # Busy (a batch just committed): the first event waits for the second.
+    # Busy (a batch just committed), and two connections have been sending:
+    # the first one's event waits for the second one's (the silent
+    # connection is not waited for).
     server._last_commit = time.monotonic()
     # The second event is sent once the server holds the first and has
     # decided to linger for more (it asks whether it is busy only then).
@@ -388,20 +401,30 @@ def test_under_load_a_small_batch_waits_for_the_events_on_their_way(
     monkeypatch.setattr(server, "_busy", deciding)
     sizes: list[int] = []
     worker = threading.Thread(target=_serve_one_batch, args=(server, sizes))
-    first.sendall(encode_request(log.prepare(event(1))))
+    first.sendall(encode_request(log.prepare(event(3))))
     worker.start()
     assert lingering.wait(60), "the server never took the first event"
-    second.sendall(encode_request(log.prepare(event(2))))
+    second.sendall(encode_request(log.prepare(event(4))))
     worker.join(timeout=120)
     assert sizes == [2]
 
-    # Idle (nothing committed for a while): one event commits at once.
-    server._last_commit = 0.0
-    first.sendall(encode_request(log.prepare(event(3))))
+    # Busy, but no connection has sent an event within ACTIVE_SECONDS: the
+    # first one's event commits without waiting for the second one's.
+    monkeypatch.setattr(service, "ACTIVE_SECONDS", 0.0)
+    server._last_commit = time.monotonic()
+    first.sendall(encode_request(log.prepare(event(5))))
     started = time.monotonic()
     assert server.serve_once(timeout=5) == 1
-    assert time.monotonic() - started < 2.0  # it did not wait out the 3 s
-    for client in (first, second):
+    assert time.monotonic() - started < 60  # it did not wait out the 120 s
+
+    # Idle (nothing committed for a while): one event commits at once.
+    monkeypatch.setattr(service, "ACTIVE_SECONDS", 60.0)
+    server._last_commit = 0.0
+    first.sendall(encode_request(log.prepare(event(6))))
+    started = time.monotonic()
+    assert server.serve_once(timeout=5) == 1
+    assert time.monotonic() - started < 60
+    for client in (first, second, silent):
         client.close()
     server.close()
 
