@@ -203,8 +203,7 @@ class Store:
         try:
             yield
         except Exception as exc:
-            if is_unavailable(exc):
-                raise ServiceUnavailableError() from exc
+            _raise_if_unavailable(exc)
             raise
         finally:
             release_database(token)
@@ -375,10 +374,16 @@ class _ConnectionIfUsed:
                 if not self._database.is_closed():
                     self._database.close()
             except Exception as close_failure:
-                if is_unavailable(close_failure):
-                    raise ServiceUnavailableError() from close_failure
+                _raise_if_unavailable(close_failure)
                 raise
-            if isinstance(exc, Exception) and is_unavailable(exc):
-                raise ServiceUnavailableError() from exc
+            if isinstance(exc, Exception):
+                _raise_if_unavailable(exc)
         finally:
             release_database(token)
+
+
+def _raise_if_unavailable(exc: Exception) -> None:
+    """Raise :class:`ServiceUnavailableError` from ``exc`` if it says the
+    database cannot be used (what every scope of :class:`Store` answers then)."""
+    if is_unavailable(exc):
+        raise ServiceUnavailableError() from exc
