@@ -54,13 +54,14 @@ def signed_request_from_wsgi(environ: Mapping[str, Any], body: bytes) -> SignedR
         decoded = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
         path = quote(decoded.encode("latin-1", "replace"), safe="/!$&'()*+,;=:@~-._") or "/"
     headers: list[tuple[str, str]] = []
+    known = _HEADERS
     for key, value in environ.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            continue
-        if key.startswith("HTTP_"):
-            headers.append((key[5:].replace("_", "-").lower(), value))
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            headers.append((key.replace("_", "-").lower(), value))
+        try:
+            header = known[key]
+        except KeyError:
+            header = _header(key)
+        if header is not None and isinstance(value, str) and (value or not header[1]):
+            headers.append((header[0], value))
     return SignedRequest(
         method=str(environ.get("REQUEST_METHOD", "")),
         path=path,
@@ -68,3 +69,25 @@ def signed_request_from_wsgi(environ: Mapping[str, Any], body: bytes) -> SignedR
         headers=tuple(headers),
         body=body,
     )
+
+
+def _header(key: object) -> tuple[str, bool] | None:
+    """The header an environ key holds, and whether it counts only when not
+    empty (``CONTENT_TYPE``, ``CONTENT_LENGTH``); ``None`` for a key that
+    holds none. Remembered per key: a server puts the same keys in every
+    environ."""
+    header: tuple[str, bool] | None = None
+    if isinstance(key, str):
+        if key.startswith("HTTP_"):
+            header = (key[5:].replace("_", "-").lower(), False)
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            header = (key.replace("_", "-").lower(), True)
+    if len(_HEADERS) < _MOST_KEYS:
+        _HEADERS[key] = header
+    return header
+
+
+#: Environ keys seen, and the header each holds (:func:`_header`); bounded,
+#: since a client chooses its header names.
+_HEADERS: dict[object, tuple[str, bool] | None] = {}
+_MOST_KEYS = 4096

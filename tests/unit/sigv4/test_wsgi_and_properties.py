@@ -53,6 +53,36 @@ def test_the_raw_path_is_taken_from_the_environ(verifier: SigV4Verifier, build: 
     assert signed_request_from_wsgi(environ, request.body).path == "/a%20b/c"
 
 
+def test_the_headers_are_the_http_keys_and_a_non_empty_content_type_and_length(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    environ: dict[str, object] = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/",
+        "HTTP_X_AMZ_DATE": "20250101T000000Z",
+        "HTTP_X_EMPTY": "",
+        "CONTENT_TYPE": "",
+        "CONTENT_LENGTH": "12",
+        "SERVER_NAME": "kms",
+        "HTTP_X_NOT_TEXT": b"bytes",
+        "wsgi.input": object(),
+    }
+    expected = (("x-amz-date", "20250101T000000Z"), ("x-empty", ""), ("content-length", "12"))
+    # The names are remembered per environ key: the second build reads them
+    # from memory, and gives the same headers.
+    assert signed_request_from_wsgi(environ, b"").headers == expected
+    assert signed_request_from_wsgi(environ, b"").headers == expected
+    # Past the bound on remembered keys a new key is still read, not remembered.
+    from app.auth.sigv4 import request as request_module
+
+    monkeypatch.setattr(request_module, "_MOST_KEYS", 0)
+    environ["HTTP_X_LATE_COMER"] = "yes"
+    environ["CONTENT_TYPE"] = "application/json"
+    headers = signed_request_from_wsgi(environ, b"").headers
+    assert ("x-late-comer", "yes") in headers and ("content-type", "application/json") in headers
+    assert "HTTP_X_LATE_COMER" not in request_module._HEADERS
+
+
 def test_a_wsgi_request_with_a_changed_body_fails(verifier: SigV4Verifier, build: Build) -> None:
     request, signed = build()
     environ = _environ(signed.headers, request.body)
