@@ -9,15 +9,17 @@ import subprocess
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import peewee
 import pytest
+from playhouse.migrations import Runner
 
 from app import create_app
 from app.config import Settings
 from app.errors import ServiceUnavailableError
 from app.store.database import open_store
-from app.store.migrate import apply_migrations, pending_migrations, schema_drift
+from app.store.migrate import MIGRATIONS_DIR, apply_migrations, pending_migrations, schema_drift
 from tests.conftest import TokenFactory, bearer, store_of
 
 
@@ -39,6 +41,41 @@ def test_migrations_build_the_model_schema_on_sqlite(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_migrations_build_the_model_schema_on_postgresql(postgres_url: str) -> None:
     _migrate_and_check(postgres_url)
+
+
+def _audit_indexes(store: Any) -> set[str]:
+    return {index.name for index in store.database.get_indexes("audit_event")}
+
+
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_an_existing_audit_log_gets_the_sparse_columns_partial_indexes(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Migration 0009 on a database made before it: the error code and
+    cross-account indexes are replaced by ones that hold only the events that
+    have a value, and the schema is then the models' (and back again down)."""
+    url = (
+        f"sqlite:///{tmp_path / 'trent.db'}"
+        if engine == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    store = open_store(url, pool_size=2, pool_timeout=2, busy_timeout_ms=5000, create=True)
+    sparse = {
+        "audit_event_error_code_seq",
+        "audit_event_cross_account_seq",
+        "audit_event_principal_account_error_code_seq",
+    }
+    partial = {name + "_where_set" for name in sparse}
+    with store.connection():
+        runner = Runner(store.database, directory=str(MIGRATIONS_DIR))
+        runner.up("0008_audit_mac_key")
+        assert sparse <= _audit_indexes(store) and not partial & _audit_indexes(store)
+        assert runner.up() == ["0009_audit_sparse_indexes"]
+        assert partial <= _audit_indexes(store) and not sparse & _audit_indexes(store)
+        assert schema_drift(store) == ""
+        runner.down("0009_audit_sparse_indexes")
+        assert sparse <= _audit_indexes(store) and not partial & _audit_indexes(store)
+    store.close()
 
 
 def test_sqlite_is_durable_and_strict(tmp_path: Path) -> None:

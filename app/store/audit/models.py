@@ -55,9 +55,7 @@ class AuditEventRow(BaseModel):
             (("event_name", "seq"), False),
             (("key_id", "seq"), False),
             (("outcome", "seq"), False),
-            (("error_code", "seq"), False),
             (("principal_account", "seq"), False),
-            (("cross_account", "seq"), False),
             (("recorded_at", "seq"), False),
             # An account's own share of the log (every REST search is scoped to
             # the caller's account) by the low-cardinality filters: without
@@ -65,8 +63,22 @@ class AuditEventRow(BaseModel):
             # every Decrypt of every other account.
             (("principal_account", "event_name", "seq"), False),
             (("principal_account", "outcome", "seq"), False),
-            (("principal_account", "error_code", "seq"), False),
         )
+
+
+# The columns that most events leave empty (a successful call has no error
+# code; a caller's own key is not a cross-account use) are indexed only where
+# set: a search asks for a value (``= X`` implies ``IS NOT NULL``, which
+# SQLite's and PostgreSQL's planners both see), and the writer updates none
+# of these indexes for an event without one. Migration 0009.
+for _columns in (("error_code",), ("cross_account",), ("principal_account", "error_code")):
+    AuditEventRow.add_index(
+        AuditEventRow.index(
+            *(getattr(AuditEventRow, name) for name in (*_columns, "seq")),
+            name="audit_event_" + "_".join(_columns) + "_seq_where_set",
+        ).where(getattr(AuditEventRow, _columns[-1]).is_null(False))
+    )
+del _columns
 
 
 class AuditHeadRow(BaseModel):
