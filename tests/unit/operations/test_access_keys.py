@@ -11,7 +11,12 @@ import pytest
 
 from app.auth.access_keys import ACCESS_KEY_ID_RE, SECRET_ACCESS_KEY_RE
 from app.crypto.root_key import RootKeyError
-from app.errors import AccessDeniedError, LimitExceededError, NotFoundError
+from app.errors import (
+    AccessDeniedError,
+    LimitExceededError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 from app.operations import access_keys as ops
 from tests.unit.operations.conftest import ALICE, ROOT, caller
 from tests.unit.operations.fakes import T0, FakeWorld
@@ -123,6 +128,55 @@ def test_the_last_use_is_written_at_most_once_a_minute(world: FakeWorld) -> None
     world.clock.advance(ops.LAST_USED_RESOLUTION_SECONDS)
     record_use(again)
     assert world.access_keys.records[key["AccessKeyId"]].last_used_at == world.clock.now
+
+
+def test_requests_that_still_hold_the_old_time_do_not_write_it_again(
+    world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until the new time is read back, every request of the key carries the
+    old one: the process writes it once, not once per request."""
+    key = create(world)
+    record_use = ops.record_use(world.services)
+    stale = ops.secret_lookup(world.services)(key["AccessKeyId"])
+    assert stale is not None and stale.last_used_at is None
+    writes: list[float] = []
+    touch = world.access_keys.touch
+
+    def counted(access_key_id: str, now: float) -> None:
+        writes.append(now)
+        touch(access_key_id, now)
+
+    monkeypatch.setattr(world.access_keys, "touch", counted)
+    for _ in range(4):
+        record_use(stale)
+    assert writes == [T0]
+    world.clock.advance(ops.LAST_USED_RESOLUTION_SECONDS)
+    record_use(stale)
+    record_use(stale)
+    assert writes == [T0, world.clock.now]
+
+
+def test_a_last_use_that_could_not_be_written_is_tried_again(
+    world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = create(world)
+    record_use = ops.record_use(world.services)
+    credential = ops.secret_lookup(world.services)(key["AccessKeyId"])
+    assert credential is not None
+    touch = world.access_keys.touch
+    failures = [ServiceUnavailableError("the database is down")]
+
+    def flaky(access_key_id: str, now: float) -> None:
+        if failures:
+            raise failures.pop()
+        touch(access_key_id, now)
+
+    monkeypatch.setattr(world.access_keys, "touch", flaky)
+    with pytest.raises(ServiceUnavailableError):
+        record_use(credential)
+    assert world.access_keys.records[key["AccessKeyId"]].last_used_at is None
+    record_use(credential)
+    assert world.access_keys.records[key["AccessKeyId"]].last_used_at == T0
 
 
 def test_another_accounts_root_cannot_delete_a_key(world: FakeWorld) -> None:
