@@ -71,14 +71,19 @@ class AuditEventRow(BaseModel):
 # set: a search asks for a value (``= X`` implies ``IS NOT NULL``, which
 # SQLite's and PostgreSQL's planners both see), and the writer updates none
 # of these indexes for an event without one. Migration 0009.
-for _columns in (("error_code",), ("cross_account",), ("principal_account", "error_code")):
+def _index_where_set(*fields: peewee.Field) -> None:
+    """Index ``fields`` and ``seq`` for the rows where the last field is set."""
+    names = "_".join(field.name for field in fields)
     AuditEventRow.add_index(
         AuditEventRow.index(
-            *(getattr(AuditEventRow, name) for name in (*_columns, "seq")),
-            name="audit_event_" + "_".join(_columns) + "_seq_where_set",
-        ).where(getattr(AuditEventRow, _columns[-1]).is_null(False))
+            *fields, AuditEventRow.seq, name=f"audit_event_{names}_seq_where_set"
+        ).where(fields[-1].is_null(False))
     )
-del _columns
+
+
+_index_where_set(AuditEventRow.error_code)
+_index_where_set(AuditEventRow.cross_account)
+_index_where_set(AuditEventRow.principal_account, AuditEventRow.error_code)
 
 
 class AuditHeadRow(BaseModel):
