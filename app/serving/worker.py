@@ -8,7 +8,8 @@ other clients waiting. What this class adds to it:
 - **Request head:** gunicorn reads each request's line and headers under a
   timeout of ``keepalive`` seconds, counted from the accept or from the end of
   the previous answer (``TRENT_KEEPALIVE_SECONDS``), and closes the
-  connection when it expires. Nothing to add.
+  connection when it expires. The deadline is one timer per connection,
+  started again for each request head (gunicorn makes one per request).
 - **Body:** :class:`BodyDeadline` reads the body before the application is
   called, within ``TRENT_BODY_TIMEOUT_SECONDS``; a body that has not arrived
   by then is answered 408 and never reaches the application.
@@ -39,6 +40,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import gevent
+from gevent import getcurrent
 from gevent.server import StreamServer
 from gunicorn import util as gunicorn_util
 from gunicorn.http import message as gunicorn_message
@@ -65,6 +67,9 @@ class TrentWorker(GeventWorker):  # type: ignore[misc]
         self._refused = 0
         self._refused_reported_at = 0.0
         self._quitting = False
+        #: Each connection's keep-alive deadline, made once and restarted per
+        #: request (gunicorn makes a timer for every request).
+        self._keepalive: dict[Any, _RestartableTimeout] = {}
 
     def handle_quit(self, sig: Any, frame: Any) -> None:
         # Ctrl-C reaches a worker twice: from the terminal (SIGINT, sent to
@@ -110,14 +115,26 @@ class TrentWorker(GeventWorker):  # type: ignore[misc]
             self._report_refused()
             return
         self._open_by_address[address] = open_now + 1
+        greenlet = getcurrent()
+        keepalive = self._keepalive[greenlet] = _RestartableTimeout(self.cfg.keepalive, False)
         try:
             super().handle(listener, client, addr)
         finally:
+            del self._keepalive[greenlet]
+            keepalive.close()
             left = self._open_by_address[address] - 1
             if left:
                 self._open_by_address[address] = left
             else:
                 del self._open_by_address[address]
+
+    def timeout_ctx(self) -> Any:
+        """The deadline for the next request head: the connection's own,
+        restarted (a new one where the connection has none, as gunicorn's)."""
+        keepalive = self._keepalive.get(getcurrent())
+        if keepalive is None:
+            return super().timeout_ctx()
+        return keepalive
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> None:
         out = _HeadWithBody(sock)
@@ -142,6 +159,16 @@ class TrentWorker(GeventWorker):  # type: ignore[misc]
             )
             self._refused = 0
             self._refused_reported_at = now
+
+
+class _RestartableTimeout(gevent.Timeout):  # type: ignore[misc]
+    """A silent deadline that a ``with`` block starts and stops, and that the
+    next ``with`` block starts again (gevent's own is closed on leaving the
+    block: one timer made per use). Closed by its owner when done."""
+
+    def __exit__(self, typ: Any, value: Any, tb: Any) -> bool:
+        self.cancel()
+        return value is self and self.exception is False  # as gevent's: silent
 
 
 class _HeadWithBody:
@@ -170,12 +197,19 @@ class _HeadWithBody:
             self._held = bytes(data)
             return
         held, self._held = self._held, None
-        self._sock.sendall(data if held is None else held + data)
+        self._send(data if held is None else held + data)
 
     def flush(self) -> None:
         held, self._held = self._held, None
         if held is not None:
-            self._sock.sendall(held)
+            self._send(held)
+
+    def _send(self, data: bytes) -> None:
+        # An answer fits the socket's buffer: one send. (gevent's sendall
+        # asks the kernel for the buffer's size first, every time.)
+        sent = self._sock.send(data)
+        if sent < len(data):
+            self._sock.sendall(memoryview(data)[sent:])
 
     def __getattr__(self, name: str) -> Any:
         self.flush()

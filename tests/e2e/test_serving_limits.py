@@ -138,9 +138,16 @@ def test_request_heads_over_the_limits_are_refused(port: int, request_head: byte
     assert status.split(b" ")[1] in (b"400", b"414", b"431")
 
 
+@pytest.mark.parametrize("answered_first", [0, 2])
 def test_a_request_head_that_does_not_arrive_in_time_closes_the_connection(
-    tmp_path: Path,
+    tmp_path: Path, answered_first: int
 ) -> None:
+    """Also after requests answered on the same connection: its deadline
+    is started again for every request head."""
     with _server(tmp_path, {"TRENT_KEEPALIVE_SECONDS": "1"}) as found, _connect(found) as sock:
+        for _ in range(answered_first):
+            assert _answer(sock, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").startswith(
+                b"HTTP/1.1 200"
+            )
         sock.sendall(b"POST /v1/keys HTTP/1.1\r\nHost: x\r\n")
         assert wait_for(lambda: _closed(sock), 30)

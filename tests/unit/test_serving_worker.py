@@ -14,7 +14,13 @@ from gunicorn.config import Config
 
 from app.config import Settings
 from app.serving.options import gunicorn_options
-from app.serving.worker import BodyDeadline, TrentWorker, _HeadWithBody, settle_settings
+from app.serving.worker import (
+    BodyDeadline,
+    TrentWorker,
+    _HeadWithBody,
+    _RestartableTimeout,
+    settle_settings,
+)
 
 
 class _Recorder:
@@ -159,6 +165,8 @@ def worker() -> TrentWorker:
     instance._open_by_address = {}
     instance._refused = 0
     instance._refused_reported_at = 0.0
+    instance._keepalive = {}
+    instance.cfg = type("Config", (), {"keepalive": 2})()
     instance.log = type("Log", (), {"warning": staticmethod(lambda *args: None)})()
     return instance
 
@@ -188,6 +196,7 @@ def test_connections_over_the_cap_of_one_address_are_closed_at_once(
         event.set()
     gevent.joinall(greenlets)
     assert worker._open_by_address == {}
+    assert worker._keepalive == {}  # each connection's deadline went with it
 
 
 def test_settled_settings_read_as_gunicorn_reads_them(tmp_path: Path) -> None:
@@ -205,11 +214,21 @@ def test_settled_settings_read_as_gunicorn_reads_them(tmp_path: Path) -> None:
 class _Wire:
     """A client socket that records what the worker does with it."""
 
-    def __init__(self) -> None:
+    def __init__(self, room: int = 1 << 20) -> None:
         self.calls: list[tuple[str, bytes]] = []
+        #: How much one ``send`` takes (a socket's free buffer).
+        self.room = room
+
+    def send(self, data: bytes) -> int:
+        taken = bytes(data[: self.room])
+        self.calls.append(("send", taken))
+        return len(taken)
 
     def sendall(self, data: bytes) -> None:
         self.calls.append(("sendall", bytes(data)))
+
+    def sent(self) -> bytes:
+        return b"".join(data for call, data in self.calls if call in ("send", "sendall"))
 
     def fileno(self) -> int:
         self.calls.append(("fileno", b""))
@@ -223,7 +242,7 @@ def test_an_answers_head_leaves_with_its_body_in_one_send() -> None:
     assert wire.calls == []
     out.sendall(b"{}")
     out.flush()
-    assert wire.calls == [("sendall", b"HTTP/1.1 200 OK\r\n\r\n{}")]
+    assert wire.calls == [("send", b"HTTP/1.1 200 OK\r\n\r\n{}")]
 
 
 def test_later_pieces_of_a_body_are_sent_as_they_come() -> None:
@@ -232,7 +251,18 @@ def test_later_pieces_of_a_body_are_sent_as_they_come() -> None:
     for piece in (b"head;", b"one;", b"two;", b"three"):
         out.sendall(piece)
     out.flush()
-    assert wire.calls == [("sendall", b"head;one;"), ("sendall", b"two;"), ("sendall", b"three")]
+    assert wire.calls == [("send", b"head;one;"), ("send", b"two;"), ("send", b"three")]
+
+
+def test_what_one_send_does_not_take_follows_it_in_order() -> None:
+    wire = _Wire(room=5)
+    out = _HeadWithBody(wire)
+    out.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+    out.sendall(b'{"a": 1}')
+    out.flush()
+    assert wire.calls[0] == ("send", b"HTTP/")
+    assert [call for call, _ in wire.calls] == ["send", "sendall"]
+    assert wire.sent() == b'HTTP/1.1 200 OK\r\n\r\n{"a": 1}'
 
 
 def test_a_head_without_a_body_and_any_other_use_of_the_socket_send_it_first() -> None:
@@ -241,13 +271,13 @@ def test_a_head_without_a_body_and_any_other_use_of_the_socket_send_it_first() -
     out.sendall(b"head")
     assert out.fileno() == 99  # e.g. a sendfile: the head must precede it
     out.flush()
-    assert wire.calls == [("sendall", b"head"), ("fileno", b"")]
+    assert wire.calls == [("send", b"head"), ("fileno", b"")]
     lone = _Wire()
     out = _HeadWithBody(lone)
     out.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
     out.flush()
     out.flush()
-    assert lone.calls == [("sendall", b"HTTP/1.1 204 No Content\r\n\r\n")]
+    assert lone.calls == [("send", b"HTTP/1.1 204 No Content\r\n\r\n")]
 
 
 @pytest.mark.parametrize("closes", [False, True])
@@ -267,7 +297,26 @@ def test_the_worker_sends_a_held_head_before_the_next_request_or_the_close(
             worker.handle_request(None, None, wire, None)
     else:
         worker.handle_request(None, None, wire, None)
-    assert wire.calls == [("sendall", b"head")]
+    assert wire.calls == [("send", b"head")]
+
+
+def test_a_connections_head_deadline_expires_again_after_each_use() -> None:
+    """The keep-alive deadline a connection reuses cuts every wait it
+    guards, silently (gunicorn then closes the connection), not only the first."""
+    deadline = _RestartableTimeout(0.01, False)
+    cut = []
+    try:
+        for _ in range(3):
+            with deadline:
+                gevent.sleep(60)
+                cut.append(False)  # never reached: the deadline ends the block
+            cut.append(True)
+        with deadline:
+            pass  # a head that arrived in time: nothing is cut
+        assert not deadline.pending
+    finally:
+        deadline.close()
+    assert cut == [True, True, True]
 
 
 def _request_bytes(cfg: Config, raw: bytes) -> tuple[dict[str, Any], bytes]:
