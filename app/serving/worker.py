@@ -114,9 +114,9 @@ class TrentWorker(GeventWorker):  # type: ignore[misc]
             client.close()
             self._report_refused()
             return
-        self._open_by_address[address] = open_now + 1
         greenlet = getcurrent()
         keepalive = self._keepalive[greenlet] = _RestartableTimeout(self.cfg.keepalive, False)
+        self._open_by_address[address] = open_now + 1
         try:
             super().handle(listener, client, addr)
         finally:
